@@ -1,0 +1,13 @@
+"""dcmfast: Rust-backed DICOM reading that returns real pydicom datasets.
+
+``dcmfast.dcmread`` takes pydicom's arguments and returns a
+:class:`pydicom.dataset.FileDataset` whose elements are found by a Rust walk over the
+memory-mapped file and converted only when accessed.
+"""
+
+from dcmfast._dataset import FileDataset
+from dcmfast._patch import patch_pydicom, unpatch_pydicom
+from dcmfast._reader import dcmread
+
+__all__ = ["FileDataset", "dcmread", "patch_pydicom", "unpatch_pydicom"]
+__version__ = "0.1.0"

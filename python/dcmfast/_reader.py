@@ -1,0 +1,163 @@
+"""``dcmread``: pydicom's reader, with the element walk done in Rust.
+
+Files the Rust walk describes exactly take the fast path. Anything it reports as
+irregular (truncation inside a sequence, a VR switch pydicom warns about, a missing
+delimiter, ...) is read by pydicom's own reader, so warnings and exceptions are
+pydicom's by construction.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from typing import Any, BinaryIO
+
+import pydicom.uid
+from pydicom import config
+from pydicom.charset import convert_encodings, python_encoding
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.dataset import FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import dcmread as _pydicom_dcmread
+from pydicom.fileutil import path_from_pathlike
+from pydicom.misc import size_in_bytes
+from pydicom.tag import BaseTag, Tag
+from pydicom.values import convert_string
+
+from dcmfast import _core
+from dcmfast._dataset import ElementFactory, FileDataset, new_file_dataset
+
+_CHARSET = BaseTag(0x00080005)
+_NOT_DICOM = (
+    "File is missing DICOM File Meta Information header or the 'DICM' prefix is "
+    "missing from the header. Use force=True to force reading."
+)
+
+
+def dcmread(
+    fp: str | os.PathLike[str] | BinaryIO,
+    defer_size: str | int | float | None = None,
+    stop_before_pixels: bool = False,
+    force: bool = False,
+    specific_tags: list[Any] | None = None,
+) -> FileDataset:
+    """Read a DICOM file as :func:`pydicom.dcmread` does, with the same arguments.
+
+    Returns a :class:`pydicom.dataset.FileDataset` (a dcmfast subclass) whose
+    elements are converted only when accessed.
+    """
+    fp = path_from_pathlike(fp)
+    if not isinstance(fp, str) and (
+        fp is None
+        or not hasattr(fp, "read")
+        or not hasattr(fp, "seek")
+        or not hasattr(fp, "tell")
+    ):
+        raise TypeError(
+            "dcmread: Expected a file path, file-like or readable buffer, "
+            f"but got {type(fp).__name__}"
+        )
+    tags = [Tag(t) for t in specific_tags] if specific_tags else None
+
+    def pydicom_read() -> Any:
+        return _pydicom_dcmread(fp, defer_size, stop_before_pixels, force, tags)
+
+    defer = _defer_limit(defer_size)
+    if defer is False or pydicom.uid.PrivateTransferSyntaxes:
+        return pydicom_read()
+
+    read_config = (
+        config.settings.infer_sq_for_un_vr,
+        config.replace_un_with_known_vr,
+        config.assume_implicit_vr_switch,
+    )
+    args = (force, stop_before_pixels, tags, defer, read_config)
+    start = 0
+    try:
+        if isinstance(fp, str):
+            index = _core.read_path(fp, *args)
+        else:
+            start = fp.tell()
+            index = _core.read_bytes(fp.read(), start, *args)
+    except _core.NotDicomError:
+        raise InvalidDicomError(_NOT_DICOM) from None
+    except (_core.ParseError, OSError):
+        # pydicom decides: its warnings, its exceptions, or its reading.
+        if not isinstance(fp, str):
+            fp.seek(start)
+        return pydicom_read()
+    return _build(index, fp)
+
+
+def _defer_limit(defer_size: Any) -> int | None | bool:
+    """defer_size as a whole number of bytes; False if only pydicom can apply it."""
+    size = size_in_bytes(defer_size)
+    if size is None or size == math.inf:
+        return None
+    if isinstance(size, float) and not size.is_integer() or size < 0:
+        return False
+    return int(size)
+
+
+def _build(index: Any, fp: Any) -> FileDataset:
+    factory = ElementFactory(index)
+    file_meta = FileMetaDataset(index.meta_dict(factory).copy())
+    file_meta.set_original_encoding(False, True, "iso8859")
+    # pydicom reads the transfer syntax here; converting it may warn.
+    file_meta.get("TransferSyntaxUID")
+
+    filename, fileobj_type, buffer, timestamp = _origin(fp, index)
+    is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
+    ds = new_file_dataset(
+        index.dataset_dict(factory),
+        index.preamble,
+        file_meta,
+        is_implicit,
+        is_little,
+        filename,
+        fileobj_type,
+        buffer,
+        timestamp,
+    )
+    _check_charset_like_pydicom(ds, is_little)
+    ds.set_original_encoding(is_implicit, is_little, ds._character_set)
+    return ds
+
+
+def _check_charset_like_pydicom(ds: FileDataset, is_little: bool) -> None:
+    """Repeat the two extra charset conversions pydicom's reader makes, for their
+    warnings, when the charset is one that can warn at all."""
+    raw = ds._dict.get(_CHARSET)
+    if not isinstance(raw, RawDataElement):
+        return
+    names = convert_string(raw.value or b"", is_little)
+    names = names if isinstance(names, list) else [names]
+    if all(not n or n in python_encoding for n in names):
+        return
+    convert_encodings(convert_string(raw.value or b"", is_little))
+    convert_encodings(convert_raw_data_element(raw).value)
+
+
+def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
+    """filename, fileobj_type, buffer and timestamp as FileDataset.__init__ sets them."""
+    if index.deflated:
+        # pydicom reads the inflated body from a DicomBytesIO named after the file.
+        inflated = DicomBytesIO(index.body_bytes())
+        inflated.name = fp if isinstance(fp, str) else getattr(fp, "name", None)
+        fp = inflated
+    if isinstance(fp, str):
+        filename, fileobj_type, buffer = fp, open, None
+    elif isinstance(fp, io.BufferedReader):
+        filename, fileobj_type, buffer = fp.name, open, None
+    else:
+        filename, fileobj_type, buffer = None, type(fp), fp
+        if getattr(fp, "name", None):
+            filename = fp.name
+        elif getattr(fp, "filename", None):
+            filename = fp.filename
+    timestamp = None
+    if filename and os.path.exists(filename):
+        timestamp = os.stat(filename).st_mtime
+    return filename, fileobj_type, buffer, timestamp

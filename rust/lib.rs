@@ -1,0 +1,12 @@
+//! dcmfast's core: a lazy DICOM element walk over mapped or owned bytes, with no Python in it.
+//! The PyO3 binding layer lives in `py/` behind the `python` feature.
+#![deny(unsafe_code)]
+
+pub mod dictionary;
+pub mod errors;
+pub mod parse;
+pub mod source;
+pub mod vr;
+
+#[cfg(feature = "python")]
+mod py;

@@ -1,0 +1,717 @@
+//! The element walk: preamble, file meta, command set and dataset, over a `&[u8]`.
+//!
+//! It records each top-level element's tag, VR, length and value offset without copying values.
+//! Undefined-length sequences are walked only to find where they end; their items become datasets
+//! when first accessed. The walk reproduces pydicom 3.0.2's reader decisions (VR switches, stop
+//! rules, short values, delimiter scans) and reports anything pydicom would warn about or raise on
+//! as a [`ParseError`], so that callers can hand such files to pydicom's own reader.
+
+use crate::dictionary;
+use crate::errors::{ParseError, Result};
+use crate::vr;
+use flate2::{Decompress, FlushDecompress, Status};
+
+/// (FFFE,E000) Item.
+pub const ITEM: u32 = 0xFFFE_E000;
+/// (FFFE,E00D) Item Delimitation Item.
+pub const ITEM_DELIMITER: u32 = 0xFFFE_E00D;
+/// (FFFE,E0DD) Sequence Delimitation Item.
+pub const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
+/// The length that marks an undefined-length value.
+pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
+const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
+const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
+const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, 0x7FE0_0010];
+/// Sequences nested deeper than this are left to pydicom (whose own recursion limit decides).
+pub const MAX_DEPTH: usize = 64;
+/// Largest inflated body accepted from a deflated file; a bigger one is treated as a bomb.
+pub const MAX_INFLATED: usize = 1 << 31;
+
+/// Byte order and VR encoding of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    /// Implicit VR (no VR in element headers).
+    pub implicit: bool,
+    /// Little-endian numbers.
+    pub little: bool,
+}
+
+impl Encoding {
+    const IMPLICIT_LE: Encoding = Encoding {
+        implicit: true,
+        little: true,
+    };
+    const EXPLICIT_LE: Encoding = Encoding {
+        implicit: false,
+        little: true,
+    };
+    const EXPLICIT_BE: Encoding = Encoding {
+        implicit: false,
+        little: false,
+    };
+}
+
+/// How an element's value is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// The value bytes are `value_offset..value_offset + value_len` (possibly fewer than
+    /// `length` when the input is truncated, as pydicom keeps short values).
+    Bytes,
+    /// Longer than `defer_size`: not read now (pydicom's deferred read).
+    Deferred,
+    /// An undefined-length sequence; `value_len` spans its items, up to the delimiter.
+    Sequence,
+}
+
+/// One top-level element as found in the byte source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Element {
+    /// Group << 16 | element.
+    pub tag: u32,
+    /// The VR as pydicom's raw element carries it: `None` when implicit.
+    pub vr: Option<&'static str>,
+    /// The length field (`UNDEFINED_LENGTH` for undefined).
+    pub length: u32,
+    /// Offset of the value's first byte (pydicom's `value_tell`).
+    pub value_offset: usize,
+    /// Bytes of value present in the source.
+    pub value_len: usize,
+    /// How the value is held.
+    pub kind: ValueKind,
+}
+
+/// What `dcmread` may ask of the walk.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Read files without the preamble and `DICM` prefix.
+    pub force: bool,
+    /// Stop at (7FE0,0008), (7FE0,0009) or (7FE0,0010) at the top level.
+    pub stop_before_pixels: bool,
+    /// Keep only these top-level tags (sorted); (0008,0005) is always kept.
+    pub specific_tags: Option<Vec<u32>>,
+    /// Defer values longer than this many bytes.
+    pub defer_size: Option<u64>,
+    /// pydicom `config.settings.infer_sq_for_un_vr`.
+    pub infer_sq_for_un_vr: bool,
+    /// pydicom `config.replace_un_with_known_vr`.
+    pub replace_un_with_known_vr: bool,
+    /// pydicom `config.assume_implicit_vr_switch`.
+    pub assume_implicit_vr_switch: bool,
+}
+
+impl ReadOptions {
+    /// pydicom's defaults.
+    pub fn pydicom_defaults() -> ReadOptions {
+        ReadOptions {
+            infer_sq_for_un_vr: true,
+            replace_un_with_known_vr: true,
+            assume_implicit_vr_switch: true,
+            ..ReadOptions::default()
+        }
+    }
+}
+
+/// A parsed Part 10 file (or a forced read of a bare dataset).
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    /// True when bytes 0..128 are a preamble followed by `DICM`.
+    pub has_preamble: bool,
+    /// Group 2 elements (explicit VR little endian), offsets into the file.
+    pub meta: Vec<Element>,
+    /// Group 0 elements (implicit VR little endian), offsets into the file.
+    pub command: Vec<Element>,
+    /// The Transfer Syntax UID as pydicom converts it, if the meta has one.
+    pub transfer_syntax: Option<String>,
+    /// The dataset's encoding.
+    pub encoding: Encoding,
+    /// The inflated dataset of a deflated file; `dataset` offsets then refer to it.
+    pub inflated: Option<Vec<u8>>,
+    /// Top-level dataset elements in file order.
+    pub dataset: Vec<Element>,
+}
+
+/// Parse a whole file held in `buf`.
+pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
+    let walker = Walker { buf, opts };
+    let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
+    if !has_preamble && !opts.force {
+        return Err(ParseError::NotDicom);
+    }
+    let mut pos = if has_preamble { 132 } else { 0 };
+
+    // File meta: explicit VR LE by rule; pydicom warns and re-reads if it looks implicit.
+    if let Some((tag, code)) = walker.peek_sniff(pos, true) {
+        if !vr::looks_explicit(code) && tag >> 16 == 2 {
+            return Err(irregular(pos, Some(tag), "implicit VR file meta"));
+        }
+    }
+    let meta_top = Level::top(Stop::OutsideGroup(2));
+    let (meta, end) = walker.walk(pos, Limit::End, Encoding::EXPLICIT_LE, &meta_top, 0)?;
+    pos = end;
+
+    // Command set: implicit VR LE by rule.
+    let mut command = Vec::new();
+    if let Some((tag, code)) = walker.peek_sniff(pos, true) {
+        if tag >> 16 == 0 {
+            if vr::looks_explicit(code) {
+                return Err(irregular(pos, Some(tag), "explicit VR command set"));
+            }
+            let level = Level::top(Stop::OutsideGroup(0));
+            let (elements, end) = walker.walk(pos, Limit::End, Encoding::IMPLICIT_LE, &level, 0)?;
+            command = elements;
+            pos = end;
+        }
+    }
+
+    let transfer_syntax = meta
+        .iter()
+        .rev()
+        .find(|e| e.tag == TRANSFER_SYNTAX_UID)
+        .map(|e| uid_value(value_bytes(buf, e)));
+    let mut inflated = None;
+    let encoding = if pos >= buf.len() {
+        Encoding::IMPLICIT_LE
+    } else {
+        match transfer_syntax.as_deref() {
+            None => sniff_encoding(buf, pos)?,
+            Some("1.2.840.10008.1.2") => Encoding::IMPLICIT_LE,
+            Some("1.2.840.10008.1.2.2") => Encoding::EXPLICIT_BE,
+            Some("1.2.840.10008.1.2.1.99") => {
+                inflated = Some(inflate(&buf[pos..], pos)?);
+                Encoding::EXPLICIT_LE
+            }
+            Some(_) => Encoding::EXPLICIT_LE,
+        }
+    };
+
+    let (body, start) = match &inflated {
+        Some(bytes) => (bytes.as_slice(), 0),
+        None => (buf, pos),
+    };
+    let dataset = parse_dataset(body, start, encoding, opts)?;
+    Ok(ParsedFile {
+        has_preamble,
+        meta,
+        command,
+        transfer_syntax,
+        encoding,
+        inflated,
+        dataset,
+    })
+}
+
+/// Walk the top-level dataset that starts at `start` in `buf`.
+pub fn parse_dataset(
+    buf: &[u8],
+    start: usize,
+    encoding: Encoding,
+    opts: &ReadOptions,
+) -> Result<Vec<Element>> {
+    let walker = Walker { buf, opts };
+    let stop = if opts.stop_before_pixels {
+        Stop::PixelData
+    } else {
+        Stop::Never
+    };
+    if let Some((tag, code)) = walker.peek_sniff(start, encoding.little) {
+        if vr::looks_explicit(code) == encoding.implicit {
+            if stop.applies(tag) {
+                return Ok(Vec::new());
+            }
+            return Err(irregular(
+                start,
+                Some(tag),
+                "VR encoding differs from the transfer syntax",
+            ));
+        }
+    }
+    let level = Level {
+        record: true,
+        nested: false,
+        filters: true,
+        stop,
+    };
+    Ok(walker.walk(start, Limit::End, encoding, &level, 0)?.0)
+}
+
+/// The bytes of `element` present in `buf`.
+pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
+    let end = element
+        .value_offset
+        .saturating_add(element.value_len)
+        .min(buf.len());
+    &buf[element.value_offset.min(end)..end]
+}
+
+/// A UI value as pydicom converts it for comparison: trailing NULs and spaces dropped.
+fn uid_value(bytes: &[u8]) -> String {
+    let text: String = bytes.iter().map(|&b| b as char).collect();
+    text.trim_end_matches(['\0', ' ']).to_string()
+}
+
+/// pydicom's guess when the meta names no transfer syntax: a VR at bytes 4-5 means explicit, a
+/// group number of 1024 or more means big endian.
+fn sniff_encoding(buf: &[u8], pos: usize) -> Result<Encoding> {
+    let Some(head) = buf.get(pos..pos + 6) else {
+        return Err(ParseError::Truncated {
+            offset: pos,
+            tag: None,
+        });
+    };
+    if vr::known([head[4], head[5]]).is_none() {
+        return Ok(Encoding::IMPLICIT_LE);
+    }
+    let group = u16::from_le_bytes([head[0], head[1]]);
+    Ok(if group >= 1024 {
+        Encoding::EXPLICIT_BE
+    } else {
+        Encoding::EXPLICIT_LE
+    })
+}
+
+/// Inflate a raw deflate stream (no zlib header), as pydicom's `zlib.decompress(data, -15)`.
+fn inflate(data: &[u8], offset: usize) -> Result<Vec<u8>> {
+    let mut inflater = Decompress::new(false);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(1 << 26));
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= MAX_INFLATED {
+                return Err(ParseError::Inflate {
+                    offset,
+                    message: "inflated body exceeds 2 GiB".into(),
+                });
+            }
+            out.reserve(out.len().max(1 << 16));
+        }
+        let consumed = inflater.total_in() as usize;
+        let status = inflater
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .map_err(|e| ParseError::Inflate {
+                offset,
+                message: e.to_string(),
+            })?;
+        match status {
+            Status::StreamEnd => return Ok(out),
+            Status::Ok | Status::BufError => {
+                if inflater.total_in() as usize >= data.len() && out.len() < out.capacity() {
+                    return Err(ParseError::Inflate {
+                        offset,
+                        message: "incomplete or truncated stream".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn irregular(offset: usize, tag: Option<u32>, what: &'static str) -> ParseError {
+    ParseError::Irregular { offset, tag, what }
+}
+
+/// Where a dataset ends.
+#[derive(Clone, Copy)]
+enum Limit {
+    /// At the end of input (top level).
+    End,
+    /// At an Item Delimitation Item (undefined-length item).
+    ItemDelimiter,
+    /// At this offset (defined-length item).
+    At(usize),
+}
+
+/// Top-level stop rules (pydicom's `stop_when`).
+#[derive(Clone, Copy)]
+enum Stop {
+    Never,
+    OutsideGroup(u16),
+    PixelData,
+}
+
+impl Stop {
+    fn applies(self, tag: u32) -> bool {
+        match self {
+            Stop::Never => false,
+            Stop::OutsideGroup(group) => (tag >> 16) as u16 != group,
+            Stop::PixelData => PIXEL_TAGS.contains(&tag),
+        }
+    }
+}
+
+/// What differs between the top level and nested levels.
+struct Level {
+    /// Keep the elements found (only the top level does).
+    record: bool,
+    /// Inside a sequence: running out of input is an error pydicom raises, not a quiet end.
+    nested: bool,
+    /// Apply `specific_tags` and `defer_size`.
+    filters: bool,
+    stop: Stop,
+}
+
+impl Level {
+    fn top(stop: Stop) -> Level {
+        Level {
+            record: true,
+            nested: false,
+            filters: false,
+            stop,
+        }
+    }
+
+    const NESTED: Level = Level {
+        record: false,
+        nested: true,
+        filters: false,
+        stop: Stop::Never,
+    };
+}
+
+/// An element header as read.
+struct Header {
+    tag: u32,
+    vr: Option<&'static str>,
+    length: u32,
+    value_offset: usize,
+}
+
+struct Walker<'a> {
+    buf: &'a [u8],
+    opts: &'a ReadOptions,
+}
+
+impl Walker<'_> {
+    fn u16_at(&self, pos: usize, little: bool) -> Option<u16> {
+        let b: [u8; 2] = self.buf.get(pos..pos.checked_add(2)?)?.try_into().ok()?;
+        Some(if little {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
+    }
+
+    fn u32_at(&self, pos: usize, little: bool) -> Option<u32> {
+        let b: [u8; 4] = self.buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+
+    fn tag_at(&self, pos: usize, little: bool) -> Option<u32> {
+        let group = self.u16_at(pos, little)? as u32;
+        let element = self.u16_at(pos + 2, little)? as u32;
+        Some(group << 16 | element)
+    }
+
+    /// The first tag and the two bytes where an explicit VR would be (pydicom's
+    /// `_is_implicit_vr` look-ahead), if six bytes are there.
+    fn peek_sniff(&self, pos: usize, little: bool) -> Option<(u32, [u8; 2])> {
+        let tag = self.tag_at(pos, little)?;
+        let code = self.buf.get(pos + 4..pos + 6)?;
+        Some((tag, [code[0], code[1]]))
+    }
+
+    /// Read the element header at `pos`; `None` when fewer than 8 bytes remain.
+    fn header(&self, pos: usize, enc: Encoding) -> Result<Option<Header>> {
+        let Some(tag) = self.tag_at(pos, enc.little) else {
+            return Ok(None);
+        };
+        let Some(short) = self.buf.get(pos + 4..pos + 8) else {
+            return Ok(None);
+        };
+        let implicit = |pos: usize| -> Result<Option<Header>> {
+            Ok(Some(Header {
+                tag,
+                vr: None,
+                length: self.u32_at(pos + 4, enc.little).unwrap_or(0),
+                value_offset: pos + 8,
+            }))
+        };
+        if enc.implicit {
+            return implicit(pos);
+        }
+        let code = [short[0], short[1]];
+        if let Some(name) = vr::known(code) {
+            if vr::has_long_header(name) {
+                let Some(length) = self.u32_at(pos + 8, enc.little) else {
+                    return Err(ParseError::Truncated {
+                        offset: pos,
+                        tag: Some(tag),
+                    });
+                };
+                return Ok(Some(Header {
+                    tag,
+                    vr: Some(name),
+                    length,
+                    value_offset: pos + 12,
+                }));
+            }
+            return Ok(Some(Header {
+                tag,
+                vr: Some(name),
+                length: self.u16_at(pos + 6, enc.little).unwrap_or(0) as u32,
+                value_offset: pos + 8,
+            }));
+        }
+        if !vr::in_letter_range(code) && self.opts.assume_implicit_vr_switch {
+            return implicit(pos);
+        }
+        Err(irregular(pos, Some(tag), "unknown VR"))
+    }
+
+    /// Walk one dataset from `pos`; returns its elements (when recording) and the offset after it.
+    fn walk(
+        &self,
+        mut pos: usize,
+        limit: Limit,
+        enc: Encoding,
+        level: &Level,
+        depth: usize,
+    ) -> Result<(Vec<Element>, usize)> {
+        let mut elements = Vec::new();
+        loop {
+            if let Limit::At(end) = limit {
+                if pos == end {
+                    break;
+                }
+                if pos > end {
+                    return Err(irregular(pos, None, "elements overrun their item"));
+                }
+            }
+            let Some(header) = self.header(pos, enc)? else {
+                if level.nested {
+                    return Err(ParseError::Truncated {
+                        offset: pos,
+                        tag: None,
+                    });
+                }
+                break;
+            };
+            let tag = header.tag;
+            if tag == ITEM_DELIMITER {
+                match limit {
+                    Limit::ItemDelimiter => return Ok((elements, header.value_offset)),
+                    // pydicom ends a top-level dataset quietly at a stray item delimiter.
+                    Limit::End => break,
+                    Limit::At(_) => {
+                        return Err(irregular(
+                            pos,
+                            Some(tag),
+                            "item delimiter in a defined-length item",
+                        ))
+                    }
+                }
+            }
+            if level.stop.applies(tag) {
+                break;
+            }
+            pos = header.value_offset;
+            let wanted = !level.filters || self.wanted(tag);
+            let element = if header.length != UNDEFINED_LENGTH {
+                let length = header.length as usize;
+                let available = self.buf.len().saturating_sub(pos);
+                if length > available && level.nested {
+                    return Err(ParseError::Truncated {
+                        offset: pos,
+                        tag: Some(tag),
+                    });
+                }
+                let deferred = level.filters
+                    && tag != SPECIFIC_CHARACTER_SET
+                    && self
+                        .opts
+                        .defer_size
+                        .is_some_and(|d| header.length as u64 > d);
+                let element = Element {
+                    tag,
+                    vr: header.vr,
+                    length: header.length,
+                    value_offset: pos,
+                    value_len: length.min(available),
+                    kind: if deferred {
+                        ValueKind::Deferred
+                    } else {
+                        ValueKind::Bytes
+                    },
+                };
+                pos = pos.saturating_add(length);
+                element
+            } else {
+                let (element, next) = self.undefined_length(header, enc, level, depth)?;
+                pos = next;
+                element
+            };
+            if level.record && wanted {
+                elements.push(element);
+            }
+        }
+        Ok((elements, pos))
+    }
+
+    fn wanted(&self, tag: u32) -> bool {
+        match &self.opts.specific_tags {
+            None => true,
+            Some(tags) => tag == SPECIFIC_CHARACTER_SET || tags.binary_search(&tag).is_ok(),
+        }
+    }
+
+    /// An undefined-length element: a sequence (walked to its delimiter) or a value read up to
+    /// the sequence delimiter (encapsulated pixel data and the like).
+    fn undefined_length(
+        &self,
+        header: Header,
+        enc: Encoding,
+        level: &Level,
+        depth: usize,
+    ) -> Result<(Element, usize)> {
+        let (tag, pos) = (header.tag, header.value_offset);
+        let mut vr = header.vr;
+        if vr == Some("UN") && self.opts.infer_sq_for_un_vr {
+            vr = Some("SQ");
+        }
+        if vr.is_none() || (vr == Some("UN") && self.opts.replace_un_with_known_vr) {
+            match dictionary::dictionary_vr(tag) {
+                Some(found) => vr = Some(found),
+                None => match self.tag_at(pos, enc.little) {
+                    Some(ITEM) => vr = Some("SQ"),
+                    Some(_) => {}
+                    None => {
+                        return Err(ParseError::Truncated {
+                            offset: pos,
+                            tag: Some(tag),
+                        })
+                    }
+                },
+            }
+        }
+        if vr == Some("SQ") {
+            let next = self.walk_sequence(pos, enc, depth + 1)?;
+            let element = Element {
+                tag,
+                vr,
+                length: UNDEFINED_LENGTH,
+                value_offset: pos,
+                value_len: next - 8 - pos,
+                kind: ValueKind::Sequence,
+            };
+            return Ok((element, next));
+        }
+        let (value_end, next, items) = self.delimited_value(pos, tag, enc)?;
+        let value_len = value_end - pos;
+        // pydicom counts the delimiter's tag in the item walk but not in the byte scan.
+        let deferred = level.filters
+            && self.opts.defer_size.is_some_and(|d| {
+                let counted = if items { value_len + 4 } else { value_len };
+                d <= counted as u64
+            });
+        let element = Element {
+            tag,
+            vr,
+            length: UNDEFINED_LENGTH,
+            value_offset: pos,
+            value_len,
+            kind: if deferred {
+                ValueKind::Deferred
+            } else {
+                ValueKind::Bytes
+            },
+        };
+        Ok((element, next))
+    }
+
+    /// Find the end of an undefined-length value: walk items to the sequence delimiter, or, if
+    /// they don't lead there, scan for the delimiter bytes (pydicom's
+    /// `read_undefined_length_value`). Returns (value end, offset after delimiter, found by items).
+    fn delimited_value(
+        &self,
+        start: usize,
+        tag: u32,
+        enc: Encoding,
+    ) -> Result<(usize, usize, bool)> {
+        let mut pos = start;
+        loop {
+            match self.tag_at(pos, enc.little) {
+                Some(SEQUENCE_DELIMITER) => return Ok((pos, pos + 8, true)),
+                Some(ITEM) => match self.u32_at(pos + 4, enc.little) {
+                    Some(length) => pos = pos + 8 + length as usize,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        let delimiter = if enc.little {
+            SEQUENCE_DELIMITER_LE
+        } else {
+            SEQUENCE_DELIMITER_BE
+        };
+        match find(&self.buf[start.min(self.buf.len())..], &delimiter) {
+            Some(at) => Ok((start + at, start + at + 8, false)),
+            None => Err(ParseError::MissingDelimiter { offset: start, tag }),
+        }
+    }
+
+    /// Walk the items of an undefined-length sequence; returns the offset after its delimiter.
+    fn walk_sequence(&self, mut pos: usize, enc: Encoding, depth: usize) -> Result<usize> {
+        if depth > MAX_DEPTH {
+            return Err(ParseError::TooDeep {
+                offset: pos,
+                depth: MAX_DEPTH,
+            });
+        }
+        loop {
+            let (Some(tag), Some(length)) = (
+                self.tag_at(pos, enc.little),
+                self.u32_at(pos + 4, enc.little),
+            ) else {
+                return Err(ParseError::Truncated {
+                    offset: pos,
+                    tag: None,
+                });
+            };
+            if tag == SEQUENCE_DELIMITER {
+                return Ok(pos + 8);
+            }
+            if tag != ITEM {
+                return Err(irregular(pos, Some(tag), "item expected"));
+            }
+            let start = pos + 8;
+            let item_enc = self.item_encoding(start, enc);
+            pos = if length == UNDEFINED_LENGTH {
+                self.walk(start, Limit::ItemDelimiter, item_enc, &Level::NESTED, depth)?
+                    .1
+            } else {
+                let end = start + length as usize;
+                if end > self.buf.len() {
+                    return Err(ParseError::Truncated {
+                        offset: start,
+                        tag: Some(ITEM),
+                    });
+                }
+                self.walk(start, Limit::At(end), item_enc, &Level::NESTED, depth)?;
+                end
+            };
+        }
+    }
+
+    /// Items of explicit-VR data may be implicit; pydicom sniffs each one.
+    fn item_encoding(&self, start: usize, enc: Encoding) -> Encoding {
+        if enc.implicit {
+            return enc;
+        }
+        match self.peek_sniff(start, enc.little) {
+            Some((_, code)) if !vr::looks_explicit(code) => Encoding {
+                implicit: true,
+                ..enc
+            },
+            _ => enc,
+        }
+    }
+}
+
+const SEQUENCE_DELIMITER_LE: [u8; 4] = [0xFE, 0xFF, 0xDD, 0xE0];
+const SEQUENCE_DELIMITER_BE: [u8; 4] = [0xFF, 0xFE, 0xE0, 0xDD];
+
+fn find(haystack: &[u8], needle: &[u8; 4]) -> Option<usize> {
+    haystack.windows(4).position(|w| w == needle)
+}

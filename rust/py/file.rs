@@ -1,0 +1,268 @@
+//! `FileIndex`: one parsed file (its source, meta, command set and dataset index), and
+//! `SourceReader`, a file-like view of the source for pydicom's own sequence reader.
+
+use super::elements::ElementDict;
+use crate::errors::ParseError as CoreError;
+use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
+use crate::source::Source;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+create_exception!(
+    _core,
+    ParseError,
+    PyValueError,
+    "The fast reader met bytes it does not describe exactly; pydicom's reader decides."
+);
+create_exception!(
+    _core,
+    NotDicomError,
+    PyValueError,
+    "No preamble and 'DICM' prefix, and force was not given."
+);
+
+/// The single mapping from core errors to Python exceptions.
+fn to_py_err(err: CoreError) -> PyErr {
+    match err {
+        CoreError::NotDicom => NotDicomError::new_err(err.to_string()),
+        other => ParseError::new_err(other.to_string()),
+    }
+}
+
+fn options(
+    force: bool,
+    stop_before_pixels: bool,
+    specific_tags: Option<Vec<u32>>,
+    defer_size: Option<u64>,
+    config: (bool, bool, bool),
+) -> ReadOptions {
+    let specific_tags = specific_tags.map(|mut tags| {
+        tags.sort_unstable();
+        tags.dedup();
+        tags
+    });
+    ReadOptions {
+        force,
+        stop_before_pixels,
+        specific_tags,
+        defer_size,
+        infer_sq_for_un_vr: config.0,
+        replace_un_with_known_vr: config.1,
+        assume_implicit_vr_switch: config.2,
+    }
+}
+
+/// One parsed file. Holds its bytes alive for every dataset and array made from it.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct FileIndex {
+    file: Arc<Source>,
+    /// The dataset's bytes: the file itself, or the inflated body of a deflated file.
+    body: Arc<Source>,
+    /// Offset of the source's first byte in the caller's stream (file-likes read mid-way).
+    base: usize,
+    parsed: ParsedFile,
+}
+
+fn index_from(file: Source, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
+    let mut parsed = parse::parse_file(file.bytes(), opts)?;
+    let file = Arc::new(file);
+    let body = match parsed.inflated.take() {
+        Some(bytes) => Arc::new(Source::Owned(bytes)),
+        None => Arc::clone(&file),
+    };
+    Ok(FileIndex {
+        file,
+        body,
+        base,
+        parsed,
+    })
+}
+
+/// Map and parse the file at `path` (GIL released).
+#[pyfunction]
+#[pyo3(signature = (path, force, stop_before_pixels, specific_tags, defer_size, config))]
+pub fn read_path(
+    py: Python<'_>,
+    path: PathBuf,
+    force: bool,
+    stop_before_pixels: bool,
+    specific_tags: Option<Vec<u32>>,
+    defer_size: Option<u64>,
+    config: (bool, bool, bool),
+) -> PyResult<FileIndex> {
+    let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
+    let result = py.detach(|| -> Result<Result<FileIndex, CoreError>, std::io::Error> {
+        let source = Source::map_path(&path)?;
+        Ok(index_from(source, 0, &opts))
+    });
+    result
+        .map_err(|e| PyOSError::new_err(e.to_string()))?
+        .map_err(to_py_err)
+}
+
+/// Parse bytes read from a file-like object whose stream position was `base`.
+// The arguments mirror `read_path` plus the stream offset; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (data, base, force, stop_before_pixels, specific_tags, defer_size, config))]
+pub fn read_bytes(
+    py: Python<'_>,
+    data: Vec<u8>,
+    base: usize,
+    force: bool,
+    stop_before_pixels: bool,
+    specific_tags: Option<Vec<u32>>,
+    defer_size: Option<u64>,
+    config: (bool, bool, bool),
+) -> PyResult<FileIndex> {
+    let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
+    py.detach(|| index_from(Source::Owned(data), base, &opts))
+        .map_err(to_py_err)
+}
+
+#[pymethods]
+impl FileIndex {
+    /// The 128-byte preamble, or None when the file has no `DICM` prefix.
+    #[getter]
+    fn preamble<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.parsed
+            .has_preamble
+            .then(|| PyBytes::new(py, &self.file.bytes()[..128]))
+    }
+
+    #[getter]
+    fn is_implicit_vr(&self) -> bool {
+        self.parsed.encoding.implicit
+    }
+
+    #[getter]
+    fn is_little_endian(&self) -> bool {
+        self.parsed.encoding.little
+    }
+
+    /// True when the dataset was inflated from a deflated transfer syntax.
+    #[getter]
+    fn deflated(&self) -> bool {
+        !Arc::ptr_eq(&self.file, &self.body)
+    }
+
+    /// The file meta elements as a lazy dict (explicit VR little endian).
+    fn meta_dict(&self, factory: Py<PyAny>) -> ElementDict {
+        let encoding = Encoding {
+            implicit: false,
+            little: true,
+        };
+        ElementDict::new(
+            Arc::clone(&self.file),
+            self.base,
+            encoding,
+            factory,
+            self.parsed.meta.iter().copied(),
+        )
+    }
+
+    /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
+    /// dict.
+    fn dataset_dict(&self, factory: Py<PyAny>) -> ElementDict {
+        let base = if self.deflated() { 0 } else { self.base };
+        let mut dict = ElementDict::new(
+            Arc::clone(&self.body),
+            base,
+            self.parsed.encoding,
+            factory,
+            self.parsed.dataset.iter().copied(),
+        );
+        if !self.parsed.command.is_empty() {
+            // Command set elements were read from the file, always implicit VR LE.
+            dict.append_foreign(
+                Arc::clone(&self.file),
+                self.base,
+                Encoding {
+                    implicit: true,
+                    little: true,
+                },
+                self.parsed.command.iter().copied(),
+            );
+        }
+        dict
+    }
+
+    /// A file-like over the dataset's bytes, in the caller's stream positions.
+    fn body_reader(&self) -> SourceReader {
+        let base = if self.deflated() { 0 } else { self.base };
+        SourceReader::new(Arc::clone(&self.body), base)
+    }
+
+    /// The dataset's bytes (the inflated body of a deflated file), copied.
+    fn body_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.body.bytes())
+    }
+
+    /// Number of top-level dataset elements found.
+    fn __len__(&self) -> usize {
+        self.parsed.dataset.len()
+    }
+}
+
+/// A read-only, seekable file-like over a source, for pydicom's sequence reader.
+#[pyclass(module = "dcmfast._core")]
+pub struct SourceReader {
+    source: Arc<Source>,
+    base: usize,
+    pos: AtomicUsize,
+}
+
+impl SourceReader {
+    pub fn new(source: Arc<Source>, base: usize) -> SourceReader {
+        SourceReader {
+            source,
+            base,
+            pos: AtomicUsize::new(base),
+        }
+    }
+}
+
+#[pymethods]
+impl SourceReader {
+    /// Read up to `size` bytes (all remaining when negative or omitted).
+    #[pyo3(signature = (size = -1))]
+    fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> Bound<'py, PyBytes> {
+        let bytes = self.source.bytes();
+        let pos = self.pos.load(Ordering::Relaxed);
+        let start = pos.saturating_sub(self.base).min(bytes.len());
+        let end = match size {
+            Some(n) if n >= 0 => start.saturating_add(n as usize).min(bytes.len()),
+            _ => bytes.len(),
+        };
+        let start = if pos < self.base { end } else { start };
+        self.pos
+            .store(pos.max(self.base) + (end - start), Ordering::Relaxed);
+        PyBytes::new(py, &bytes[start..end])
+    }
+
+    /// Move to `offset` relative to the start (0), the current position (1) or the end (2).
+    #[pyo3(signature = (offset, whence = 0))]
+    fn seek(&self, offset: i64, whence: i32) -> PyResult<usize> {
+        let origin = match whence {
+            0 => 0i64,
+            1 => self.pos.load(Ordering::Relaxed) as i64,
+            2 => (self.base + self.source.bytes().len()) as i64,
+            _ => return Err(PyValueError::new_err(format!("invalid whence ({whence})"))),
+        };
+        let target = origin
+            .checked_add(offset)
+            .filter(|t| *t >= 0)
+            .ok_or_else(|| PyValueError::new_err(format!("negative seek position {offset}")))?;
+        self.pos.store(target as usize, Ordering::Relaxed);
+        Ok(target as usize)
+    }
+
+    fn tell(&self) -> usize {
+        self.pos.load(Ordering::Relaxed)
+    }
+}

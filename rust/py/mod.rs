@@ -1,0 +1,22 @@
+//! The PyO3 binding layer: thin wrappers over the core, conversions at the edge, GIL released
+//! around parsing, and the one place where core errors become Python exceptions.
+#![allow(unsafe_code)] // PyO3's macros expand to unsafe blocks.
+
+mod elements;
+mod file;
+
+use pyo3::prelude::*;
+
+#[pymodule(gil_used = false)]
+mod _core {
+    #[pymodule_export]
+    use super::elements::ElementDict;
+    #[pymodule_export]
+    use super::file::{read_bytes, read_path, FileIndex, SourceReader};
+    #[pymodule_export]
+    use super::file::{NotDicomError, ParseError};
+}
+
+/// Silence the unused-import lint for `prelude` when only the submodules use it.
+#[allow(dead_code)]
+fn _prelude_used(_: Python<'_>) {}

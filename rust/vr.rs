@@ -1,0 +1,67 @@
+//! Value representations as the element walk needs them: which two-letter codes pydicom
+//! recognises, and which of those use the long explicit header (2 reserved bytes + 32-bit length).
+
+/// The VR codes pydicom recognises (the two-letter members of its `VR` enum), sorted.
+const KNOWN: [&str; 34] = [
+    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL",
+    "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US",
+    "UT", "UV",
+];
+
+/// VRs whose explicit header carries a 32-bit length (pydicom's `EXPLICIT_VR_LENGTH_32`).
+const LONG_HEADER: [&str; 13] = [
+    "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV",
+];
+
+/// The static name of a recognised VR given its two encoded bytes.
+pub fn known(code: [u8; 2]) -> Option<&'static str> {
+    KNOWN
+        .binary_search_by(|vr| vr.as_bytes().cmp(&code[..]))
+        .ok()
+        .map(|i| KNOWN[i])
+}
+
+/// True when the explicit header of `vr` has the 32-bit length form.
+pub fn has_long_header(vr: &str) -> bool {
+    LONG_HEADER.contains(&vr)
+}
+
+/// pydicom's test for "two capital letters" (`b"AA" <= vr <= b"ZZ"`, a byte-string comparison).
+/// Codes outside it are taken as a switch to implicit VR.
+pub fn in_letter_range(code: [u8; 2]) -> bool {
+    code[..] >= b"AA"[..] && code[..] <= b"ZZ"[..]
+}
+
+/// pydicom's explicit/implicit sniff on the first element of a dataset: both VR bytes are
+/// capital letters.
+pub fn looks_explicit(code: [u8; 2]) -> bool {
+    code.iter().all(|b| (0x41..=0x5A).contains(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_codes() {
+        assert_eq!(known(*b"OB"), Some("OB"));
+        assert_eq!(known(*b"UV"), Some("UV"));
+        assert_eq!(known(*b"XX"), None);
+        assert!(KNOWN.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn header_forms() {
+        assert!(has_long_header("SQ"));
+        assert!(!has_long_header("US"));
+    }
+
+    #[test]
+    fn letter_range_is_lexicographic() {
+        assert!(in_letter_range(*b"B\x01"));
+        assert!(!in_letter_range(*b"A\x00"));
+        assert!(!in_letter_range(*b"Z\x5B"));
+        assert!(looks_explicit(*b"QQ"));
+        assert!(!looks_explicit(*b"Q\x00"));
+    }
+}
