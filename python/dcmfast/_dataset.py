@@ -13,14 +13,21 @@ from typing import Any
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding
-from pydicom.datadict import keyword_dict
-from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
+from pydicom.datadict import DicomDictionary, keyword_dict
+from pydicom.dataelem import (
+    _LUT_DESCRIPTOR_TAGS,
+    DataElement,
+    RawDataElement,
+    empty_value_for_VR,
+)
+from pydicom.dataset import PIXEL_KEYWORDS, FileMetaDataset
 from pydicom.dataset import FileDataset as _PydicomFileDataset
-from pydicom.dataset import FileMetaDataset
+from pydicom.errors import BytesLengthException
 from pydicom.filereader import read_sequence
+from pydicom.hooks import hooks
 from pydicom.tag import BaseTag
-from pydicom.valuerep import VR
-from pydicom.values import convert_string
+from pydicom.valuerep import AMBIGUOUS_VR, VR
+from pydicom.values import convert_string, convert_value
 
 _CHARSET = BaseTag(0x00080005)
 _KEYWORD_TAGS = {keyword: BaseTag(tag) for keyword, tag in keyword_dict.items()}
@@ -87,12 +94,64 @@ def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]
     return convert_encodings(charset.value)
 
 
+# VRs whose conversion depends only on the raw bytes and the character set: no
+# sequence parsing, no ambiguity resolved from other elements, no UN replacement.
+_PLAIN_VRS = frozenset(VR) - {VR.SQ, VR.UN} - AMBIGUOUS_VR
+# Elements pydicom treats specially when converting or storing them.
+_SPECIAL_TAGS = frozenset(_LUT_DESCRIPTOR_TAGS) | PIXEL_KEYWORDS
+_DEFAULT_HOOKS = (hooks.raw_element_vr, hooks.raw_element_value)
+
+
+def _convert_plain(ds: Any, tag: BaseTag, raw: RawDataElement) -> DataElement | None:
+    """Convert `raw` as ``Dataset.__getitem__`` would, when nothing but its own bytes
+    and the character set decide the result; None when pydicom's full path is needed.
+    """
+    if (
+        tag.group & 1
+        or tag in _SPECIAL_TAGS
+        or (hooks.raw_element_vr, hooks.raw_element_value) != _DEFAULT_HOOKS
+        or hooks.raw_element_kwargs
+        or config.data_element_callback
+    ):
+        return None
+    vr = raw.VR
+    if vr is None:
+        entry = DicomDictionary.get(tag)
+        vr = entry[0] if entry else None
+    if vr not in _PLAIN_VRS:
+        return None
+    if tag == _CHARSET:
+        encoding = default_encoding
+    else:
+        encoding = ds._read_charset or ds._character_set
+    try:
+        value = convert_value(vr, raw, encoding)
+    except (NotImplementedError, BytesLengthException):
+        return None  # pydicom's path raises or warns with its own message
+    elem = DataElement(
+        tag,
+        vr,
+        value,
+        raw.value_tell,
+        raw.length == 0xFFFFFFFF,
+        already_converted=True,
+    )
+    ds._dict[tag] = elem
+    return elem
+
+
 class FileDataset(_PydicomFileDataset):
     """A :class:`pydicom.dataset.FileDataset` read by dcmfast.
 
-    It holds exactly the state pydicom's does; only construction and keyword
-    attribute access take shorter paths with the same results.
+    It holds exactly the state pydicom's does; only construction, keyword attribute
+    access and the conversion of plain elements take shorter paths with the same
+    results.
     """
+
+    def __getitem__(self, key: Any) -> Any:
+        if type(key) is BaseTag and key in self._dict:
+            return convert_element(self, key)
+        return _PydicomFileDataset.__getitem__(self, key)
 
     def __getattr__(self, name: str) -> Any:
         tag = _KEYWORD_TAGS.get(name)
@@ -101,31 +160,55 @@ class FileDataset(_PydicomFileDataset):
         return _PydicomFileDataset.__getattr__(self, name)
 
 
+def _dataset_state(elements: Any) -> dict[str, Any]:
+    """The instance attributes ``Dataset.__init__`` sets, without its per-attribute
+    ``__setattr__`` checks (a test keeps this in step with pydicom)."""
+    state = {
+        "_parent_encoding": default_encoding,
+        "_dict": elements,
+        "is_decompressed": False,
+        "_read_little": None,
+        "_read_implicit": None,
+        "_read_charset": "",
+        "is_undefined_length_sequence_item": False,
+        "_private_blocks": {},
+        "_pixel_array": None,
+        "_pixel_array_opts": {"use_pdh": False},
+        "_pixel_id": {},
+    }
+    if not config._use_future:
+        state["_is_little_endian"] = None
+        state["_is_implicit_VR"] = None
+    return state
+
+
+def new_file_meta(elements: dict[BaseTag, Any]) -> FileMetaDataset:
+    """The FileMetaDataset pydicom's reader makes of `elements` (group 2 only)."""
+    meta = FileMetaDataset.__new__(FileMetaDataset)
+    meta.__dict__.update(_dataset_state(elements))
+    meta.__dict__.update(
+        _read_little=True, _read_implicit=False, _read_charset=default_encoding
+    )
+    return meta
+
+
 def new_file_dataset(
     elements: Any,
     preamble: bytes | None,
     file_meta: FileMetaDataset,
     is_implicit_VR: bool,
     is_little_endian: bool,
-    filename: str | None,
-    fileobj_type: Any,
-    buffer: Any,
-    timestamp: float | None,
+    origin: tuple[str | None, Any, Any, float | None],
 ) -> FileDataset:
-    """A FileDataset with the attributes ``FileDataset.__init__`` would set."""
+    """The FileDataset ``FileDataset.__init__`` would make; `origin` is (filename,
+    fileobj_type, buffer, timestamp)."""
     ds = FileDataset.__new__(FileDataset)
-    ds.__dict__.update(
-        _parent_encoding=default_encoding,
-        _dict=elements,
-        is_decompressed=False,
+    state = ds.__dict__
+    state.update(_dataset_state(elements))
+    filename, fileobj_type, buffer, timestamp = origin
+    state.update(
         _read_little=is_little_endian,
         _read_implicit=is_implicit_VR,
-        _read_charset="",
-        is_undefined_length_sequence_item=False,
-        _private_blocks={},
-        _pixel_array=None,
-        _pixel_array_opts={"use_pdh": False},
-        _pixel_id={},
         preamble=preamble,
         file_meta=file_meta,
         fileobj_type=fileobj_type,
@@ -134,9 +217,29 @@ def new_file_dataset(
         timestamp=timestamp,
     )
     if not config._use_future:
-        ds.__dict__["_is_little_endian"] = is_little_endian
-        ds.__dict__["_is_implicit_VR"] = is_implicit_VR
+        state["_is_little_endian"] = is_little_endian
+        state["_is_implicit_VR"] = is_implicit_VR
     return ds
 
 
-__all__ = ["ElementFactory", "FileDataset", "new_file_dataset"]
+def convert_element(ds: Any, tag: BaseTag) -> Any:
+    """``ds[tag]`` for any pydicom dataset, taking the plain-element path when it can."""
+    raw = ds._dict.get(tag)
+    if type(raw) is RawDataElement and raw.value is not None:
+        elem = _convert_plain(ds, tag, raw)
+        if elem is not None:
+            return elem
+    return (
+        _PydicomFileDataset.__getitem__(ds, tag)
+        if isinstance(ds, FileDataset)
+        else ds[tag]
+    )
+
+
+__all__ = [
+    "ElementFactory",
+    "FileDataset",
+    "convert_element",
+    "new_file_dataset",
+    "new_file_meta",
+]

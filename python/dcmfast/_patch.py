@@ -23,7 +23,9 @@ def _targets() -> list[Any]:
             modules.append(importlib.import_module(name))
         except ImportError:
             continue
-    return [m for m in modules if getattr(m, "dcmread", None) in (_pydicom_dcmread, dcmread)]
+    return [
+        m for m in modules if getattr(m, "dcmread", None) in (_pydicom_dcmread, dcmread)
+    ]
 
 
 def patch_pydicom() -> None:

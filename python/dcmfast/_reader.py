@@ -17,7 +17,6 @@ import pydicom.uid
 from pydicom import config
 from pydicom.charset import convert_encodings, python_encoding
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
-from pydicom.dataset import FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import dcmread as _pydicom_dcmread
@@ -27,9 +26,16 @@ from pydicom.tag import BaseTag, Tag
 from pydicom.values import convert_string
 
 from dcmfast import _core
-from dcmfast._dataset import ElementFactory, FileDataset, new_file_dataset
+from dcmfast._dataset import (
+    ElementFactory,
+    FileDataset,
+    convert_element,
+    new_file_dataset,
+    new_file_meta,
+)
 
 _CHARSET = BaseTag(0x00080005)
+_TRANSFER_SYNTAX = BaseTag(0x00020010)
 _NOT_DICOM = (
     "File is missing DICOM File Meta Information header or the 'DICM' prefix is "
     "missing from the header. Use force=True to force reading."
@@ -38,7 +44,7 @@ _NOT_DICOM = (
 
 def dcmread(
     fp: str | os.PathLike[str] | BinaryIO,
-    defer_size: str | int | float | None = None,
+    defer_size: str | float | None = None,
     stop_before_pixels: bool = False,
     force: bool = False,
     specific_tags: list[Any] | None = None,
@@ -103,12 +109,11 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 def _build(index: Any, fp: Any) -> FileDataset:
     factory = ElementFactory(index)
-    file_meta = FileMetaDataset(index.meta_dict(factory).copy())
-    file_meta.set_original_encoding(False, True, "iso8859")
+    file_meta = new_file_meta(index.meta_dict(factory).copy())
     # pydicom reads the transfer syntax here; converting it may warn.
-    file_meta.get("TransferSyntaxUID")
+    if _TRANSFER_SYNTAX in file_meta._dict:
+        convert_element(file_meta, _TRANSFER_SYNTAX)
 
-    filename, fileobj_type, buffer, timestamp = _origin(fp, index)
     is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
     ds = new_file_dataset(
         index.dataset_dict(factory),
@@ -116,10 +121,7 @@ def _build(index: Any, fp: Any) -> FileDataset:
         file_meta,
         is_implicit,
         is_little,
-        filename,
-        fileobj_type,
-        buffer,
-        timestamp,
+        _origin(fp, index),
     )
     _check_charset_like_pydicom(ds, is_little)
     ds.set_original_encoding(is_implicit, is_little, ds._character_set)
