@@ -715,3 +715,7 @@ const SEQUENCE_DELIMITER_BE: [u8; 4] = [0xFF, 0xFE, 0xE0, 0xDD];
 fn find(haystack: &[u8], needle: &[u8; 4]) -> Option<usize> {
     haystack.windows(4).position(|w| w == needle)
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,0 +1,51 @@
+// Shared by the fuzz targets (included with `#[path]`, not a target itself).
+
+use dcmfast::parse::{value_bytes, Element, ReadOptions};
+
+/// Option sets selected by the bits of `selector` (the first input byte), starting from
+/// pydicom's defaults:
+/// bit 0 force, bit 1 stop_before_pixels, bit 2 defer_size Some(16),
+/// bit 3 specific_tags Some([(0010,0010)]), bit 4 clears infer_sq_for_un_vr,
+/// bit 5 clears replace_un_with_known_vr, bit 6 clears assume_implicit_vr_switch.
+pub fn options(selector: u8) -> ReadOptions {
+    let mut opts = ReadOptions::pydicom_defaults();
+    opts.force = selector & 0x01 != 0;
+    opts.stop_before_pixels = selector & 0x02 != 0;
+    if selector & 0x04 != 0 {
+        opts.defer_size = Some(16);
+    }
+    if selector & 0x08 != 0 {
+        opts.specific_tags = Some(vec![0x0010_0010]);
+    }
+    if selector & 0x10 != 0 {
+        opts.infer_sq_for_un_vr = false;
+    }
+    if selector & 0x20 != 0 {
+        opts.replace_un_with_known_vr = false;
+    }
+    if selector & 0x40 != 0 {
+        opts.assume_implicit_vr_switch = false;
+    }
+    opts
+}
+
+/// Invariants every element must satisfy against the buffer its offsets refer to.
+pub fn check_elements(what: &str, buf: &[u8], elements: &[Element]) {
+    for (i, e) in elements.iter().enumerate() {
+        let end = e.value_offset.checked_add(e.value_len).unwrap_or_else(|| {
+            panic!("{what}[{i}] {e:?}: value_offset + value_len overflows usize")
+        });
+        assert!(
+            end <= buf.len(),
+            "{what}[{i}] {e:?}: value ends at {end}, past the buffer's {} bytes",
+            buf.len()
+        );
+        let bytes = value_bytes(buf, e);
+        assert_eq!(
+            bytes.len(),
+            e.value_len,
+            "{what}[{i}] {e:?}: value_bytes returned {} bytes",
+            bytes.len()
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! Element-walk tests on synthetic byte streams.
+
+use super::*;
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+use std::io::Write;
+
+/// Little builder for element streams.
+#[derive(Default)]
+struct Bytes(Vec<u8>);
+
+impl Bytes {
+    fn tag(&mut self, tag: u32, little: bool) -> &mut Self {
+        let (g, e) = ((tag >> 16) as u16, tag as u16);
+        if little {
+            self.0.extend(g.to_le_bytes());
+            self.0.extend(e.to_le_bytes());
+        } else {
+            self.0.extend(g.to_be_bytes());
+            self.0.extend(e.to_be_bytes());
+        }
+        self
+    }
+    fn explicit(&mut self, tag: u32, vr: &str, value: &[u8]) -> &mut Self {
+        self.tag(tag, true).0.extend(vr.as_bytes());
+        if vr::has_long_header(vr) {
+            self.0.extend([0, 0]);
+            self.0.extend((value.len() as u32).to_le_bytes());
+        } else {
+            self.0.extend((value.len() as u16).to_le_bytes());
+        }
+        self.0.extend(value);
+        self
+    }
+    fn explicit_undefined(&mut self, tag: u32, vr: &str) -> &mut Self {
+        self.tag(tag, true).0.extend(vr.as_bytes());
+        self.0.extend([0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        self
+    }
+    fn implicit(&mut self, tag: u32, value: &[u8]) -> &mut Self {
+        self.tag(tag, true)
+            .0
+            .extend((value.len() as u32).to_le_bytes());
+        self.0.extend(value);
+        self
+    }
+    fn marker(&mut self, tag: u32, length: u32) -> &mut Self {
+        self.tag(tag, true).0.extend(length.to_le_bytes());
+        self
+    }
+    fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.extend(bytes);
+        self
+    }
+}
+
+/// A preamble and file meta naming `syntax`.
+fn part10(syntax: &str) -> Bytes {
+    let mut b = Bytes::default();
+    b.raw(&[0; 128]).raw(b"DICM");
+    let mut uid = syntax.as_bytes().to_vec();
+    if uid.len() % 2 == 1 {
+        uid.push(0);
+    }
+    b.explicit(0x0002_0001, "OB", &[0, 1])
+        .explicit(TRANSFER_SYNTAX_UID, "UI", &uid);
+    b
+}
+
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+
+fn defaults() -> ReadOptions {
+    ReadOptions::pydicom_defaults()
+}
+
+fn tags(elements: &[Element]) -> Vec<u32> {
+    elements.iter().map(|e| e.tag).collect()
+}
+
+#[test]
+fn explicit_file_records_offsets_without_copying() {
+    let mut b = part10(EXPLICIT_LE);
+    let start = b.0.len();
+    b.explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit(0x0028_0010, "US", &512u16.to_le_bytes());
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert!(parsed.has_preamble);
+    assert_eq!(parsed.transfer_syntax.as_deref(), Some(EXPLICIT_LE));
+    assert_eq!(tags(&parsed.meta), vec![0x0002_0001, TRANSFER_SYNTAX_UID]);
+    assert_eq!(tags(&parsed.dataset), vec![0x0010_0010, 0x0028_0010]);
+    let name = parsed.dataset[0];
+    assert_eq!(name.vr, Some("PN"));
+    assert_eq!(name.value_offset, start + 8);
+    assert_eq!(value_bytes(&b.0, &name), b"Doe^J ");
+}
+
+#[test]
+fn uid_padding_is_stripped() {
+    let b = part10(IMPLICIT_LE);
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(parsed.transfer_syntax.as_deref(), Some(IMPLICIT_LE));
+}
+
+#[test]
+fn missing_prefix_needs_force() {
+    let mut b = Bytes::default();
+    b.explicit(0x0008_0016, "UI", b"1.2\0");
+    assert_eq!(
+        parse_file(&b.0, &defaults()).unwrap_err(),
+        ParseError::NotDicom
+    );
+    let forced = ReadOptions {
+        force: true,
+        ..defaults()
+    };
+    let parsed = parse_file(&b.0, &forced).unwrap();
+    assert!(!parsed.has_preamble);
+    assert!(parsed.meta.is_empty());
+    // No transfer syntax: the VR letters say explicit VR little endian.
+    assert_eq!(parsed.encoding, Encoding::EXPLICIT_LE);
+    assert_eq!(tags(&parsed.dataset), vec![0x0008_0016]);
+}
+
+#[test]
+fn implicit_undefined_sequence_is_walked_to_its_end() {
+    let mut b = part10(IMPLICIT_LE);
+    // (0008,1115) is SQ in the dictionary; one undefined-length item with a nested element.
+    b.marker(0x0008_1115, UNDEFINED_LENGTH)
+        .marker(ITEM, UNDEFINED_LENGTH)
+        .implicit(0x0020_000E, b"1.2.3\0")
+        .marker(ITEM_DELIMITER, 0)
+        .marker(ITEM, 12)
+        .implicit(0x0020_0013, b"1\0\0\0")
+        .marker(SEQUENCE_DELIMITER, 0)
+        .implicit(0x0020_0011, b"7 ");
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(tags(&parsed.dataset), vec![0x0008_1115, 0x0020_0011]);
+    let seq = parsed.dataset[0];
+    assert_eq!(seq.kind, ValueKind::Sequence);
+    assert_eq!(seq.vr, Some("SQ"));
+    assert_eq!(seq.length, UNDEFINED_LENGTH);
+    // The span covers the items and stops before the sequence delimiter.
+    let span = value_bytes(&b.0, &seq);
+    assert_eq!(&span[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
+    assert_eq!(span.len(), 8 + 14 + 8 + 8 + 12);
+}
+
+#[test]
+fn items_of_explicit_data_may_be_implicit() {
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit_undefined(0x0008_1115, "SQ")
+        .marker(ITEM, UNDEFINED_LENGTH)
+        .implicit(0x0020_000E, b"1.2\0")
+        .marker(ITEM_DELIMITER, 0)
+        .marker(SEQUENCE_DELIMITER, 0)
+        .explicit(0x0020_0011, "IS", b"7 ");
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(tags(&parsed.dataset), vec![0x0008_1115, 0x0020_0011]);
+}
+
+#[test]
+fn top_level_truncation_keeps_short_values_quietly() {
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ");
+    b.explicit(0x7FE0_0010, "OB", &[1, 2, 3, 4]);
+    b.0.truncate(b.0.len() - 3);
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    let pixels = parsed.dataset[1];
+    assert_eq!((pixels.length, pixels.value_len), (4, 1));
+    // A header cut short simply ends the dataset.
+    b.0.truncate(b.0.len() - 8);
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(tags(&parsed.dataset), vec![0x0010_0010]);
+}
+
+#[test]
+fn lying_lengths_allocate_nothing() {
+    let mut b = part10(EXPLICIT_LE);
+    b.tag(0x7FE0_0010, true)
+        .raw(b"OB\0\0")
+        .raw(&0xFFFF_FFFEu32.to_le_bytes());
+    b.raw(&[0; 16]);
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(parsed.dataset[0].length, 0xFFFF_FFFE);
+    assert_eq!(parsed.dataset[0].value_len, 16);
+}
+
+#[test]
+fn truncation_inside_a_sequence_is_an_error() {
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit_undefined(0x0008_1115, "SQ")
+        .marker(ITEM, UNDEFINED_LENGTH)
+        .explicit(0x0020_000E, "UI", b"1.2\0");
+    let err = parse_file(&b.0, &defaults()).unwrap_err();
+    assert!(matches!(err, ParseError::Truncated { .. }), "{err}");
+}
+
+#[test]
+fn deep_nesting_stops_at_the_limit() {
+    let mut b = part10(EXPLICIT_LE);
+    for _ in 0..10_000 {
+        b.explicit_undefined(0x0008_1115, "SQ")
+            .marker(ITEM, UNDEFINED_LENGTH);
+    }
+    for _ in 0..10_000 {
+        b.marker(ITEM_DELIMITER, 0).marker(SEQUENCE_DELIMITER, 0);
+    }
+    let err = parse_file(&b.0, &defaults()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ParseError::TooDeep {
+                depth: MAX_DEPTH,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn encapsulated_pixel_data_ends_at_its_delimiter() {
+    let mut b = part10("1.2.840.10008.1.2.5");
+    b.explicit_undefined(0x7FE0_0010, "OB")
+        .marker(ITEM, 0)
+        .marker(ITEM, 4)
+        .raw(&[9, 9, 9, 9])
+        .marker(SEQUENCE_DELIMITER, 0)
+        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(tags(&parsed.dataset), vec![0x7FE0_0010, 0xFFFC_FFFC]);
+    assert_eq!(parsed.dataset[0].value_len, 8 + 8 + 4);
+    // Items that do not lead to the delimiter: the byte scan finds it.
+    let mut c = part10("1.2.840.10008.1.2.5");
+    c.explicit_undefined(0x7FE0_0010, "OB")
+        .raw(&[1, 2, 3, 4, 5, 6])
+        .marker(SEQUENCE_DELIMITER, 0);
+    let parsed = parse_file(&c.0, &defaults()).unwrap();
+    assert_eq!(parsed.dataset[0].value_len, 6);
+    // No delimiter at all.
+    let mut d = part10("1.2.840.10008.1.2.5");
+    d.explicit_undefined(0x7FE0_0010, "OB")
+        .raw(&[1, 2, 3, 4, 5, 6]);
+    let err = parse_file(&d.0, &defaults()).unwrap_err();
+    assert!(matches!(err, ParseError::MissingDelimiter { .. }), "{err}");
+}
+
+#[test]
+fn stop_before_pixels_specific_tags_and_defer_size() {
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0008_0005, "CS", b"ISO_IR 100")
+        .explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit(0x0010_0020, "LO", b"12")
+        .explicit(0x7FE0_0010, "OW", &[0; 64])
+        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+    let stop = ReadOptions {
+        stop_before_pixels: true,
+        ..defaults()
+    };
+    let parsed = parse_file(&b.0, &stop).unwrap();
+    assert_eq!(
+        tags(&parsed.dataset),
+        vec![0x0008_0005, 0x0010_0010, 0x0010_0020]
+    );
+
+    let specific = ReadOptions {
+        specific_tags: Some(vec![0x0010_0020]),
+        ..defaults()
+    };
+    let parsed = parse_file(&b.0, &specific).unwrap();
+    assert_eq!(tags(&parsed.dataset), vec![0x0008_0005, 0x0010_0020]);
+
+    let defer = ReadOptions {
+        defer_size: Some(8),
+        ..defaults()
+    };
+    let parsed = parse_file(&b.0, &defer).unwrap();
+    let kinds: Vec<_> = parsed.dataset.iter().map(|e| e.kind).collect();
+    // The character set is never deferred.
+    assert_eq!(
+        kinds,
+        vec![
+            ValueKind::Bytes,
+            ValueKind::Bytes,
+            ValueKind::Bytes,
+            ValueKind::Deferred,
+            ValueKind::Bytes
+        ]
+    );
+}
+
+#[test]
+fn big_endian_and_sniffed_encodings() {
+    let mut b = part10("1.2.840.10008.1.2.2");
+    b.tag(0x0028_0010, false)
+        .raw(b"US")
+        .raw(&2u16.to_be_bytes())
+        .raw(&512u16.to_be_bytes());
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    assert_eq!(parsed.encoding, Encoding::EXPLICIT_BE);
+    assert_eq!(value_bytes(&b.0, &parsed.dataset[0]), &512u16.to_be_bytes());
+}
+
+#[test]
+fn encoding_mismatch_is_left_to_pydicom() {
+    let mut b = part10(IMPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ");
+    let err = parse_file(&b.0, &defaults()).unwrap_err();
+    assert!(matches!(err, ParseError::Irregular { .. }), "{err}");
+}
+
+#[test]
+fn deflated_body_is_inflated() {
+    let mut body = Bytes::default();
+    body.explicit(0x0010_0010, "PN", b"Doe^J ");
+    let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(&body.0).unwrap();
+    let mut b = part10("1.2.840.10008.1.2.1.99");
+    b.raw(&encoder.finish().unwrap());
+    let parsed = parse_file(&b.0, &defaults()).unwrap();
+    let inflated = parsed.inflated.as_deref().unwrap();
+    assert_eq!(value_bytes(inflated, &parsed.dataset[0]), b"Doe^J ");
+    // A stream cut short is an error.
+    b.0.truncate(b.0.len() - 3);
+    assert!(matches!(
+        parse_file(&b.0, &defaults()),
+        Err(ParseError::Inflate { .. })
+    ));
+}
+
+#[test]
+fn every_prefix_of_a_file_parses_or_errs() {
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit_undefined(0x0008_1115, "SQ")
+        .marker(ITEM, UNDEFINED_LENGTH)
+        .explicit(0x0020_000E, "UI", b"1.2\0")
+        .marker(ITEM_DELIMITER, 0)
+        .marker(SEQUENCE_DELIMITER, 0)
+        .explicit_undefined(0x7FE0_0010, "OB")
+        .marker(ITEM, 0)
+        .marker(SEQUENCE_DELIMITER, 0);
+    for end in 0..=b.0.len() {
+        let prefix = &b.0[..end];
+        if let Ok(parsed) = parse_file(
+            prefix,
+            &ReadOptions {
+                force: true,
+                ..defaults()
+            },
+        ) {
+            for e in parsed.dataset.iter().chain(&parsed.meta) {
+                assert!(e.value_offset + e.value_len <= prefix.len());
+            }
+        }
+    }
+}
