@@ -128,6 +128,9 @@ pub struct ParsedFile {
     pub inflated: Option<Vec<u8>>,
     /// Top-level dataset elements in file order.
     pub dataset: Vec<Element>,
+    /// Where pydicom's reader leaves the stream after reading: in the dataset's source,
+    /// or the end of the file for a deflated one.
+    pub end: usize,
 }
 
 /// Parse a whole file held in `buf`.
@@ -188,7 +191,12 @@ pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
         Some(bytes) => (bytes.as_slice(), 0),
         None => (buf, pos),
     };
-    let dataset = parse_dataset(body, start, encoding, opts)?;
+    let (dataset, end) = parse_dataset(body, start, encoding, opts)?;
+    let end = if inflated.is_some() {
+        buf.len()
+    } else {
+        end.max(pos)
+    };
     Ok(ParsedFile {
         has_preamble,
         meta,
@@ -197,16 +205,18 @@ pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
         encoding,
         inflated,
         dataset,
+        end,
     })
 }
 
-/// Walk the top-level dataset that starts at `start` in `buf`.
+/// Walk the top-level dataset that starts at `start` in `buf`; returns its elements and
+/// where pydicom's reader would leave the stream.
 pub fn parse_dataset(
     buf: &[u8],
     start: usize,
     encoding: Encoding,
     opts: &ReadOptions,
-) -> Result<Vec<Element>> {
+) -> Result<(Vec<Element>, usize)> {
     let walker = Walker { buf, opts };
     let stop = if opts.stop_before_pixels {
         Stop::PixelData
@@ -216,7 +226,7 @@ pub fn parse_dataset(
     if let Some((tag, code)) = walker.peek_sniff(start, encoding.little) {
         if vr::looks_explicit(code) == encoding.implicit {
             if stop.applies(tag) {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), start));
             }
             return Err(irregular(
                 start,
@@ -231,7 +241,7 @@ pub fn parse_dataset(
         filters: true,
         stop,
     };
-    Ok(walker.walk(start, Limit::End, encoding, &level, 0)?.0)
+    walker.walk(start, Limit::End, encoding, &level, 0)
 }
 
 /// The bytes of `element` present in `buf`.
@@ -493,7 +503,10 @@ impl Walker<'_> {
                 match limit {
                     Limit::ItemDelimiter => return Ok((elements, header.value_offset)),
                     // pydicom ends a top-level dataset quietly at a stray item delimiter.
-                    Limit::End => break,
+                    Limit::End => {
+                        pos = header.value_offset;
+                        break;
+                    }
                     Limit::At(_) => {
                         return Err(irregular(
                             pos,
@@ -535,7 +548,10 @@ impl Walker<'_> {
                         ValueKind::Bytes
                     },
                 };
-                pos = pos.saturating_add(length);
+                // pydicom reads a value (stopping at the end of input) but seeks past one
+                // it skips, which may leave the stream beyond the end.
+                let skipped = deferred || !wanted;
+                pos = pos.saturating_add(if skipped { length } else { element.value_len });
                 element
             } else {
                 let (element, next) = self.undefined_length(header, enc, level, depth)?;

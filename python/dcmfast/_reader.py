@@ -94,6 +94,8 @@ def dcmread(
         if not isinstance(fp, str):
             fp.seek(start)
         return pydicom_read()
+    if not isinstance(fp, str):
+        fp.seek(index.end)
     return _build(index, fp)
 
 
@@ -110,7 +112,10 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 def _build(index: Any, fp: Any) -> FileDataset:
     factory = ElementFactory(index)
     file_meta = new_file_meta(index.meta_dict(factory).copy())
-    # pydicom reads the transfer syntax here; converting it may warn.
+    # pydicom converts the first meta element and the transfer syntax while reading
+    # (converting may warn), so those two are elements already, as in pydicom.
+    if file_meta._dict:
+        convert_element(file_meta, min(file_meta._dict))
     if _TRANSFER_SYNTAX in file_meta._dict:
         convert_element(file_meta, _TRANSFER_SYNTAX)
 
@@ -135,7 +140,7 @@ def _check_charset_like_pydicom(ds: FileDataset, is_little: bool) -> None:
     if not isinstance(raw, RawDataElement):
         return
     names = convert_string(raw.value or b"", is_little)
-    names = names if isinstance(names, list) else [names]
+    names = [names] if isinstance(names, str) else list(names)
     if all(not n or n in python_encoding for n in names):
         return
     convert_encodings(convert_string(raw.value or b"", is_little))

@@ -203,6 +203,12 @@ impl FileIndex {
         PyBytes::new(py, self.body.bytes())
     }
 
+    /// Where pydicom's reader would leave a file-like after reading, in stream positions.
+    #[getter]
+    fn end(&self) -> usize {
+        self.base + self.parsed.end
+    }
+
     /// Number of top-level dataset elements found.
     fn __len__(&self) -> usize {
         self.parsed.dataset.len()
