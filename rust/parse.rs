@@ -279,37 +279,30 @@ fn sniff_encoding(buf: &[u8], pos: usize) -> Result<Encoding> {
     })
 }
 
-/// Inflate a raw deflate stream (no zlib header), as pydicom's `zlib.decompress(data, -15)`.
+/// Inflate a raw deflate stream (no zlib header), as pydicom's `zlib.decompress(data, -15)`:
+/// bytes after the end of the stream are ignored, a stream cut short is an error.
 fn inflate(data: &[u8], offset: usize) -> Result<Vec<u8>> {
+    let error = |message: String| ParseError::Inflate { offset, message };
     let mut inflater = Decompress::new(false);
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4).min(1 << 26));
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).clamp(1 << 12, 1 << 26));
     loop {
         if out.len() == out.capacity() {
             if out.len() >= MAX_INFLATED {
-                return Err(ParseError::Inflate {
-                    offset,
-                    message: "inflated body exceeds 2 GiB".into(),
-                });
+                return Err(error("inflated body exceeds 2 GiB".into()));
             }
-            out.reserve(out.len().max(1 << 16));
+            out.reserve(out.len());
         }
-        let consumed = inflater.total_in() as usize;
+        let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+        let consumed = (before_in as usize).min(data.len());
         let status = inflater
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
-            .map_err(|e| ParseError::Inflate {
-                offset,
-                message: e.to_string(),
-            })?;
-        match status {
-            Status::StreamEnd => return Ok(out),
-            Status::Ok | Status::BufError => {
-                if inflater.total_in() as usize >= data.len() && out.len() < out.capacity() {
-                    return Err(ParseError::Inflate {
-                        offset,
-                        message: "incomplete or truncated stream".into(),
-                    });
-                }
-            }
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
+            .map_err(|e| error(e.to_string()))?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        let stalled = inflater.total_in() == before_in && inflater.total_out() == before_out;
+        if stalled && out.len() < out.capacity() {
+            return Err(error("incomplete or truncated stream".into()));
         }
     }
 }

@@ -1,0 +1,167 @@
+"""The fast path is taken for every file pydicom reads without complaint, and dcmfast's
+own surface (state, patching, CLI, pickling, threads) behaves as pydicom's."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import pydicom
+import pytest
+from conftest import all_test_files
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.errors import InvalidDicomError
+
+import dcmfast
+from dcmfast import _core
+from dcmfast.cli import main as cli_main
+
+CONFIG = (True, True, True)
+CT = get_testdata_file("CT_small.dcm")
+
+
+def _pydicom_complains(path: str) -> bool:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ds = pydicom.dcmread(path, force=True)
+        except Exception:  # noqa: BLE001 - any exception is a complaint
+            return True
+    return bool(caught) or ds is None
+
+
+@pytest.mark.parametrize("path", all_test_files(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_fast_path_unless_pydicom_complains(path):
+    """Only files pydicom warns about or rejects are handed to pydicom's reader."""
+    try:
+        _core.read_path(str(path), True, False, None, None, CONFIG)
+    except _core.ParseError as exc:
+        assert _pydicom_complains(str(path)), f"fell back without cause: {exc}"
+
+
+def test_dataset_state_matches_pydicom():
+    ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
+    assert isinstance(ours, pydicom.dataset.FileDataset)
+    assert sorted(vars(ours)) == sorted(vars(theirs))
+    for name, value in vars(theirs).items():
+        if name not in ("_dict", "file_meta"):
+            assert vars(ours)[name] == value, name
+    assert sorted(vars(ours.file_meta)) == sorted(vars(theirs.file_meta))
+    for name, value in vars(theirs.file_meta).items():
+        if name != "_dict":
+            assert vars(ours.file_meta)[name] == value, name
+
+
+def test_elements_are_made_only_when_accessed():
+    ds = dcmfast.dcmread(CT)
+    assert type(ds.get_item(0x00100010)) is RawDataElement
+    assert str(ds.PatientName) == str(pydicom.dcmread(CT).PatientName)
+    assert type(ds.get_item(0x00100010)) is DataElement
+    assert type(ds.get_item(0x00100020)) is RawDataElement
+
+
+def test_mutation_and_order_follow_pydicom():
+    ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
+    for ds in (ours, theirs):
+        ds.PatientName = "Doe^Jane"
+        del ds.PatientID
+        ds.add_new(0x00091001, "LO", "new private")
+        ds.AccessionNumber = "A1"
+    assert list(ours.keys()) == list(theirs.keys())
+    assert ours == theirs
+    assert ours.to_json_dict() == theirs.to_json_dict()
+
+
+def test_pickle_and_copies():
+    ds = dcmfast.dcmread(CT)
+    for clone in (pickle.loads(pickle.dumps(ds)), copy.deepcopy(ds), copy.copy(ds)):
+        assert clone == pydicom.dcmread(CT)
+        assert clone.file_meta == ds.file_meta
+
+
+def test_save_as_is_byte_identical():
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    dcmfast.dcmread(CT).save_as(ours)
+    pydicom.dcmread(CT).save_as(theirs)
+    assert ours.getvalue() == theirs.getvalue()
+
+
+def test_file_like_read_mid_stream_keeps_positions():
+    data = open(CT, "rb").read()
+    ours_fp, theirs_fp = io.BytesIO(b"xyz" + data), io.BytesIO(b"xyz" + data)
+    ours_fp.seek(3)
+    theirs_fp.seek(3)
+    ours, theirs = dcmfast.dcmread(ours_fp), pydicom.dcmread(theirs_fp)
+    assert ours.buffer is ours_fp
+    for tag in theirs.keys():
+        assert ours[tag].file_tell == theirs[tag].file_tell
+
+
+def test_argument_errors_are_pydicoms():
+    with pytest.raises(TypeError):
+        dcmfast.dcmread(b"DICM")
+    with pytest.raises(TypeError):
+        dcmfast.dcmread(None)
+    with pytest.raises(InvalidDicomError):
+        dcmfast.dcmread(get_testdata_file("no_meta.dcm"))
+    with pytest.raises(FileNotFoundError):
+        dcmfast.dcmread("/nonexistent/file.dcm")
+
+
+def test_patch_pydicom_routes_and_undoes():
+    original = pydicom.dcmread
+    dcmfast.patch_pydicom()
+    try:
+        assert pydicom.dcmread is dcmfast.dcmread
+        assert type(pydicom.dcmread(CT)) is dcmfast.FileDataset
+        # The fallback calls pydicom's real reader, not the patched name.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(get_testdata_file("SC_rgb_jpeg.dcm"))
+        assert type(ds) is pydicom.dataset.FileDataset
+    finally:
+        dcmfast.unpatch_pydicom()
+    assert pydicom.dcmread is original
+    assert pydicom.filereader.dcmread is original
+
+
+def test_dump_prints_pydicoms_str(capsys):
+    assert cli_main(["dump", CT]) == 0
+    assert capsys.readouterr().out == str(pydicom.dcmread(CT)) + "\n"
+    assert cli_main(["dump", "/nonexistent.dcm"]) == 1
+
+
+def test_reads_from_threads_agree():
+    paths = [str(p) for p in all_test_files()[:60]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = {p: _summary(p, pydicom.dcmread) for p in paths}
+        with ThreadPoolExecutor(4) as pool:
+            got = dict(zip(paths, pool.map(lambda p: _summary(p, dcmfast.dcmread), paths)))
+    assert got == expected
+
+
+def _summary(path, reader):
+    try:
+        ds = reader(path, force=True)
+    except Exception as exc:  # noqa: BLE001 - compare the class
+        return type(exc).__name__
+    return [(e.tag, e.VR, repr(e.value)[:200]) for e in ds.iterall()]
+
+
+def test_one_dataset_shared_by_threads():
+    ds = dcmfast.dcmread(CT)
+    barrier = threading.Barrier(4)
+
+    def touch():
+        barrier.wait()
+        return [repr(ds[tag].value) for tag in list(ds.keys())]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: touch(), range(4)))
+    assert all(r == results[0] for r in results)
