@@ -489,6 +489,8 @@ impl Walker<'_> {
                         tag: None,
                     });
                 }
+                // pydicom read what was left of the header.
+                pos = pos.max(self.buf.len());
                 break;
             };
             let tag = header.tag;

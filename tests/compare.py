@@ -20,12 +20,25 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileDataset
+from pydicom.filereader import dcmread as _pydicom_dcmread
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.valuerep import PersonName
+
+# The oracle, captured at import (before dcmfast is imported): dcmfast's
+# patch_pydicom() rebinds pydicom.dcmread, which must never make the oracle
+# compare the reader with itself.
+ORACLE = _pydicom_dcmread
+
+
+def pydicom_dcmread(*args: Any, **kwargs: Any) -> Any:
+    """pydicom's own, unpatched dcmread."""
+    if getattr(ORACLE, "__module__", "") != "pydicom.filereader":
+        raise RuntimeError(f"the oracle is not pydicom's dcmread: {ORACLE!r}")
+    return ORACLE(*args, **kwargs)
+
 
 # set by conftest: returns the dcmread under test (keeps the env switch there)
 READER_FACTORY: Callable[[], Callable[..., Any]] | None = None
@@ -194,7 +207,7 @@ def read_both(
     """
     if reader is None:
         reader = reader_under_test()
-    expected = run_reader(pydicom.dcmread, path, touch=touch, **kwargs)
+    expected = run_reader(pydicom_dcmread, path, touch=touch, **kwargs)
     actual = run_reader(reader, path, touch=touch, **kwargs)
     return expected, actual
 
@@ -266,7 +279,9 @@ def _assert_same_access_errors(
         got = actual.get(where)
         if got is None or not issubclass(got, cls):
             got_name = "nothing" if got is None else got.__qualname__
-            problems.append(f"{where}: pydicom raised {cls.__qualname__}, got {got_name}")
+            problems.append(
+                f"{where}: pydicom raised {cls.__qualname__}, got {got_name}"
+            )
     for where, cls in actual.items():
         if where not in expected:
             problems.append(f"{where}: only the reader raised {cls.__qualname__}")
@@ -359,9 +374,11 @@ def assert_same_value(expected: Any, actual: Any, path: str) -> None:
         for index, (exp_item, act_item) in enumerate(zip(expected, actual)):
             assert_same_dataset(exp_item, act_item, f"{path}[{index}].")
         return
-    if isinstance(expected, MultiValue):
+    if isinstance(expected, (MultiValue, list, tuple)):
         if len(expected) != len(actual):
-            _fail(path, "VM of MultiValue", len(expected), len(actual))
+            _fail(
+                path, f"length of {type(expected).__name__}", len(expected), len(actual)
+            )
         for index, (exp_item, act_item) in enumerate(zip(expected, actual)):
             assert_same_value(exp_item, act_item, f"{path}[{index}]")
         return
@@ -438,8 +455,12 @@ def assert_same_dataset(expected: Dataset, actual: Dataset, path: str = "") -> N
         act_elem, act_exc = _get_element(actual, tag)
         if exp_exc is not None:
             if act_exc is None or not isinstance(act_exc, type(exp_exc)):
-                _fail(where, "exception on access", describe_exc(exp_exc),
-                      describe_exc(act_exc))
+                _fail(
+                    where,
+                    "exception on access",
+                    describe_exc(exp_exc),
+                    describe_exc(act_exc),
+                )
             continue
         if act_exc is not None:
             _fail(where, "element access", "no exception", describe_exc(act_exc))
@@ -480,7 +501,7 @@ def assert_same_raw_elements(expected: Dataset, actual: Dataset, path: str) -> N
     """Compare ``get_item(tag, keep_deferred=True)`` before any conversion."""
     if list(expected.keys()) != list(actual.keys()):
         _fail(path, "tags", list(expected.keys()), list(actual.keys()))
-    for tag in expected.keys():
+    for tag in expected.keys():  # noqa: SIM118 - iterating yields elements
         where = path + fmt_tag(tag)
         exp = expected.get_item(tag, keep_deferred=True)
         act = actual.get_item(tag, keep_deferred=True)

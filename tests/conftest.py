@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pydicom
@@ -45,13 +46,13 @@ def load_reader():
     """Return the ``dcmread`` under test (raises ImportError if unavailable)."""
     if using_standin():
         return pydicom.dcmread
-    import dcmfast  # noqa: PLC0415 - imported lazily so collection never breaks
+    import dcmfast
 
     return dcmfast.dcmread
 
 
 def _register_reader_with_compare() -> None:
-    import compare  # noqa: PLC0415
+    import compare
 
     compare.READER_FACTORY = load_reader
 
@@ -71,6 +72,17 @@ def reader():
         )
 
 
+@pytest.fixture(scope="module")
+def quiet_pydicom_logger():
+    """Silence pydicom's logger: thousands of damaged files log a lot, and
+    pytest's log capturing of it costs time. (Warnings are not affected.)"""
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    yield
+    logger.setLevel(level)
+
+
 # --------------------------------------------------------------------------
 # test files
 # --------------------------------------------------------------------------
@@ -83,9 +95,7 @@ def _wanted(path: Path) -> bool:
         return False
     if path.suffix.lower() in SKIP_SUFFIXES:
         return False
-    if path.name.startswith("__init__") or "__pycache__" in path.parts:
-        return False
-    return True
+    return not (path.name.startswith("__init__") or "__pycache__" in path.parts)
 
 
 def _pydicom_data_root() -> Path | None:
@@ -108,7 +118,7 @@ def file_id(path: str | Path) -> str:
     return path.as_posix()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all_test_files() -> tuple[str, ...]:
     found: dict[Path, None] = {}
     # everything shipped inside the pydicom wheel's data directory

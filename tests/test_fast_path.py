@@ -10,16 +10,15 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import dcmfast
 import pydicom
 import pytest
 from conftest import all_test_files
+from dcmfast import _core
+from dcmfast.cli import main as cli_main
 from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.errors import InvalidDicomError
-
-import dcmfast
-from dcmfast import _core
-from dcmfast.cli import main as cli_main
 
 CONFIG = (True, True, True)
 CT = get_testdata_file("CT_small.dcm")
@@ -92,13 +91,14 @@ def test_save_as_is_byte_identical():
 
 
 def test_file_like_read_mid_stream_keeps_positions():
-    data = open(CT, "rb").read()
+    with open(CT, "rb") as f:
+        data = f.read()
     ours_fp, theirs_fp = io.BytesIO(b"xyz" + data), io.BytesIO(b"xyz" + data)
     ours_fp.seek(3)
     theirs_fp.seek(3)
     ours, theirs = dcmfast.dcmread(ours_fp), pydicom.dcmread(theirs_fp)
     assert ours.buffer is ours_fp
-    for tag in theirs.keys():
+    for tag in theirs.keys():  # noqa: SIM118 - iterating a Dataset yields elements
         assert ours[tag].file_tell == theirs[tag].file_tell
 
 
@@ -142,7 +142,9 @@ def test_reads_from_threads_agree():
         warnings.simplefilter("ignore")
         expected = {p: _summary(p, pydicom.dcmread) for p in paths}
         with ThreadPoolExecutor(4) as pool:
-            got = dict(zip(paths, pool.map(lambda p: _summary(p, dcmfast.dcmread), paths)))
+            got = dict(
+                zip(paths, pool.map(lambda p: _summary(p, dcmfast.dcmread), paths))
+            )
     assert got == expected
 
 
@@ -165,3 +167,43 @@ def test_one_dataset_shared_by_threads():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: touch(), range(4)))
     assert all(r == results[0] for r in results)
+
+
+def _state(value):
+    """A value's type and full instance state, recursively for MultiValue/lists."""
+    items = getattr(value, "_list", value if isinstance(value, list) else None)
+    inner = [_state(v) for v in items] if items is not None else None
+    # Converters made per call (closures) compare by name, not identity.
+    attrs = {
+        k: getattr(v, "__qualname__", v) if callable(v) else v
+        for k, v in getattr(value, "__dict__", {}).items()
+        if k != "_list"
+    }
+    return type(value), repr(value), attrs, inner
+
+
+@pytest.mark.parametrize("path", all_test_files(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_converted_elements_have_pydicoms_state(path):
+    """Elements converted by dcmfast carry exactly the attributes pydicom's have."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            theirs = pydicom.dcmread(path, force=True)
+        except Exception:  # noqa: BLE001 - unreadable files are covered elsewhere
+            return
+        ours = dcmfast.dcmread(path, force=True)
+        for tag in theirs.keys():
+            try:
+                expected = theirs[tag]
+            except Exception:  # noqa: BLE001 - access errors are compared elsewhere
+                continue
+            got = ours[tag]
+            if expected.VR == "SQ":
+                continue
+            assert vars(got).keys() == vars(expected).keys(), tag
+            assert _state(got.value) == _state(expected.value), tag
+            assert (got.VR, got.file_tell, got.validation_mode) == (
+                expected.VR,
+                expected.file_tell,
+                expected.validation_mode,
+            ), tag

@@ -14,12 +14,15 @@ from compare import (
     assert_same_outcome,
     assert_same_raw_elements,
     describe_exc,
+    pydicom_dcmread,
     read_both,
     run_reader,
 )
 from conftest import file_id
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
+
+pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 
 SPECIFIC_TAGS = ["PatientName", (0x0008, 0x0018), 0x00200013]
 
@@ -29,7 +32,7 @@ def _needs_force(path: str) -> bool:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pydicom.dcmread(path, stop_before_pixels=True)
+            pydicom_dcmread(path, stop_before_pixels=True)
     except InvalidDicomError:
         return True
     except Exception:  # noqa: BLE001 - other failures are not about force
@@ -71,7 +74,7 @@ def test_raw_elements_before_access(dicom_file, reader):
     force = _needs_force(dicom_file)
     for kwargs in ({}, {"defer_size": 256}):
         expected = run_reader(
-            pydicom.dcmread, dicom_file, touch=False, force=force, **kwargs
+            pydicom_dcmread, dicom_file, touch=False, force=force, **kwargs
         )
         actual = run_reader(reader, dicom_file, touch=False, force=force, **kwargs)
         name = f"{file_id(dicom_file)} force={force} {kwargs}"
@@ -96,7 +99,7 @@ def _save(ds) -> tuple[bytes | None, BaseException | None]:
 
 def test_save_as_roundtrip(dicom_file, reader):
     """Saving an untouched dataset gives byte-identical output."""
-    expected = run_reader(pydicom.dcmread, dicom_file, touch=False, force=True)
+    expected = run_reader(pydicom_dcmread, dicom_file, touch=False, force=True)
     if expected.exc is not None:
         pytest.skip(f"pydicom cannot read it: {describe_exc(expected.exc)}")
     actual = run_reader(reader, dicom_file, touch=False, force=True)
@@ -126,7 +129,7 @@ def test_save_as_roundtrip(dicom_file, reader):
         pytest.fail(
             f"{name}: save_as output differs (pydicom {len(exp_bytes)} bytes, "
             f"reader {len(act_bytes)} bytes), first difference at byte {first}: "
-            f"{exp_bytes[first:first + 16].hex()} != {act_bytes[first:first + 16].hex()}"
+            f"{exp_bytes[first : first + 16].hex()} != {act_bytes[first : first + 16].hex()}"
         )
 
 
@@ -163,8 +166,11 @@ def _file_like_sources(path: str):
     )
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"defer_size": 64}, {"stop_before_pixels": True}],
-                         ids=["default", "defer64", "stop_before_pixels"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"defer_size": 64}, {"stop_before_pixels": True}],
+    ids=["default", "defer64", "stop_before_pixels"],
+)
 @pytest.mark.parametrize("name", FILE_LIKE_FILES)
 def test_file_like_input(name, kwargs, reader):
     path = pydicom.data.get_testdata_file(name)
@@ -173,9 +179,7 @@ def test_file_like_input(name, kwargs, reader):
     sources, opened = _file_like_sources(path)
     try:
         for kind, factory in sources.items():
-            expected, actual = read_both(
-                factory, reader, force=force, **kwargs
-            )
+            expected, actual = read_both(factory, reader, force=force, **kwargs)
             label = f"{name} via {kind} force={force} {kwargs}"
             assert_same_outcome(expected, actual, label)
             assert expected.exc is None, f"{label}: pydicom failed, bad test file?"

@@ -1,10 +1,11 @@
 """The dataset side: pydicom's FileDataset over a lazy element dict.
 
 The Rust ``ElementDict`` stands where pydicom keeps its ``_dict`` of raw elements, so
-every pydicom method works unchanged; this module supplies what the dict cannot make
-by itself (empty values, deferred values, undefined-length sequences) and a
-``FileDataset`` subclass whose construction skips pydicom's per-attribute
-``__setattr__`` checks.
+every pydicom method works unchanged. It converts plain elements itself (numbers,
+UIDs, DS/IS, ASCII text: values pydicom would make without a warning); this module
+supplies the pydicom classes it needs, what it cannot make by itself (empty values,
+deferred values, undefined-length sequences), and a ``FileDataset`` subclass whose
+construction skips pydicom's per-attribute ``__setattr__`` checks.
 """
 
 from __future__ import annotations
@@ -13,21 +14,23 @@ from typing import Any
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding
-from pydicom.datadict import DicomDictionary, keyword_dict
+from pydicom.datadict import keyword_dict
 from pydicom.dataelem import (
-    _LUT_DESCRIPTOR_TAGS,
     DataElement,
     RawDataElement,
     empty_value_for_VR,
 )
-from pydicom.dataset import PIXEL_KEYWORDS, FileMetaDataset
 from pydicom.dataset import FileDataset as _PydicomFileDataset
-from pydicom.errors import BytesLengthException
+from pydicom.dataset import FileMetaDataset
 from pydicom.filereader import read_sequence
-from pydicom.hooks import hooks
+from pydicom.hooks import hooks, raw_element_value, raw_element_vr
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
-from pydicom.valuerep import AMBIGUOUS_VR, VR
-from pydicom.values import convert_string, convert_value
+from pydicom.uid import UID
+from pydicom.valuerep import IS, VR, DSfloat
+from pydicom.values import convert_string
+
+from dcmfast._core import ElementDict
 
 _CHARSET = BaseTag(0x00080005)
 _KEYWORD_TAGS = {keyword: BaseTag(tag) for keyword, tag in keyword_dict.items()}
@@ -42,6 +45,19 @@ class ElementFactory:
 
     raw_type = RawDataElement
     tag_type = BaseTag
+    # What the Rust converter reads to make elements exactly as pydicom does.
+    config = config
+    hooks = hooks
+    default_hooks = (raw_element_vr, raw_element_value)
+    data_element_type = DataElement
+    uid_type = UID
+    is_type = IS
+    ds_type = DSfloat
+    multivalue_type = MultiValue
+    object_new = object.__new__
+    str_new = str.__new__
+    int_new = int.__new__
+    float_new = float.__new__
 
     __slots__ = ("index",)
 
@@ -94,52 +110,6 @@ def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]
     return convert_encodings(charset.value)
 
 
-# VRs whose conversion depends only on the raw bytes and the character set: no
-# sequence parsing, no ambiguity resolved from other elements, no UN replacement.
-_PLAIN_VRS = frozenset(VR) - {VR.SQ, VR.UN} - AMBIGUOUS_VR
-# Elements pydicom treats specially when converting or storing them.
-_SPECIAL_TAGS = frozenset(_LUT_DESCRIPTOR_TAGS) | PIXEL_KEYWORDS
-_DEFAULT_HOOKS = (hooks.raw_element_vr, hooks.raw_element_value)
-
-
-def _convert_plain(ds: Any, tag: BaseTag, raw: RawDataElement) -> DataElement | None:
-    """Convert `raw` as ``Dataset.__getitem__`` would, when nothing but its own bytes
-    and the character set decide the result; None when pydicom's full path is needed.
-    """
-    if (
-        tag.group & 1
-        or tag in _SPECIAL_TAGS
-        or (hooks.raw_element_vr, hooks.raw_element_value) != _DEFAULT_HOOKS
-        or hooks.raw_element_kwargs
-        or config.data_element_callback
-    ):
-        return None
-    vr = raw.VR
-    if vr is None:
-        entry = DicomDictionary.get(tag)
-        vr = entry[0] if entry else None
-    if vr not in _PLAIN_VRS:
-        return None
-    if tag == _CHARSET:
-        encoding = default_encoding
-    else:
-        encoding = ds._read_charset or ds._character_set
-    try:
-        value = convert_value(vr, raw, encoding)
-    except (NotImplementedError, BytesLengthException):
-        return None  # pydicom's path raises or warns with its own message
-    elem = DataElement(
-        tag,
-        vr,
-        value,
-        raw.value_tell,
-        raw.length == 0xFFFFFFFF,
-        already_converted=True,
-    )
-    ds._dict[tag] = elem
-    return elem
-
-
 class FileDataset(_PydicomFileDataset):
     """A :class:`pydicom.dataset.FileDataset` read by dcmfast.
 
@@ -149,8 +119,15 @@ class FileDataset(_PydicomFileDataset):
     """
 
     def __getitem__(self, key: Any) -> Any:
-        if type(key) is BaseTag and key in self._dict:
-            return convert_element(self, key)
+        elements = self._dict
+        if type(key) is BaseTag and type(elements) is ElementDict:
+            try:
+                elem = elements.convert(key, self._read_charset)
+            except KeyError:
+                pass  # pydicom raises its own KeyError
+            else:
+                if type(elem) is DataElement:
+                    return elem
         return _PydicomFileDataset.__getitem__(self, key)
 
     def __getattr__(self, name: str) -> Any:
@@ -222,24 +199,9 @@ def new_file_dataset(
     return ds
 
 
-def convert_element(ds: Any, tag: BaseTag) -> Any:
-    """``ds[tag]`` for any pydicom dataset, taking the plain-element path when it can."""
-    raw = ds._dict.get(tag)
-    if type(raw) is RawDataElement and raw.value is not None:
-        elem = _convert_plain(ds, tag, raw)
-        if elem is not None:
-            return elem
-    return (
-        _PydicomFileDataset.__getitem__(ds, tag)
-        if isinstance(ds, FileDataset)
-        else ds[tag]
-    )
-
-
 __all__ = [
     "ElementFactory",
     "FileDataset",
-    "convert_element",
     "new_file_dataset",
     "new_file_meta",
 ]

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import pydicom.uid
 from pydicom import config
-from pydicom.charset import convert_encodings, python_encoding
+from pydicom.charset import convert_encodings, default_encoding, python_encoding
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
@@ -29,7 +29,6 @@ from dcmfast import _core
 from dcmfast._dataset import (
     ElementFactory,
     FileDataset,
-    convert_element,
     new_file_dataset,
     new_file_meta,
 )
@@ -111,13 +110,17 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 def _build(index: Any, fp: Any) -> FileDataset:
     factory = ElementFactory(index)
-    file_meta = new_file_meta(index.meta_dict(factory).copy())
+    meta = index.meta_dict(factory)
     # pydicom converts the first meta element and the transfer syntax while reading
     # (converting may warn), so those two are elements already, as in pydicom.
-    if file_meta._dict:
-        convert_element(file_meta, min(file_meta._dict))
-    if _TRANSFER_SYNTAX in file_meta._dict:
-        convert_element(file_meta, _TRANSFER_SYNTAX)
+    converted = [
+        tag for tag in (min(meta, default=None), _TRANSFER_SYNTAX) if tag in meta
+    ]
+    for tag in converted:
+        meta.convert(tag, default_encoding)
+    file_meta = new_file_meta(meta.copy())
+    for tag in converted:
+        file_meta[tag]  # pydicom's own conversion where dcmfast's did not apply
 
     is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
     ds = new_file_dataset(

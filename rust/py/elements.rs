@@ -2,6 +2,7 @@
 //! made only when asked for (a `RawDataElement` over the source's bytes, or whatever pydicom
 //! stored back after converting it), so untouched elements cost nothing.
 
+use super::convert::{plain_element, Pydicom};
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use indexmap::IndexMap;
@@ -153,6 +154,31 @@ impl ElementDict {
         this.make(py, &lazy, slf).map(Some)
     }
 
+    /// The element pydicom would convert `lazy` to, when it can be made without pydicom.
+    fn plain<'py>(
+        &self,
+        py: Python<'py>,
+        lazy: &Lazy,
+        charset: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let origin = &self.origins[lazy.source];
+        let e = &lazy.element;
+        let bytes = origin.source.bytes();
+        let end = (e.value_offset + e.value_len).min(bytes.len());
+        let value = &bytes[e.value_offset.min(end)..end];
+        let pydicom = Pydicom::new(self.factory.bind(py).clone())?;
+        let tag = self.tag_object(py, e.tag)?;
+        plain_element(
+            &pydicom,
+            &tag,
+            e,
+            value,
+            origin.encoding.little,
+            origin.base + e.value_offset,
+            charset,
+        )
+    }
+
     fn snapshot(&self) -> Vec<u32> {
         self.lock().keys().copied().collect()
     }
@@ -200,6 +226,37 @@ impl ElementDict {
 
     fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         Self::keys(slf)?.try_iter().map(|it| it.into_any())
+    }
+
+    /// `ds[key]` as pydicom's `Dataset.__getitem__` finds it: the stored element, or a plain
+    /// element converted here and stored (as pydicom stores what it converts), or else the
+    /// raw element for pydicom to convert. `charset` is the dataset's `_read_charset`.
+    fn convert<'py>(
+        slf: &Bound<'py, Self>,
+        key: &Bound<'py, PyAny>,
+        charset: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let missing = || PyKeyError::new_err(key.clone().unbind());
+        let tag = tag_of(key).ok_or_else(missing)?;
+        let lazy = match this.lock().get(&tag) {
+            None => return Err(missing()),
+            Some(Slot::Object(obj)) => return Ok(obj.bind(py).clone()),
+            Some(Slot::Lazy(lazy)) => lazy.clone(),
+        };
+        if let Some(elem) = this.plain(py, &lazy, charset)? {
+            let mut slots = this.lock();
+            // Another thread may have stored this element meanwhile; keep the first.
+            if let Some(Slot::Object(obj)) = slots.get(&tag) {
+                return Ok(obj.bind(py).clone());
+            }
+            if slots.contains_key(&tag) {
+                slots.insert(tag, Slot::Object(elem.clone().unbind()));
+            }
+            return Ok(elem);
+        }
+        this.make(py, &lazy, slf)
     }
 
     #[pyo3(signature = (key, default = None))]

@@ -2,6 +2,7 @@
 //! around parsing, and the one place where core errors become Python exceptions.
 #![allow(unsafe_code)] // PyO3's macros expand to unsafe blocks.
 
+mod convert;
 mod elements;
 mod file;
 

@@ -1,0 +1,297 @@
+//! Plain elements straight to pydicom `DataElement`s: the values pydicom's converters would
+//! make (same types, same state), for elements whose conversion depends only on their own
+//! bytes. Anything else returns `None` and goes through pydicom.
+
+use crate::dictionary;
+use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
+use crate::values;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::IntoPyObjectExt;
+
+/// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
+const SPECIAL_TAGS: [u32; 7] = [
+    0x0028_1101,
+    0x0028_1102,
+    0x0028_1103,
+    0x0028_3002,
+    0x7FE0_0008,
+    0x7FE0_0009,
+    0x7FE0_0010,
+];
+
+/// Character sets in which ASCII text decodes to itself (pydicom's Python codec names).
+const ASCII_SAFE_CODECS: [&str; 13] = [
+    "iso8859",
+    "latin_1",
+    "iso8859_2",
+    "iso8859_3",
+    "iso8859_4",
+    "iso_ir_126",
+    "iso_ir_127",
+    "iso_ir_138",
+    "iso_ir_144",
+    "iso_ir_148",
+    "iso_ir_166",
+    "UTF8",
+    "GB18030",
+];
+
+/// What the conversion needs from pydicom: its classes and its configuration, read at
+/// conversion time as pydicom reads them.
+pub struct Pydicom<'py> {
+    factory: Bound<'py, PyAny>,
+    config: Bound<'py, PyAny>,
+}
+
+impl<'py> Pydicom<'py> {
+    pub fn new(factory: Bound<'py, PyAny>) -> PyResult<Self> {
+        let config = factory.getattr("config")?;
+        Ok(Pydicom { factory, config })
+    }
+
+    fn class(&self, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.factory.getattr(name)
+    }
+
+    fn flag(&self, name: &str) -> PyResult<bool> {
+        self.config.getattr(name)?.is_truthy()
+    }
+
+    /// pydicom's conversion is customised (hooks, callbacks): then it must do it itself.
+    fn customised(&self) -> PyResult<bool> {
+        let hooks = self.class("hooks")?;
+        let defaults = self.class("default_hooks")?;
+        let (vr_hook, value_hook): (Bound<'py, PyAny>, Bound<'py, PyAny>) = defaults.extract()?;
+        Ok(!hooks.getattr("raw_element_vr")?.is(&vr_hook)
+            || !hooks.getattr("raw_element_value")?.is(&value_hook)
+            || hooks.getattr("raw_element_kwargs")?.is_truthy()?
+            || !self.config.getattr("data_element_callback")?.is_none())
+    }
+}
+
+/// True when the character set named by a dataset's `_read_charset` decodes ASCII as ASCII.
+fn ascii_safe(charset: &Bound<'_, PyAny>) -> bool {
+    let name = match charset.extract::<String>() {
+        Ok(name) => name,
+        Err(_) => match charset.extract::<Vec<String>>() {
+            Ok(names) if names.len() == 1 => names[0].clone(),
+            _ => return false,
+        },
+    };
+    ASCII_SAFE_CODECS.contains(&name.as_str())
+}
+
+/// The `DataElement` pydicom would make of `element`, if it can be made here.
+pub fn plain_element<'py>(
+    pd: &Pydicom<'py>,
+    tag: &Bound<'py, PyAny>,
+    element: &Element,
+    bytes: &[u8],
+    little: bool,
+    value_tell: usize,
+    charset: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let e = element;
+    let complete = e.kind == ValueKind::Bytes
+        && e.length != 0
+        && e.length != UNDEFINED_LENGTH
+        && e.value_len == e.length as usize;
+    if !complete || e.tag >> 16 & 1 == 1 || SPECIAL_TAGS.contains(&e.tag) {
+        return Ok(None);
+    }
+    let Some(vr) = e.vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
+        return Ok(None);
+    };
+    if pd.customised()? {
+        return Ok(None);
+    }
+    let Some(value) = plain_value(pd, vr, bytes, little, charset)? else {
+        return Ok(None);
+    };
+    let py = tag.py();
+    let elem = pd
+        .class("object_new")?
+        .call1((pd.class("data_element_type")?,))?;
+    // The attributes DataElement.__init__ sets, in its order.
+    elem.setattr("tag", tag)?;
+    elem.setattr("VR", vr)?;
+    elem.setattr(
+        "validation_mode",
+        pd.config
+            .getattr("settings")?
+            .getattr("reading_validation_mode")?,
+    )?;
+    elem.setattr("_value", value)?;
+    elem.setattr("file_tell", value_tell)?;
+    elem.setattr("is_undefined_length", false)?;
+    elem.setattr("private_creator", py.None())?;
+    Ok(Some(elem))
+}
+
+fn plain_value<'py>(
+    pd: &Pydicom<'py>,
+    vr: &str,
+    bytes: &[u8],
+    little: bool,
+    charset: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = pd.factory.py();
+    let strings = |items: Vec<String>| -> PyResult<Bound<'py, PyAny>> {
+        let objects = items.into_iter().map(|s| PyString::new(py, &s).into_any());
+        one_or_many(pd, py.get_type::<PyString>().into_any(), objects.collect())
+    };
+    let text_ok = || ascii_safe(charset);
+    Ok(match vr {
+        "US" => numbers::<2>(py, bytes, |b| u16_of(b, little).into_bound_py_any(py))?,
+        "SS" => numbers::<2>(py, bytes, |b| {
+            (u16_of(b, little) as i16).into_bound_py_any(py)
+        })?,
+        "UL" => numbers::<4>(py, bytes, |b| u32_of(b, little).into_bound_py_any(py))?,
+        "SL" => numbers::<4>(py, bytes, |b| {
+            (u32_of(b, little) as i32).into_bound_py_any(py)
+        })?,
+        "UV" => numbers::<8>(py, bytes, |b| u64_of(b, little).into_bound_py_any(py))?,
+        "SV" => numbers::<8>(py, bytes, |b| {
+            (u64_of(b, little) as i64).into_bound_py_any(py)
+        })?,
+        "FL" => numbers::<4>(py, bytes, |b| {
+            (f32::from_bits(u32_of(b, little)) as f64).into_bound_py_any(py)
+        })?,
+        "FD" => numbers::<8>(py, bytes, |b| {
+            f64::from_bits(u64_of(b, little)).into_bound_py_any(py)
+        })?,
+        "OB" | "OD" | "OF" | "OL" | "OV" | "OW" => Some(PyBytes::new(py, bytes).into_any()),
+        "CS" | "AS" => Some(strings(values::string_items(bytes))?),
+        "DA" | "TM" | "DT" if !pd.flag("datetime_conversion")? => {
+            Some(strings(values::string_items(bytes))?)
+        }
+        "AE" => Some(strings(values::ae_items(bytes))?),
+        "UR" => Some(PyString::new(py, &values::ur_value(bytes)).into_any()),
+        "UI" => match values::uid_items(bytes) {
+            Some(items) => {
+                let (str_new, uid) = (pd.class("str_new")?, pd.class("uid_type")?);
+                let objects = items
+                    .iter()
+                    .map(|s| str_new.call1((&uid, s)))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Some(one_or_many(pd, uid, objects)?)
+            }
+            None => None,
+        },
+        "IS" if !pd.flag("use_IS_numpy")? => match values::is_items(bytes) {
+            Some(items) => {
+                let (int_new, is) = (pd.class("int_new")?, pd.class("is_type")?);
+                let mut objects = Vec::with_capacity(items.len());
+                for (value, original) in items {
+                    let obj = int_new.call1((&is, value))?;
+                    obj.setattr("original_string", original)?;
+                    objects.push(obj);
+                }
+                Some(one_or_many(pd, is, objects)?)
+            }
+            None => None,
+        },
+        "DS" if !pd.flag("use_DS_decimal")? && !pd.flag("use_DS_numpy")? => {
+            match values::ds_items(bytes) {
+                Some(items) => {
+                    let (float_new, ds) = (pd.class("float_new")?, pd.class("ds_type")?);
+                    let mut objects = Vec::with_capacity(items.len());
+                    for (value, original) in items {
+                        let obj = float_new.call1((&ds, value))?;
+                        obj.setattr("original_string", original)?;
+                        obj.setattr("auto_format", false)?;
+                        objects.push(obj);
+                    }
+                    Some(one_or_many(pd, ds, objects)?)
+                }
+                None => None,
+            }
+        }
+        "LO" | "SH" | "UC" if text_ok() => {
+            let max_len = match vr {
+                "LO" => 64,
+                "SH" => 16,
+                _ => 0,
+            };
+            match values::text_items(bytes, max_len) {
+                Some(items) => Some(strings(items)?),
+                None => None,
+            }
+        }
+        "LT" | "ST" | "UT" if text_ok() => {
+            let max_len = match vr {
+                "LT" => 10240,
+                "ST" => 1024,
+                _ => 0,
+            };
+            values::text_value(bytes, max_len).map(|s| PyString::new(py, &s).into_any())
+        }
+        _ => None,
+    })
+}
+
+/// One value as itself; several as pydicom's `MultiValue(constructor, values)`.
+fn one_or_many<'py>(
+    pd: &Pydicom<'py>,
+    constructor: Bound<'py, PyAny>,
+    mut objects: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if objects.len() == 1 {
+        return Ok(objects.pop().expect("one value"));
+    }
+    let py = constructor.py();
+    let multi = pd
+        .class("object_new")?
+        .call1((pd.class("multivalue_type")?,))?;
+    multi.setattr("_constructor", constructor)?;
+    multi.setattr("_list", PyList::new(py, objects)?)?;
+    Ok(multi)
+}
+
+/// Binary numbers: one value as a scalar, several as a list (pydicom's `convert_numbers`).
+fn numbers<'py, const N: usize>(
+    py: Python<'py>,
+    bytes: &[u8],
+    make: impl Fn(&[u8]) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if bytes.len() % N != 0 {
+        return Ok(None);
+    }
+    let mut values = bytes
+        .chunks_exact(N)
+        .map(&make)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(Some(if values.len() == 1 {
+        values.pop().expect("one value")
+    } else {
+        PyList::new(py, values)?.into_any()
+    }))
+}
+
+fn u16_of(b: &[u8], little: bool) -> u16 {
+    let b = [b[0], b[1]];
+    if little {
+        u16::from_le_bytes(b)
+    } else {
+        u16::from_be_bytes(b)
+    }
+}
+
+fn u32_of(b: &[u8], little: bool) -> u32 {
+    let b = [b[0], b[1], b[2], b[3]];
+    if little {
+        u32::from_le_bytes(b)
+    } else {
+        u32::from_be_bytes(b)
+    }
+}
+
+fn u64_of(b: &[u8], little: bool) -> u64 {
+    let b: [u8; 8] = b[..8].try_into().expect("8 bytes");
+    if little {
+        u64::from_le_bytes(b)
+    } else {
+        u64::from_be_bytes(b)
+    }
+}

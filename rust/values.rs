@@ -1,0 +1,211 @@
+//! Element values as pydicom's converters make them, for the forms they accept without a
+//! warning. Each function returns `None` for anything outside that set, and the caller then
+//! leaves the element to pydicom, so a value made here is always the one pydicom would make.
+
+/// Python's `str.isspace()` for the characters a latin-1 decode can produce.
+fn is_py_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ' | '\u{85}' | '\u{a0}'
+    )
+}
+
+/// `bytes.decode("iso8859")`: every byte is the character with the same number.
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+/// Python's `str.strip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// Python's `str.rstrip()`.
+pub fn py_rstrip(s: &str) -> &str {
+    s.trim_end_matches(is_py_space)
+}
+
+/// `str.rstrip(" \x00")`, pydicom's padding removal.
+pub fn strip_padding(s: &str) -> &str {
+    s.trim_end_matches([' ', '\0'])
+}
+
+/// pydicom's `multi_string` split (CS, AS, DA, TM, DT as strings).
+pub fn string_items(bytes: &[u8]) -> Vec<String> {
+    split(strip_padding(&latin1(bytes)))
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split('\\').map(str::to_owned).collect()
+}
+
+/// AE: each value stripped of white space.
+pub fn ae_items(bytes: &[u8]) -> Vec<String> {
+    latin1(bytes)
+        .split('\\')
+        .map(|v| py_strip(v).to_owned())
+        .collect()
+}
+
+/// UR: trailing white space removed.
+pub fn ur_value(bytes: &[u8]) -> String {
+    py_rstrip(&latin1(bytes)).to_owned()
+}
+
+/// UI values that pass pydicom's UID validation (`(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*`, at
+/// most 64 characters; empty is valid).
+pub fn uid_items(bytes: &[u8]) -> Option<Vec<String>> {
+    let items = split(strip_padding(&latin1(bytes)));
+    items.iter().all(|uid| is_valid_uid(uid)).then_some(items)
+}
+
+fn is_valid_uid(uid: &str) -> bool {
+    uid.is_empty()
+        || (uid.len() <= 64
+            && uid.split('.').all(|part| {
+                !part.is_empty()
+                    && part.bytes().all(|b| b.is_ascii_digit())
+                    && (part == "0" || !part.starts_with('0'))
+            }))
+}
+
+/// IS values pydicom converts to `IS` without a warning: `^ *[+-]?\d+ *$`, at most 12
+/// characters, within 32 bits. Each is (value, original string).
+pub fn is_items(bytes: &[u8]) -> Option<Vec<(i64, String)>> {
+    let text = latin1(bytes);
+    strip_padding(&text)
+        .split('\\')
+        .map(|item| {
+            let number = item.trim_matches(' ');
+            let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
+            let valid = item.chars().count() <= 12
+                && !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit());
+            let value: i64 = if valid {
+                number.parse().ok()?
+            } else {
+                return None;
+            };
+            (i32::try_from(value).is_ok()).then(|| (value, number.to_owned()))
+        })
+        .collect()
+}
+
+/// DS values pydicom converts to `DSfloat` without a warning in any validation mode:
+/// `[+-]?(\d+|\d+\.\d*|\.\d+)([eE][+-]?\d+)?` after stripping, at most 16 characters. Each is
+/// (value, original string).
+pub fn ds_items(bytes: &[u8]) -> Option<Vec<(f64, String)>> {
+    let text = latin1(bytes);
+    strip_padding(py_strip(&text))
+        .split('\\')
+        .map(|item| {
+            let number = py_strip(item);
+            if number.len() > 16 || !is_ds_form(number) {
+                return None;
+            }
+            // Rust's parser rounds correctly, as Python's float() does.
+            Some((number.parse().ok()?, number.to_owned()))
+        })
+        .collect()
+}
+
+fn is_ds_form(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
+        None => (s, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        None => digits(mantissa),
+        Some((whole, frac)) => {
+            (digits(whole) && (frac.is_empty() || digits(frac)))
+                || (whole.is_empty() && digits(frac))
+        }
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
+    mantissa_ok && exponent_ok
+}
+
+/// Text that decodes the same in every ASCII-compatible character set: no byte above 0x7F and
+/// no ISO 2022 escape.
+fn plain_ascii(bytes: &[u8]) -> Option<&str> {
+    bytes
+        .iter()
+        .all(|&b| b < 0x80 && b != 0x1B)
+        .then(|| std::str::from_utf8(bytes).ok())
+        .flatten()
+}
+
+/// SH, LO, UC: backslash-separated values within pydicom's length limit (0 = none).
+pub fn text_items(bytes: &[u8], max_len: usize) -> Option<Vec<String>> {
+    plain_ascii(bytes)?
+        .split('\\')
+        .map(|v| (max_len == 0 || v.len() <= max_len).then(|| strip_padding(v).to_owned()))
+        .collect()
+}
+
+/// ST, LT, UT: one value within pydicom's length limit (0 = none).
+pub fn text_value(bytes: &[u8], max_len: usize) -> Option<String> {
+    let text = plain_ascii(bytes)?;
+    (max_len == 0 || text.len() <= max_len).then(|| strip_padding(text).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_follow_pydicoms_rule() {
+        assert_eq!(
+            uid_items(b"1.2.840.10008.1.2\0").unwrap(),
+            vec!["1.2.840.10008.1.2"]
+        );
+        assert_eq!(uid_items(b"1.2\\0.3 ").unwrap(), vec!["1.2", "0.3"]);
+        assert!(uid_items(b"1.02").is_none());
+        assert!(uid_items(b"1..2").is_none());
+        assert!(uid_items(b" 1.2").is_none());
+        assert!(uid_items(&[b'1'; 65]).is_none());
+    }
+
+    #[test]
+    fn integer_strings() {
+        assert_eq!(
+            is_items(b" +12 \\-3").unwrap(),
+            vec![(12, "+12".into()), (-3, "-3".into())]
+        );
+        assert!(is_items(b"1.5").is_none());
+        assert!(is_items(b"9999999999").is_none());
+        assert!(is_items(b"   ").is_none());
+        assert!(is_items(b"1234567890123").is_none());
+    }
+
+    #[test]
+    fn decimal_strings() {
+        let items = ds_items(b" 1.5\\-.25\\3.\\1E+02 ").unwrap();
+        let values: Vec<f64> = items.iter().map(|(v, _)| *v).collect();
+        assert_eq!(values, vec![1.5, -0.25, 3.0, 100.0]);
+        assert_eq!(items[3].1, "1E+02");
+        assert!(ds_items(b"nan").is_none());
+        assert!(ds_items(b"1.5.2").is_none());
+        assert!(ds_items(b"1e").is_none());
+        assert!(ds_items(b"12345678901234567").is_none());
+        assert!(ds_items(b"1\\\\2").is_none());
+    }
+
+    #[test]
+    fn strings_and_text() {
+        assert_eq!(
+            string_items(b"ORIGINAL\\PRIMARY "),
+            vec!["ORIGINAL", "PRIMARY"]
+        );
+        assert_eq!(string_items(b"\xe9"), vec!["\u{e9}"]);
+        assert_eq!(ae_items(b" AE1 \\\tB"), vec!["AE1", "B"]);
+        assert_eq!(text_items(b"abc \\d\0", 64).unwrap(), vec!["abc", "d"]);
+        assert!(text_items(b"\xe9", 64).is_none());
+        assert!(text_items(b"12345678901234567", 16).is_none());
+        assert_eq!(text_value(b"line\r\n ", 1024).unwrap(), "line\r\n");
+        assert!(text_value(b"\x1b$B", 0).is_none());
+        assert_eq!(ur_value(b"http://a \t"), "http://a");
+    }
+}
