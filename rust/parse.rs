@@ -10,6 +10,7 @@ use crate::dictionary;
 use crate::errors::{ParseError, Result};
 use crate::vr;
 use flate2::{Decompress, FlushDecompress, Status};
+use std::cell::Cell;
 
 /// (FFFE,E000) Item.
 pub const ITEM: u32 = 0xFFFE_E000;
@@ -131,11 +132,14 @@ pub struct ParsedFile {
     /// Where pydicom's reader leaves the stream after reading: in the dataset's source,
     /// or the end of the file for a deflated one.
     pub end: usize,
+    /// Some decision looked for bytes past the end of the input (at the very end of a
+    /// dataset that is normal; it matters when the input is only a file's first bytes).
+    pub overran: bool,
 }
 
 /// Parse a whole file held in `buf`.
 pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
-    let walker = Walker { buf, opts };
+    let walker = Walker::new(buf, opts);
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
     if !has_preamble && !opts.force {
         return Err(ParseError::NotDicom);
@@ -187,15 +191,15 @@ pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
         }
     };
 
-    let (body, start) = match &inflated {
-        Some(bytes) => (bytes.as_slice(), 0),
-        None => (buf, pos),
-    };
-    let (dataset, end) = parse_dataset(body, start, encoding, opts)?;
-    let end = if inflated.is_some() {
-        buf.len()
-    } else {
-        end.max(pos)
+    let (dataset, end) = match &inflated {
+        Some(bytes) => (
+            walk_dataset(&Walker::new(bytes, opts), 0, encoding)?.0,
+            buf.len(),
+        ),
+        None => {
+            let (dataset, end) = walk_dataset(&walker, pos, encoding)?;
+            (dataset, end.max(pos))
+        }
     };
     Ok(ParsedFile {
         has_preamble,
@@ -206,6 +210,7 @@ pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
         inflated,
         dataset,
         end,
+        overran: walker.overran.get(),
     })
 }
 
@@ -217,8 +222,15 @@ pub fn parse_dataset(
     encoding: Encoding,
     opts: &ReadOptions,
 ) -> Result<(Vec<Element>, usize)> {
-    let walker = Walker { buf, opts };
-    let stop = if opts.stop_before_pixels {
+    walk_dataset(&Walker::new(buf, opts), start, encoding)
+}
+
+fn walk_dataset(
+    walker: &Walker<'_>,
+    start: usize,
+    encoding: Encoding,
+) -> Result<(Vec<Element>, usize)> {
+    let stop = if walker.opts.stop_before_pixels {
         Stop::PixelData
     } else {
         Stop::Never
@@ -380,11 +392,29 @@ struct Header {
 struct Walker<'a> {
     buf: &'a [u8],
     opts: &'a ReadOptions,
+    /// Set when a read wanted bytes past the end of `buf`.
+    overran: Cell<bool>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
+    fn new(buf: &'a [u8], opts: &'a ReadOptions) -> Self {
+        Walker {
+            buf,
+            opts,
+            overran: Cell::new(false),
+        }
+    }
+
+    fn bytes_at(&self, pos: usize, n: usize) -> Option<&'a [u8]> {
+        let found = self.buf.get(pos..pos.checked_add(n)?);
+        if found.is_none() {
+            self.overran.set(true);
+        }
+        found
+    }
+
     fn u16_at(&self, pos: usize, little: bool) -> Option<u16> {
-        let b: [u8; 2] = self.buf.get(pos..pos.checked_add(2)?)?.try_into().ok()?;
+        let b: [u8; 2] = self.bytes_at(pos, 2)?.try_into().ok()?;
         Some(if little {
             u16::from_le_bytes(b)
         } else {
@@ -393,7 +423,7 @@ impl Walker<'_> {
     }
 
     fn u32_at(&self, pos: usize, little: bool) -> Option<u32> {
-        let b: [u8; 4] = self.buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+        let b: [u8; 4] = self.bytes_at(pos, 4)?.try_into().ok()?;
         Some(if little {
             u32::from_le_bytes(b)
         } else {
@@ -411,7 +441,7 @@ impl Walker<'_> {
     /// `_is_implicit_vr` look-ahead), if six bytes are there.
     fn peek_sniff(&self, pos: usize, little: bool) -> Option<(u32, [u8; 2])> {
         let tag = self.tag_at(pos, little)?;
-        let code = self.buf.get(pos + 4..pos + 6)?;
+        let code = self.bytes_at(pos + 4, 2)?;
         Some((tag, [code[0], code[1]]))
     }
 
@@ -420,7 +450,7 @@ impl Walker<'_> {
         let Some(tag) = self.tag_at(pos, enc.little) else {
             return Ok(None);
         };
-        let Some(short) = self.buf.get(pos + 4..pos + 8) else {
+        let Some(short) = self.bytes_at(pos + 4, 4) else {
             return Ok(None);
         };
         let implicit = |pos: usize| -> Result<Option<Header>> {

@@ -4,7 +4,7 @@
 
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 /// The bytes one dataset is read from.
@@ -31,6 +31,17 @@ impl Source {
         // change can read into memory instead (`Source::Owned`).
         let map = unsafe { MmapOptions::new().map_copy_read_only(&file)? };
         Ok(Source::Mapped(map))
+    }
+
+    /// Read at most `limit` bytes from the start of the file at `path`; also returns the
+    /// file's length. Cheaper than a mapping when only the header is wanted.
+    pub fn read_head(path: &Path, limit: usize) -> io::Result<(Source, u64)> {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let want = limit.min(usize::try_from(len).unwrap_or(usize::MAX));
+        let mut bytes = Vec::with_capacity(want);
+        (&mut file).take(want as u64).read_to_end(&mut bytes)?;
+        Ok((Source::Owned(bytes), len))
     }
 
     /// The source's bytes.

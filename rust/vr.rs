@@ -15,11 +15,26 @@ const LONG_HEADER: [&str; 13] = [
 
 /// The static name of a recognised VR given its two encoded bytes.
 pub fn known(code: [u8; 2]) -> Option<&'static str> {
-    KNOWN
-        .binary_search_by(|vr| vr.as_bytes().cmp(&code[..]))
-        .ok()
-        .map(|i| KNOWN[i])
+    // A table indexed by the letters: this runs once per element header.
+    let (a, b) = (code[0].wrapping_sub(b'A'), code[1].wrapping_sub(b'A'));
+    if a >= 26 || b >= 26 {
+        return None;
+    }
+    let index = VR_BY_LETTERS[a as usize * 26 + b as usize];
+    (index != u8::MAX).then(|| KNOWN[index as usize])
 }
+
+/// For each pair of capital letters, its index in `KNOWN`, or `u8::MAX`.
+const VR_BY_LETTERS: [u8; 26 * 26] = {
+    let mut table = [u8::MAX; 26 * 26];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let code = KNOWN[i].as_bytes();
+        table[(code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// True when the explicit header of `vr` has the 32-bit length form.
 pub fn has_long_header(vr: &str) -> bool {

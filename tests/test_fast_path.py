@@ -207,3 +207,19 @@ def test_converted_elements_have_pydicoms_state(path):
                 expected.file_tell,
                 expected.validation_mode,
             ), tag
+
+
+@pytest.mark.parametrize("header_bytes", [1_000, 65_500, 65_536, 200_000])
+def test_stop_before_pixels_with_headers_of_any_size(tmp_path, header_bytes):
+    """dcmfast reads only the first bytes of a file when they hold the header; headers
+    around and past that size must read the same as pydicom."""
+    ds = pydicom.dcmread(CT)
+    ds.add_new(0x00091010, "LO", "DCMFAST")
+    ds.add_new(0x00091011, "OB", b"\x01" * header_bytes)
+    path = tmp_path / "big_header.dcm"
+    ds.save_as(path)
+    ours = dcmfast.dcmread(path, stop_before_pixels=True)
+    theirs = pydicom.dcmread(path, stop_before_pixels=True)
+    assert ours == theirs
+    assert list(ours.keys()) == list(theirs.keys())
+    assert "PixelData" not in ours

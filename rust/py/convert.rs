@@ -7,7 +7,7 @@ use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
 use crate::values;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
-use pyo3::IntoPyObjectExt;
+use pyo3::{intern, IntoPyObjectExt};
 
 /// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
 const SPECIAL_TAGS: [u32; 7] = [
@@ -37,36 +37,71 @@ const ASCII_SAFE_CODECS: [&str; 13] = [
     "GB18030",
 ];
 
-/// What the conversion needs from pydicom: its classes and its configuration, read at
-/// conversion time as pydicom reads them.
-pub struct Pydicom<'py> {
-    factory: Bound<'py, PyAny>,
-    config: Bound<'py, PyAny>,
+/// What the conversion needs from pydicom: its classes (looked up once per file) and its
+/// configuration (read at every conversion, as pydicom reads it).
+pub struct Pydicom {
+    config: Py<PyAny>,
+    settings: Py<PyAny>,
+    hooks: Py<PyAny>,
+    vr_hook: Py<PyAny>,
+    value_hook: Py<PyAny>,
+    data_element: Py<PyAny>,
+    uid: Py<PyAny>,
+    is: Py<PyAny>,
+    ds: Py<PyAny>,
+    multivalue: Py<PyAny>,
+    object_new: Py<PyAny>,
+    str_new: Py<PyAny>,
+    int_new: Py<PyAny>,
+    float_new: Py<PyAny>,
 }
 
-impl<'py> Pydicom<'py> {
-    pub fn new(factory: Bound<'py, PyAny>) -> PyResult<Self> {
-        let config = factory.getattr("config")?;
-        Ok(Pydicom { factory, config })
+impl Pydicom {
+    /// Take the classes from dcmfast's `ElementFactory`.
+    pub fn from_factory(factory: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = factory.py();
+        let get = |name: &str| factory.getattr(name).map(Bound::unbind);
+        let config = factory.getattr(intern!(py, "config"))?;
+        let (vr_hook, value_hook): (Py<PyAny>, Py<PyAny>) = get("default_hooks")?.extract(py)?;
+        Ok(Pydicom {
+            settings: config.getattr("settings")?.unbind(),
+            config: config.unbind(),
+            hooks: get("hooks")?,
+            vr_hook,
+            value_hook,
+            data_element: get("data_element_type")?,
+            uid: get("uid_type")?,
+            is: get("is_type")?,
+            ds: get("ds_type")?,
+            multivalue: get("multivalue_type")?,
+            object_new: get("object_new")?,
+            str_new: get("str_new")?,
+            int_new: get("int_new")?,
+            float_new: get("float_new")?,
+        })
     }
 
-    fn class(&self, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        self.factory.getattr(name)
-    }
-
-    fn flag(&self, name: &str) -> PyResult<bool> {
-        self.config.getattr(name)?.is_truthy()
+    fn flag(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+        self.config.bind(py).getattr(name)?.is_truthy()
     }
 
     /// pydicom's conversion is customised (hooks, callbacks): then it must do it itself.
-    fn customised(&self) -> PyResult<bool> {
-        let hooks = self.class("hooks")?;
-        let defaults = self.class("default_hooks")?;
-        let (vr_hook, value_hook): (Bound<'py, PyAny>, Bound<'py, PyAny>) = defaults.extract()?;
-        Ok(!hooks.getattr("raw_element_vr")?.is(&vr_hook)
-            || !hooks.getattr("raw_element_value")?.is(&value_hook)
-            || hooks.getattr("raw_element_kwargs")?.is_truthy()?
-            || !self.config.getattr("data_element_callback")?.is_none())
+    fn customised(&self, py: Python<'_>) -> PyResult<bool> {
+        let hooks = self.hooks.bind(py);
+        Ok(!hooks
+            .getattr(intern!(py, "raw_element_vr"))?
+            .is(&self.vr_hook)
+            || !hooks
+                .getattr(intern!(py, "raw_element_value"))?
+                .is(&self.value_hook)
+            || hooks
+                .getattr(intern!(py, "raw_element_kwargs"))?
+                .is_truthy()?
+            || !self
+                .config
+                .bind(py)
+                .getattr(intern!(py, "data_element_callback"))?
+                .is_none())
     }
 }
 
@@ -84,7 +119,7 @@ fn ascii_safe(charset: &Bound<'_, PyAny>) -> bool {
 
 /// The `DataElement` pydicom would make of `element`, if it can be made here.
 pub fn plain_element<'py>(
-    pd: &Pydicom<'py>,
+    pd: &Pydicom,
     tag: &Bound<'py, PyAny>,
     element: &Element,
     bytes: &[u8],
@@ -103,40 +138,37 @@ pub fn plain_element<'py>(
     let Some(vr) = e.vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
         return Ok(None);
     };
-    if pd.customised()? {
+    let py = tag.py();
+    if pd.customised(py)? {
         return Ok(None);
     }
-    let Some(value) = plain_value(pd, vr, bytes, little, charset)? else {
+    let Some(value) = plain_value(pd, py, vr, bytes, little, charset)? else {
         return Ok(None);
     };
-    let py = tag.py();
-    let elem = pd
-        .class("object_new")?
-        .call1((pd.class("data_element_type")?,))?;
+    let elem = pd.object_new.bind(py).call1((&pd.data_element,))?;
+    let mode = pd
+        .settings
+        .bind(py)
+        .getattr(intern!(py, "reading_validation_mode"))?;
     // The attributes DataElement.__init__ sets, in its order.
-    elem.setattr("tag", tag)?;
-    elem.setattr("VR", vr)?;
-    elem.setattr(
-        "validation_mode",
-        pd.config
-            .getattr("settings")?
-            .getattr("reading_validation_mode")?,
-    )?;
-    elem.setattr("_value", value)?;
-    elem.setattr("file_tell", value_tell)?;
-    elem.setattr("is_undefined_length", false)?;
-    elem.setattr("private_creator", py.None())?;
+    elem.setattr(intern!(py, "tag"), tag)?;
+    elem.setattr(intern!(py, "VR"), vr)?;
+    elem.setattr(intern!(py, "validation_mode"), mode)?;
+    elem.setattr(intern!(py, "_value"), value)?;
+    elem.setattr(intern!(py, "file_tell"), value_tell)?;
+    elem.setattr(intern!(py, "is_undefined_length"), false)?;
+    elem.setattr(intern!(py, "private_creator"), py.None())?;
     Ok(Some(elem))
 }
 
 fn plain_value<'py>(
-    pd: &Pydicom<'py>,
+    pd: &Pydicom,
+    py: Python<'py>,
     vr: &str,
     bytes: &[u8],
     little: bool,
     charset: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let py = pd.factory.py();
     let strings = |items: Vec<String>| -> PyResult<Bound<'py, PyAny>> {
         let objects = items.into_iter().map(|s| PyString::new(py, &s).into_any());
         one_or_many(pd, py.get_type::<PyString>().into_any(), objects.collect())
@@ -163,14 +195,14 @@ fn plain_value<'py>(
         })?,
         "OB" | "OD" | "OF" | "OL" | "OV" | "OW" => Some(PyBytes::new(py, bytes).into_any()),
         "CS" | "AS" => Some(strings(values::string_items(bytes))?),
-        "DA" | "TM" | "DT" if !pd.flag("datetime_conversion")? => {
+        "DA" | "TM" | "DT" if !pd.flag(py, intern!(py, "datetime_conversion"))? => {
             Some(strings(values::string_items(bytes))?)
         }
         "AE" => Some(strings(values::ae_items(bytes))?),
         "UR" => Some(PyString::new(py, &values::ur_value(bytes)).into_any()),
         "UI" => match values::uid_items(bytes) {
             Some(items) => {
-                let (str_new, uid) = (pd.class("str_new")?, pd.class("uid_type")?);
+                let (str_new, uid) = (pd.str_new.bind(py), pd.uid.bind(py).clone());
                 let objects = items
                     .iter()
                     .map(|s| str_new.call1((&uid, s)))
@@ -179,28 +211,30 @@ fn plain_value<'py>(
             }
             None => None,
         },
-        "IS" if !pd.flag("use_IS_numpy")? => match values::is_items(bytes) {
+        "IS" if !pd.flag(py, intern!(py, "use_IS_numpy"))? => match values::is_items(bytes) {
             Some(items) => {
-                let (int_new, is) = (pd.class("int_new")?, pd.class("is_type")?);
+                let (int_new, is) = (pd.int_new.bind(py), pd.is.bind(py).clone());
                 let mut objects = Vec::with_capacity(items.len());
                 for (value, original) in items {
                     let obj = int_new.call1((&is, value))?;
-                    obj.setattr("original_string", original)?;
+                    obj.setattr(intern!(py, "original_string"), original)?;
                     objects.push(obj);
                 }
                 Some(one_or_many(pd, is, objects)?)
             }
             None => None,
         },
-        "DS" if !pd.flag("use_DS_decimal")? && !pd.flag("use_DS_numpy")? => {
+        "DS" if !pd.flag(py, intern!(py, "use_DS_decimal"))?
+            && !pd.flag(py, intern!(py, "use_DS_numpy"))? =>
+        {
             match values::ds_items(bytes) {
                 Some(items) => {
-                    let (float_new, ds) = (pd.class("float_new")?, pd.class("ds_type")?);
+                    let (float_new, ds) = (pd.float_new.bind(py), pd.ds.bind(py).clone());
                     let mut objects = Vec::with_capacity(items.len());
                     for (value, original) in items {
                         let obj = float_new.call1((&ds, value))?;
-                        obj.setattr("original_string", original)?;
-                        obj.setattr("auto_format", false)?;
+                        obj.setattr(intern!(py, "original_string"), original)?;
+                        obj.setattr(intern!(py, "auto_format"), false)?;
                         objects.push(obj);
                     }
                     Some(one_or_many(pd, ds, objects)?)
@@ -233,7 +267,7 @@ fn plain_value<'py>(
 
 /// One value as itself; several as pydicom's `MultiValue(constructor, values)`.
 fn one_or_many<'py>(
-    pd: &Pydicom<'py>,
+    pd: &Pydicom,
     constructor: Bound<'py, PyAny>,
     mut objects: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -241,11 +275,9 @@ fn one_or_many<'py>(
         return Ok(objects.pop().expect("one value"));
     }
     let py = constructor.py();
-    let multi = pd
-        .class("object_new")?
-        .call1((pd.class("multivalue_type")?,))?;
-    multi.setattr("_constructor", constructor)?;
-    multi.setattr("_list", PyList::new(py, objects)?)?;
+    let multi = pd.object_new.bind(py).call1((&pd.multivalue,))?;
+    multi.setattr(intern!(py, "_constructor"), constructor)?;
+    multi.setattr(intern!(py, "_list"), PyList::new(py, objects)?)?;
     Ok(multi)
 }
 

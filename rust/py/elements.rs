@@ -7,9 +7,31 @@ use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use indexmap::IndexMap;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Tags are already well spread; hashing them is a multiply (SipHash is needless here).
+type TagHasher = BuildHasherDefault<MultiplyHasher>;
+
+#[derive(Default)]
+struct MultiplyHasher(u64);
+
+impl Hasher for MultiplyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Where an element not yet made lives.
 #[derive(Clone)]
@@ -39,7 +61,10 @@ struct Origin {
 pub struct ElementDict {
     origins: Vec<Origin>,
     factory: Py<PyAny>,
-    slots: Mutex<IndexMap<u32, Slot>>,
+    pydicom: Pydicom,
+    slots: Mutex<IndexMap<u32, Slot, TagHasher>>,
+    /// The dict behind `keys()` views, made on the first call and kept in step after.
+    key_view: Mutex<Option<Py<PyDict>>>,
 }
 
 impl ElementDict {
@@ -47,17 +72,18 @@ impl ElementDict {
         source: Arc<Source>,
         base: usize,
         encoding: Encoding,
-        factory: Py<PyAny>,
+        factory: &Bound<'_, PyAny>,
         elements: impl Iterator<Item = Element>,
-    ) -> ElementDict {
-        let dict = ElementDict {
+    ) -> PyResult<ElementDict> {
+        let mut dict = ElementDict {
             origins: Vec::new(),
-            factory,
-            slots: Mutex::new(IndexMap::new()),
+            factory: factory.clone().unbind(),
+            pydicom: Pydicom::from_factory(factory)?,
+            slots: Mutex::new(IndexMap::default()),
+            key_view: Mutex::new(None),
         };
-        let mut dict = dict;
         dict.append_foreign(source, base, encoding, elements);
-        dict
+        Ok(dict)
     }
 
     /// Add elements from another source; a tag already present keeps its place and takes the
@@ -87,14 +113,17 @@ impl ElementDict {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, IndexMap<u32, Slot>> {
+    fn lock(&self) -> MutexGuard<'_, IndexMap<u32, Slot, TagHasher>> {
         // A panic while holding the lock cannot leave the map half-updated (each operation is
         // a single insert/remove), so a poisoned lock is still safe to use.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn tag_object<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
-        self.factory.bind(py).getattr("tag_type")?.call1((tag,))
+        self.factory
+            .bind(py)
+            .getattr(intern!(py, "tag_type"))?
+            .call1((tag,))
     }
 
     /// Make the Python value for a lazy slot (not stored: pydicom stores what it converts).
@@ -116,7 +145,7 @@ impl ElementDict {
                 ValueKind::Sequence => "sequence",
             };
             return factory.call_method1(
-                "special",
+                intern!(py, "special"),
                 (
                     slf,
                     tag,
@@ -132,7 +161,7 @@ impl ElementDict {
         let bytes = origin.source.bytes();
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = PyBytes::new(py, &bytes[e.value_offset.min(end)..end]);
-        factory.getattr("raw_type")?.call1((
+        factory.getattr(intern!(py, "raw_type"))?.call1((
             tag,
             e.vr,
             e.length,
@@ -157,7 +186,7 @@ impl ElementDict {
     /// The element pydicom would convert `lazy` to, when it can be made without pydicom.
     fn plain<'py>(
         &self,
-        py: Python<'py>,
+        tag: &Bound<'py, PyAny>,
         lazy: &Lazy,
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -166,11 +195,9 @@ impl ElementDict {
         let bytes = origin.source.bytes();
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = &bytes[e.value_offset.min(end)..end];
-        let pydicom = Pydicom::new(self.factory.bind(py).clone())?;
-        let tag = self.tag_object(py, e.tag)?;
         plain_element(
-            &pydicom,
-            &tag,
+            &self.pydicom,
+            tag,
             e,
             value,
             origin.encoding.little,
@@ -179,8 +206,46 @@ impl ElementDict {
         )
     }
 
+    fn key_view(&self, py: Python<'_>) -> Option<Py<PyDict>> {
+        let view = self.key_view.lock().unwrap_or_else(|e| e.into_inner());
+        view.as_ref().map(|keys| keys.clone_ref(py))
+    }
+
+    /// Insert or replace; the key dict (if made) follows, outside the lock since hashing tags
+    /// runs Python code.
+    fn store(&self, key: &Bound<'_, PyAny>, tag: u32, value: Py<PyAny>) -> PyResult<()> {
+        self.lock().insert(tag, Slot::Object(value));
+        match self.key_view(key.py()) {
+            Some(keys) => keys.bind(key.py()).set_item(key, key.py().None()),
+            None => Ok(()),
+        }
+    }
+
+    /// Remove `tag`; false when it was not there.
+    fn remove(&self, py: Python<'_>, tag: u32) -> PyResult<bool> {
+        if self.lock().shift_remove(&tag).is_none() {
+            return Ok(false);
+        }
+        if let Some(keys) = self.key_view(py) {
+            keys.bind(py).del_item(self.tag_object(py, tag)?)?;
+        }
+        Ok(true)
+    }
+
     fn snapshot(&self) -> Vec<u32> {
         self.lock().keys().copied().collect()
+    }
+
+    /// The tags in order, as tag objects.
+    fn tag_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let this = slf.get();
+        let tags = this
+            .snapshot()
+            .into_iter()
+            .map(|tag| this.tag_object(py, tag))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, tags)
     }
 }
 
@@ -212,20 +277,18 @@ impl ElementDict {
 
     fn __setitem__(&self, key: &Bound<'_, PyAny>, value: Py<PyAny>) -> PyResult<()> {
         let tag = tag_of(key).ok_or_else(|| PyTypeError::new_err("element dict keys are tags"))?;
-        self.lock().insert(tag, Slot::Object(value));
-        Ok(())
+        self.store(key, tag, value)
     }
 
     fn __delitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let removed = tag_of(key).and_then(|tag| self.lock().shift_remove(&tag));
-        match removed {
-            Some(_) => Ok(()),
-            None => Err(PyKeyError::new_err(key.clone().unbind())),
+        match tag_of(key) {
+            Some(tag) if self.remove(key.py(), tag)? => Ok(()),
+            _ => Err(PyKeyError::new_err(key.clone().unbind())),
         }
     }
 
     fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        Self::keys(slf)?.try_iter().map(|it| it.into_any())
+        Self::tag_list(slf)?.try_iter().map(|it| it.into_any())
     }
 
     /// `ds[key]` as pydicom's `Dataset.__getitem__` finds it: the stored element, or a plain
@@ -245,7 +308,16 @@ impl ElementDict {
             Some(Slot::Object(obj)) => return Ok(obj.bind(py).clone()),
             Some(Slot::Lazy(lazy)) => lazy.clone(),
         };
-        if let Some(elem) = this.plain(py, &lazy, charset)? {
+        // pydicom's element carries the tag object its reader made; the caller's key is one.
+        let tag_object = if key
+            .get_type()
+            .is(this.factory.bind(py).getattr(intern!(py, "tag_type"))?)
+        {
+            key.clone()
+        } else {
+            this.tag_object(py, tag)?
+        };
+        if let Some(elem) = this.plain(&tag_object, &lazy, charset)? {
             let mut slots = this.lock();
             // Another thread may have stored this element meanwhile; keep the first.
             if let Some(Slot::Object(obj)) = slots.get(&tag) {
@@ -272,38 +344,34 @@ impl ElementDict {
         Ok(found.or(default))
     }
 
-    fn keys<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+    /// The tags, as a live `dict_keys` view (of a dict of tags kept from the first call on).
+    fn keys<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.get();
-        let tags = this
-            .snapshot()
-            .into_iter()
-            .map(|tag| this.tag_object(py, tag))
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, tags)
-    }
-
-    fn values<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        let py = slf.py();
-        let values = slf
-            .get()
-            .snapshot()
-            .into_iter()
-            .filter_map(|tag| Self::lookup(slf, tag).transpose())
-            .collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, values)
-    }
-
-    fn items<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        let py = slf.py();
-        let this = slf.get();
-        let mut items = Vec::new();
-        for tag in this.snapshot() {
-            if let Some(value) = Self::lookup(slf, tag)? {
-                items.push(PyTuple::new(py, [this.tag_object(py, tag)?, value])?);
+        let keys = match this.key_view(py) {
+            Some(keys) => keys.into_bound(py),
+            None => {
+                let dict = PyDict::new(py);
+                for tag in Self::tag_list(slf)?.iter() {
+                    dict.set_item(tag, py.None())?;
+                }
+                let mut view = this.key_view.lock().unwrap_or_else(|e| e.into_inner());
+                view.get_or_insert_with(|| dict.unbind())
+                    .clone_ref(py)
+                    .into_bound(py)
             }
-        }
-        PyList::new(py, items)
+        };
+        keys.call_method0(intern!(py, "keys"))
+    }
+
+    /// The elements, as a `dict_values` snapshot.
+    fn values<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::copy(slf)?.call_method0(intern!(slf.py(), "values"))
+    }
+
+    /// (tag, element) pairs, as a `dict_items` snapshot.
+    fn items<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        Self::copy(slf)?.call_method0(intern!(slf.py(), "items"))
     }
 
     #[pyo3(signature = (key, *default))]
@@ -315,7 +383,7 @@ impl ElementDict {
         let found = match tag_of(key) {
             Some(tag) => {
                 let value = Self::lookup(slf, tag)?;
-                slf.get().lock().shift_remove(&tag);
+                slf.get().remove(slf.py(), tag)?;
                 value
             }
             None => None,
@@ -333,7 +401,7 @@ impl ElementDict {
         let last = this.lock().last().map(|(tag, _)| *tag);
         let tag = last.ok_or_else(|| PyKeyError::new_err("popitem(): dictionary is empty"))?;
         let value = Self::lookup(slf, tag)?;
-        this.lock().shift_remove(&tag);
+        this.remove(py, tag)?;
         PyTuple::new(
             py,
             [
@@ -355,9 +423,7 @@ impl ElementDict {
             return Ok(value);
         }
         let value = default.unwrap_or_else(|| py.None().into_bound(py));
-        slf.get()
-            .lock()
-            .insert(tag, Slot::Object(value.clone().unbind()));
+        slf.get().store(key, tag, value.clone().unbind())?;
         Ok(value)
     }
 
@@ -394,16 +460,23 @@ impl ElementDict {
         Ok(())
     }
 
-    fn clear(&self) {
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
         self.lock().clear();
+        match self.key_view(py) {
+            Some(keys) => keys.bind(py).call_method0(intern!(py, "clear")).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// A plain dict with every value made (what pickling and `dict(ds._dict)` see).
     fn copy<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(slf.py());
-        for item in Self::items(slf)?.iter() {
-            let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-            dict.set_item(key, value)?;
+        let py = slf.py();
+        let this = slf.get();
+        let dict = PyDict::new(py);
+        for tag in this.snapshot() {
+            if let Some(value) = Self::lookup(slf, tag)? {
+                dict.set_item(this.tag_object(py, tag)?, value)?;
+            }
         }
         Ok(dict)
     }

@@ -9,7 +9,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -96,13 +96,29 @@ pub fn read_path(
     config: (bool, bool, bool),
 ) -> PyResult<FileIndex> {
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
-    let result = py.detach(|| -> Result<Result<FileIndex, CoreError>, std::io::Error> {
-        let source = Source::map_path(&path)?;
-        Ok(index_from(source, 0, &opts))
-    });
+    let result = py.detach(|| read_file(&path, &opts));
     result
         .map_err(|e| PyOSError::new_err(e.to_string()))?
         .map_err(to_py_err)
+}
+
+/// How much of a file is read first when only its header is wanted.
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// Parse the file at `path`: from its first bytes when the read stops before pixel data
+/// and they hold the whole header, else from a mapping of the whole file.
+fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileIndex, CoreError>> {
+    if opts.stop_before_pixels {
+        let (head, file_len) = Source::read_head(path, HEAD_BYTES)?;
+        let head_len = head.bytes().len();
+        let complete = head_len as u64 == file_len;
+        match index_from(head, 0, opts) {
+            Ok(index) if complete || index.ends_within(head_len) => return Ok(Ok(index)),
+            Err(err) if complete => return Ok(Err(err)),
+            _ => {}
+        }
+    }
+    Ok(index_from(Source::map_path(path)?, 0, opts))
 }
 
 /// Parse bytes read from a file-like object whose stream position was `base`.
@@ -123,6 +139,15 @@ pub fn read_bytes(
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
     py.detach(|| index_from(Source::Owned(data), base, &opts))
         .map_err(to_py_err)
+}
+
+impl FileIndex {
+    /// True when everything the walk read lies within the first `len` bytes, with room for
+    /// the longest element header after where it stopped; then those bytes alone give the
+    /// same index as the whole file.
+    fn ends_within(&self, len: usize) -> bool {
+        !self.deflated() && !self.parsed.overran && self.parsed.end.saturating_add(12) <= len
+    }
 }
 
 #[pymethods]
@@ -152,7 +177,7 @@ impl FileIndex {
     }
 
     /// The file meta elements as a lazy dict (explicit VR little endian).
-    fn meta_dict(&self, factory: Py<PyAny>) -> ElementDict {
+    fn meta_dict(&self, factory: &Bound<'_, PyAny>) -> PyResult<ElementDict> {
         let encoding = Encoding {
             implicit: false,
             little: true,
@@ -168,7 +193,7 @@ impl FileIndex {
 
     /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
     /// dict.
-    fn dataset_dict(&self, factory: Py<PyAny>) -> ElementDict {
+    fn dataset_dict(&self, factory: &Bound<'_, PyAny>) -> PyResult<ElementDict> {
         let base = if self.deflated() { 0 } else { self.base };
         let mut dict = ElementDict::new(
             Arc::clone(&self.body),
@@ -176,7 +201,7 @@ impl FileIndex {
             self.parsed.encoding,
             factory,
             self.parsed.dataset.iter().copied(),
-        );
+        )?;
         if !self.parsed.command.is_empty() {
             // Command set elements were read from the file, always implicit VR LE.
             dict.append_foreign(
@@ -189,7 +214,7 @@ impl FileIndex {
                 self.parsed.command.iter().copied(),
             );
         }
-        dict
+        Ok(dict)
     }
 
     /// A file-like over the dataset's bytes, in the caller's stream positions.

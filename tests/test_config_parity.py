@@ -1,0 +1,133 @@
+"""Parity with pydicom under non-default pydicom configuration and hooks.
+
+The reader under test may convert values itself; whatever pydicom's config
+says about value types (DS as Decimal or numpy, dates as datetime, None for
+empty text...), VR handling and validation, and any registered hooks, must be
+honoured exactly as pydicom's reader does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from compare import assert_same_outcome, read_both
+from conftest import file_id
+from pydicom import config
+from pydicom.hooks import (
+    hooks,
+    raw_element_value,
+    raw_element_value_fix_separator,
+    raw_element_value_retry,
+    raw_element_vr,
+)
+
+pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
+
+_MODULE_FLAGS = (
+    "use_DS_decimal",
+    "use_DS_numpy",
+    "use_IS_numpy",
+    "datetime_conversion",
+    "use_none_as_empty_text_VR_value",
+    "replace_un_with_known_vr",
+    "convert_wrong_length_to_UN",
+    "assume_implicit_vr_switch",
+)
+
+
+@contextlib.contextmanager
+def pydicom_config(**changes):
+    """Apply config changes (and hooks), restoring everything afterwards."""
+    saved = {name: getattr(config, name) for name in _MODULE_FLAGS}
+    saved_mode = config.settings.reading_validation_mode
+    saved_infer = config.settings.infer_sq_for_un_vr
+    saved_hooks = (
+        hooks.raw_element_value,
+        hooks.raw_element_vr,
+        dict(hooks.raw_element_kwargs),
+    )
+    try:
+        for name, value in changes.items():
+            if name == "reading_validation_mode":
+                config.settings.reading_validation_mode = value
+            elif name == "infer_sq_for_un_vr":
+                config.settings.infer_sq_for_un_vr = value
+            elif name in ("raw_element_value", "raw_element_vr"):
+                hooks.register_callback(name, value)
+            elif name == "raw_element_kwargs":
+                hooks.register_kwargs(name, value)
+            else:
+                assert name in _MODULE_FLAGS, name
+                setattr(config, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(config, name, value)
+        config.settings.reading_validation_mode = saved_mode
+        config.settings.infer_sq_for_un_vr = saved_infer
+        hooks.raw_element_value, hooks.raw_element_vr = saved_hooks[:2]
+        hooks.raw_element_kwargs = saved_hooks[2]
+
+
+def _vr_everything_un_for_private(raw, data, **kwargs):
+    """A user hook: private data elements (not creators) are read as UN."""
+    raw_element_vr(raw, data, **kwargs)
+    tag = raw.tag
+    if tag.is_private and (tag & 0xFFFF) >= 0x1000 and data["VR"] != "SQ":
+        data["VR"] = "UN"
+
+
+def _value_upper_names(raw, data, **kwargs):
+    """A user hook changing values: person names are upper-cased."""
+    raw_element_value(raw, data, **kwargs)
+    if data.get("VR") == "PN" and isinstance(data.get("value"), str):
+        data["value"] = data["value"].upper()
+
+
+CONFIGS = {
+    "DS_decimal": {"use_DS_decimal": True},
+    "DS_IS_numpy": {"use_DS_numpy": True, "use_IS_numpy": True},
+    "datetime_conversion": {"datetime_conversion": True},
+    "none_as_empty_text": {"use_none_as_empty_text_VR_value": True},
+    "keep_UN": {"replace_un_with_known_vr": False},
+    "no_infer_sq_for_UN": {"infer_sq_for_un_vr": False},
+    "validation_raise": {"reading_validation_mode": config.RAISE},
+    "validation_ignore": {"reading_validation_mode": config.IGNORE},
+    "wrong_length_to_UN": {"convert_wrong_length_to_UN": True},
+    "no_implicit_switch": {"assume_implicit_vr_switch": False},
+    "hook_fix_separator": {
+        "raw_element_value": raw_element_value_fix_separator,
+        "raw_element_kwargs": {"target_VRs": ("DS", "IS"), "separator": b","},
+    },
+    "hook_retry": {
+        "raw_element_value": raw_element_value_retry,
+        "raw_element_kwargs": {"target_VRs": {"DS": ("US", "SS")}},
+    },
+    "hook_private_UN": {"raw_element_vr": _vr_everything_un_for_private},
+    "hook_upper_names": {"raw_element_value": _value_upper_names},
+}
+
+
+def test_config_context_restores_everything():
+    before = (
+        [getattr(config, n) for n in _MODULE_FLAGS],
+        config.settings.reading_validation_mode,
+        hooks.raw_element_value,
+    )
+    with pydicom_config(**CONFIGS["DS_decimal"], **CONFIGS["hook_upper_names"]):
+        assert config.use_DS_decimal is True
+        assert hooks.raw_element_value is _value_upper_names
+    after = (
+        [getattr(config, n) for n in _MODULE_FLAGS],
+        config.settings.reading_validation_mode,
+        hooks.raw_element_value,
+    )
+    assert after == before
+
+
+@pytest.mark.parametrize("variant", sorted(CONFIGS))
+def test_config_parity(variant, dicom_file, reader):
+    with pydicom_config(**CONFIGS[variant]):
+        expected, actual = read_both(dicom_file, reader, force=True)
+        assert_same_outcome(expected, actual, f"{file_id(dicom_file)} [{variant}]")
