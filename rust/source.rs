@@ -5,7 +5,6 @@
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
 /// The bytes one dataset is read from.
 pub enum Source {
@@ -16,11 +15,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// Map the file at `path`. Empty files are held as empty owned bytes, since a zero-length
-    /// mapping is refused by the kernel.
-    pub fn map_path(path: &Path) -> io::Result<Source> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
+    /// Map `file` (whose length is `len`). Empty files are held as empty owned bytes, since
+    /// a zero-length mapping is refused by the kernel.
+    pub fn map_file(file: &File, len: u64) -> io::Result<Source> {
         if len == 0 {
             return Ok(Source::Owned(Vec::new()));
         }
@@ -29,19 +26,17 @@ impl Source {
         // being truncated by another process while mapped (which would raise SIGBUS on access);
         // that is the documented risk of every mmap reader, and callers that expect files to
         // change can read into memory instead (`Source::Owned`).
-        let map = unsafe { MmapOptions::new().map_copy_read_only(&file)? };
+        let map = unsafe { MmapOptions::new().map_copy_read_only(file)? };
         Ok(Source::Mapped(map))
     }
 
-    /// Read at most `limit` bytes from the start of the file at `path`; also returns the
-    /// file's length. Cheaper than a mapping when only the header is wanted.
-    pub fn read_head(path: &Path, limit: usize) -> io::Result<(Source, u64)> {
-        let mut file = File::open(path)?;
-        let len = file.metadata()?.len();
+    /// Read at most `limit` bytes from the start of `file` (whose length is `len`). Cheaper
+    /// than a mapping when only the header is wanted.
+    pub fn read_head(file: &File, len: u64, limit: usize) -> io::Result<Source> {
         let want = limit.min(usize::try_from(len).unwrap_or(usize::MAX));
         let mut bytes = Vec::with_capacity(want);
-        (&mut file).take(want as u64).read_to_end(&mut bytes)?;
-        Ok((Source::Owned(bytes), len))
+        file.take(want as u64).read_to_end(&mut bytes)?;
+        Ok(Source::Owned(bytes))
     }
 
     /// The source's bytes.

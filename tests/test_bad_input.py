@@ -54,6 +54,15 @@ SMALL_FILES = [
     "MR_small_RLE.dcm",  # encapsulated (undefined length) pixel data
     "image_dfl.dcm",  # deflated explicit VR little endian
 ]
+# more structure, checked a little more sparsely
+EXTRA_FILES = [
+    "DICOMDIR",  # many sequence items, (0004,xxxx) offsets
+    "nested_priv_SQ.dcm",  # private sequences inside private sequences
+    "MR_small_bigendian.dcm",  # explicit VR big endian
+    "reportsi.dcm",  # SR: deep content sequences
+    "rtstruct.dcm",  # explicit VR, nested sequences
+    "JPEG2000.dcm",  # encapsulated fragments
+]
 
 
 @pytest.fixture(autouse=True)
@@ -115,15 +124,20 @@ REST_SAMPLES = 60  # prefix lengths sampled past ALL_PREFIXES_UP_TO
 FORCE_STRIDE = 11  # also read every 11th short prefix with force=True
 
 
-@pytest.mark.parametrize("name", SMALL_FILES)
-def test_truncated_prefixes(name, reader, tmp_path):
+TRUNCATION_CASES = [(name, 1) for name in SMALL_FILES]
+TRUNCATION_CASES += [(name, 3) for name in EXTRA_FILES]
+
+
+@pytest.mark.parametrize(("name", "step"), TRUNCATION_CASES)
+def test_truncated_prefixes(name, step, reader, tmp_path):
+    """All prefixes (step 1) of the first 2,000 bytes, then a stride."""
     data = _data(name)
     found = Mismatches(f"{name} truncated")
-    head = range(min(ALL_PREFIXES_UP_TO, len(data) + 1))
+    head = range(0, min(ALL_PREFIXES_UP_TO, len(data) + 1), step)
     for size in head:
         prefix = data[:size]
         found.check(*read_both(prefix, reader), f"{name}[:{size}]")
-        if size % FORCE_STRIDE == 0:
+        if size % (FORCE_STRIDE * step) == 0:
             found.check(
                 *read_both(prefix, reader, force=True), f"{name}[:{size}] force=True"
             )
@@ -166,7 +180,7 @@ def _corrupt(data: bytes, rng: random.Random) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize("name", SMALL_FILES)
+@pytest.mark.parametrize("name", SMALL_FILES + EXTRA_FILES)
 def test_random_corruption(name, reader, tmp_path):
     data = _data(name)
     rng = random.Random(f"dcmfast-{name}")

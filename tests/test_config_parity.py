@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pydicom.valuerep
 import pytest
 from compare import assert_same_outcome, read_both
 from conftest import file_id
@@ -21,6 +22,7 @@ from pydicom.hooks import (
     raw_element_value_retry,
     raw_element_vr,
 )
+from pydicom.valuerep import PersonName
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 
@@ -42,6 +44,7 @@ def pydicom_config(**changes):
     saved = {name: getattr(config, name) for name in _MODULE_FLAGS}
     saved_mode = config.settings.reading_validation_mode
     saved_infer = config.settings.infer_sq_for_un_vr
+    saved_ds_class = pydicom.valuerep.DSclass
     saved_hooks = (
         hooks.raw_element_value,
         hooks.raw_element_vr,
@@ -53,6 +56,10 @@ def pydicom_config(**changes):
                 config.settings.reading_validation_mode = value
             elif name == "infer_sq_for_un_vr":
                 config.settings.infer_sq_for_un_vr = value
+            elif name == "DS_decimal":
+                config.DS_decimal(value)  # also switches valuerep.DSclass
+            elif name == "DS_numpy":
+                config.DS_numpy(value)
             elif name in ("raw_element_value", "raw_element_vr"):
                 hooks.register_callback(name, value)
             elif name == "raw_element_kwargs":
@@ -66,6 +73,7 @@ def pydicom_config(**changes):
             setattr(config, name, value)
         config.settings.reading_validation_mode = saved_mode
         config.settings.infer_sq_for_un_vr = saved_infer
+        pydicom.valuerep.DSclass = saved_ds_class
         hooks.raw_element_value, hooks.raw_element_vr = saved_hooks[:2]
         hooks.raw_element_kwargs = saved_hooks[2]
 
@@ -81,13 +89,14 @@ def _vr_everything_un_for_private(raw, data, **kwargs):
 def _value_upper_names(raw, data, **kwargs):
     """A user hook changing values: person names are upper-cased."""
     raw_element_value(raw, data, **kwargs)
-    if data.get("VR") == "PN" and isinstance(data.get("value"), str):
-        data["value"] = data["value"].upper()
+    value = data.get("value")
+    if data.get("VR") == "PN" and isinstance(value, PersonName):
+        data["value"] = PersonName(str(value).upper())
 
 
 CONFIGS = {
-    "DS_decimal": {"use_DS_decimal": True},
-    "DS_IS_numpy": {"use_DS_numpy": True, "use_IS_numpy": True},
+    "DS_decimal": {"DS_decimal": True},
+    "DS_IS_numpy": {"DS_numpy": True, "use_IS_numpy": True},
     "datetime_conversion": {"datetime_conversion": True},
     "none_as_empty_text": {"use_none_as_empty_text_VR_value": True},
     "keep_UN": {"replace_un_with_known_vr": False},
@@ -117,6 +126,7 @@ def test_config_context_restores_everything():
     )
     with pydicom_config(**CONFIGS["DS_decimal"], **CONFIGS["hook_upper_names"]):
         assert config.use_DS_decimal is True
+        assert pydicom.valuerep.DSclass is pydicom.valuerep.DSdecimal
         assert hooks.raw_element_value is _value_upper_names
     after = (
         [getattr(config, n) for n in _MODULE_FLAGS],
@@ -124,6 +134,7 @@ def test_config_context_restores_everything():
         hooks.raw_element_value,
     )
     assert after == before
+    assert pydicom.valuerep.DSclass is pydicom.valuerep.DSfloat
 
 
 @pytest.mark.parametrize("variant", sorted(CONFIGS))
@@ -131,3 +142,24 @@ def test_config_parity(variant, dicom_file, reader):
     with pydicom_config(**CONFIGS[variant]):
         expected, actual = read_both(dicom_file, reader, force=True)
         assert_same_outcome(expected, actual, f"{file_id(dicom_file)} [{variant}]")
+
+
+def test_variants_take_effect_in_pydicom():
+    """The variants are not no-ops: spot checks on pydicom's own output."""
+    from compare import pydicom_dcmread
+    from pydicom.data import get_testdata_file
+    from pydicom.valuerep import DA, DSdecimal
+
+    path = get_testdata_file("CT_small.dcm")
+    with pydicom_config(**CONFIGS["DS_decimal"]):
+        assert isinstance(pydicom_dcmread(path).SliceThickness, DSdecimal)
+    with pydicom_config(**CONFIGS["DS_IS_numpy"]):
+        assert type(pydicom_dcmread(path).ImagePositionPatient).__name__ == "ndarray"
+    with pydicom_config(**CONFIGS["datetime_conversion"]):
+        assert isinstance(pydicom_dcmread(path).StudyDate, DA)
+    with pydicom_config(**CONFIGS["hook_upper_names"]):
+        name = str(pydicom_dcmread(path).PatientName)
+        assert name == name.upper() and name != name.lower()
+    with pydicom_config(**CONFIGS["hook_private_UN"]):
+        assert pydicom_dcmread(path)[0x00431028].VR == "UN"
+    assert pydicom_dcmread(path)[0x00431028].VR == "OB"

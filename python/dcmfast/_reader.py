@@ -113,9 +113,7 @@ def _build(index: Any, fp: Any) -> FileDataset:
     meta = index.meta_dict(factory)
     # pydicom converts the first meta element and the transfer syntax while reading
     # (converting may warn), so those two are elements already, as in pydicom.
-    converted = [
-        tag for tag in (min(meta, default=None), _TRANSFER_SYNTAX) if tag in meta
-    ]
+    converted = [tag for tag in (index.meta_first_tag, _TRANSFER_SYNTAX) if tag in meta]
     for tag in converted:
         meta.convert(tag, default_encoding)
     file_meta = new_file_meta(meta.copy())
@@ -131,27 +129,29 @@ def _build(index: Any, fp: Any) -> FileDataset:
         is_little,
         _origin(fp, index),
     )
-    _check_charset_like_pydicom(ds, is_little)
+    _interpret_charset_like_reader(ds, is_little)
     ds.set_original_encoding(is_implicit, is_little, ds._character_set)
     return ds
 
 
-def _check_charset_like_pydicom(ds: FileDataset, is_little: bool) -> None:
-    """Repeat the two extra charset conversions pydicom's reader makes, for their
-    warnings, when the charset is one that can warn at all."""
+def _interpret_charset_like_reader(ds: FileDataset, is_little: bool) -> None:
+    """pydicom's reader interprets (0008,0005) twice before the dataset does (in the
+    element walk from its bytes, then as a converted element); repeat both, for their
+    warnings and errors, unless the value is plainly valid."""
     raw = ds._dict.get(_CHARSET)
     if not isinstance(raw, RawDataElement):
         return
     names = convert_string(raw.value or b"", is_little)
-    names = [names] if isinstance(names, str) else list(names)
-    if all(not n or n in python_encoding for n in names):
+    listed = [names] if isinstance(names, str) else list(names)
+    if raw.VR in (None, "CS") and all(not n or n in python_encoding for n in listed):
         return
-    convert_encodings(convert_string(raw.value or b"", is_little))
+    convert_encodings(names)
     convert_encodings(convert_raw_data_element(raw).value)
 
 
 def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
     """filename, fileobj_type, buffer and timestamp as FileDataset.__init__ sets them."""
+    path = fp if isinstance(fp, str) else None
     if index.deflated:
         # pydicom reads the inflated body from a DicomBytesIO named after the file.
         inflated = DicomBytesIO(index.body_bytes())
@@ -167,7 +167,10 @@ def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
             filename = fp.name
         elif getattr(fp, "filename", None):
             filename = fp.filename
-    timestamp = None
-    if filename and os.path.exists(filename):
+    if filename is not None and filename == path and index.mtime is not None:
+        timestamp = index.mtime  # from the stat the Rust reader made
+    elif filename and os.path.exists(filename):
         timestamp = os.stat(filename).st_mtime
+    else:
+        timestamp = None
     return filename, fileobj_type, buffer, timestamp

@@ -9,6 +9,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,6 +67,8 @@ pub struct FileIndex {
     /// Offset of the source's first byte in the caller's stream (file-likes read mid-way).
     base: usize,
     parsed: ParsedFile,
+    /// Modification time of a file read by path.
+    mtime: Option<f64>,
 }
 
 fn index_from(file: Source, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
@@ -80,6 +83,7 @@ fn index_from(file: Source, base: usize, opts: &ReadOptions) -> Result<FileIndex
         body,
         base,
         parsed,
+        mtime: None,
     })
 }
 
@@ -108,17 +112,38 @@ const HEAD_BYTES: usize = 64 * 1024;
 /// Parse the file at `path`: from its first bytes when the read stops before pixel data
 /// and they hold the whole header, else from a mapping of the whole file.
 fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileIndex, CoreError>> {
+    let file = File::open(path)?;
+    let metadata = file.metadata()?;
+    let len = metadata.len();
+    let with_mtime = |index: FileIndex| FileIndex {
+        mtime: mtime(&metadata),
+        ..index
+    };
     if opts.stop_before_pixels {
-        let (head, file_len) = Source::read_head(path, HEAD_BYTES)?;
+        let head = Source::read_head(&file, len, HEAD_BYTES)?;
         let head_len = head.bytes().len();
-        let complete = head_len as u64 == file_len;
+        let complete = head_len as u64 == len;
         match index_from(head, 0, opts) {
-            Ok(index) if complete || index.ends_within(head_len) => return Ok(Ok(index)),
+            Ok(index) if complete || index.ends_within(head_len) => {
+                return Ok(Ok(with_mtime(index)))
+            }
             Err(err) if complete => return Ok(Err(err)),
             _ => {}
         }
     }
-    Ok(index_from(Source::map_path(path)?, 0, opts))
+    Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
+}
+
+/// `os.stat(path).st_mtime` as CPython computes it.
+#[cfg(unix)]
+fn mtime(metadata: &std::fs::Metadata) -> Option<f64> {
+    use std::os::unix::fs::MetadataExt;
+    Some(metadata.mtime() as f64 + metadata.mtime_nsec() as f64 * 1e-9)
+}
+
+#[cfg(not(unix))]
+fn mtime(_: &std::fs::Metadata) -> Option<f64> {
+    None
 }
 
 /// Parse bytes read from a file-like object whose stream position was `base`.
@@ -226,6 +251,18 @@ impl FileIndex {
     /// The dataset's bytes (the inflated body of a deflated file), copied.
     fn body_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.body.bytes())
+    }
+
+    /// The modification time of a file read by path (`os.stat(path).st_mtime`).
+    #[getter]
+    fn mtime(&self) -> Option<f64> {
+        self.mtime
+    }
+
+    /// The smallest file meta tag (the element pydicom's reader converts first).
+    #[getter]
+    fn meta_first_tag(&self) -> Option<u32> {
+        self.parsed.meta.iter().map(|e| e.tag).min()
     }
 
     /// Where pydicom's reader would leave a file-like after reading, in stream positions.
