@@ -30,7 +30,7 @@ from pydicom.uid import UID
 from pydicom.valuerep import IS, VR, DSfloat
 from pydicom.values import convert_string
 
-from dcmfast._core import ElementDict
+from dcmfast._core import ElementDict, Pydicom
 
 _CHARSET = BaseTag(0x00080005)
 _KEYWORD_TAGS = {keyword: BaseTag(tag) for keyword, tag in keyword_dict.items()}
@@ -54,6 +54,7 @@ class ElementFactory:
     is_type = IS
     ds_type = DSfloat
     multivalue_type = MultiValue
+    tuple_new = tuple.__new__
     object_new = object.__new__
     str_new = str.__new__
     int_new = int.__new__
@@ -100,6 +101,10 @@ class ElementFactory:
         return elem
 
 
+# The pydicom classes element dicts make values of, looked up once.
+PYDICOM = Pydicom(ElementFactory)
+
+
 def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]:
     """The character set pydicom's reader passes into a sequence it parses."""
     charset = elements.get(_CHARSET)
@@ -132,8 +137,12 @@ class FileDataset(_PydicomFileDataset):
 
     def __getattr__(self, name: str) -> Any:
         tag = _KEYWORD_TAGS.get(name)
-        if tag is not None and tag in self._dict:
-            return self[tag].value
+        if tag is not None:
+            elements = self._dict
+            if type(elements) is ElementDict and tag in elements:
+                elem = elements.convert(tag, self._read_charset)
+                if type(elem) is DataElement:
+                    return elem._value  # DataElement.value returns _value
         return _PydicomFileDataset.__getattr__(self, name)
 
 
@@ -200,6 +209,7 @@ def new_file_dataset(
 
 
 __all__ = [
+    "PYDICOM",
     "ElementFactory",
     "FileDataset",
     "new_file_dataset",

@@ -27,6 +27,7 @@ from pydicom.values import convert_string
 
 from dcmfast import _core
 from dcmfast._dataset import (
+    PYDICOM,
     ElementFactory,
     FileDataset,
     new_file_dataset,
@@ -110,7 +111,7 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 def _build(index: Any, fp: Any) -> FileDataset:
     factory = ElementFactory(index)
-    meta = index.meta_dict(factory)
+    meta = index.meta_dict(factory, PYDICOM)
     # pydicom converts the first meta element and the transfer syntax while reading
     # (converting may warn), so those two are elements already, as in pydicom.
     converted = [tag for tag in (index.meta_first_tag, _TRANSFER_SYNTAX) if tag in meta]
@@ -122,7 +123,7 @@ def _build(index: Any, fp: Any) -> FileDataset:
 
     is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
     ds = new_file_dataset(
-        index.dataset_dict(factory),
+        index.dataset_dict(factory, PYDICOM),
         index.preamble,
         file_meta,
         is_implicit,

@@ -6,7 +6,7 @@ use crate::dictionary;
 use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
 use crate::values;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 
 /// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
@@ -37,9 +37,13 @@ const ASCII_SAFE_CODECS: [&str; 13] = [
     "GB18030",
 ];
 
-/// What the conversion needs from pydicom: its classes (looked up once per file) and its
+/// What element dicts need from pydicom: its classes (looked up once, at import) and its
 /// configuration (read at every conversion, as pydicom reads it).
+#[pyclass(frozen, module = "dcmfast._core")]
 pub struct Pydicom {
+    pub tag_type: Py<PyAny>,
+    raw_type: Py<PyAny>,
+    tuple_new: Py<PyAny>,
     config: Py<PyAny>,
     settings: Py<PyAny>,
     hooks: Py<PyAny>,
@@ -56,14 +60,19 @@ pub struct Pydicom {
     float_new: Py<PyAny>,
 }
 
+#[pymethods]
 impl Pydicom {
-    /// Take the classes from dcmfast's `ElementFactory`.
-    pub fn from_factory(factory: &Bound<'_, PyAny>) -> PyResult<Self> {
+    /// Take the classes from `factory` (dcmfast's `ElementFactory`).
+    #[new]
+    fn new(factory: &Bound<'_, PyAny>) -> PyResult<Self> {
         let py = factory.py();
         let get = |name: &str| factory.getattr(name).map(Bound::unbind);
         let config = factory.getattr(intern!(py, "config"))?;
         let (vr_hook, value_hook): (Py<PyAny>, Py<PyAny>) = get("default_hooks")?.extract(py)?;
         Ok(Pydicom {
+            tag_type: get("tag_type")?,
+            raw_type: get("raw_type")?,
+            tuple_new: get("tuple_new")?,
             settings: config.getattr("settings")?.unbind(),
             config: config.unbind(),
             hooks: get("hooks")?,
@@ -79,6 +88,21 @@ impl Pydicom {
             int_new: get("int_new")?,
             float_new: get("float_new")?,
         })
+    }
+
+}
+
+impl Pydicom {
+    /// A `BaseTag`.
+    pub fn tag<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
+        self.tag_type.bind(py).call1((tag,))
+    }
+
+    /// A `RawDataElement` of its nine fields (what its namedtuple `__new__` does, without
+    /// the Python frame).
+    pub fn raw_element<'py>(&self, fields: Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
+        let py = fields.py();
+        self.tuple_new.bind(py).call1((&self.raw_type, fields))
     }
 
     fn flag(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {

@@ -5,33 +5,12 @@
 use super::convert::{plain_element, Pydicom};
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
-use indexmap::IndexMap;
+use crate::tagmap::TagMap;
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Tags are already well spread; hashing them is a multiply (SipHash is needless here).
-type TagHasher = BuildHasherDefault<MultiplyHasher>;
-
-#[derive(Default)]
-struct MultiplyHasher(u64);
-
-impl Hasher for MultiplyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
 
 /// Where an element not yet made lives.
 #[derive(Clone)]
@@ -54,15 +33,15 @@ struct Origin {
 
 /// A dict of tag -> element whose values are made on first access.
 ///
-/// `factory` is a Python object with `raw_type` (pydicom's `RawDataElement`), `tag_type`
-/// (`BaseTag`) and `special(dict, tag, vr, length, value_tell, kind)` for values the dict does not
-/// make itself (empty, deferred, undefined-length sequences).
+/// `factory` is the file's Python object with `special(dict, tag, vr, length, value_tell, kind,
+/// is_implicit_VR, is_little_endian)` for values the dict does not make itself (empty,
+/// deferred, undefined-length sequences); `pydicom` holds the classes it makes values of.
 #[pyclass(frozen, mapping, module = "dcmfast._core")]
 pub struct ElementDict {
     origins: Vec<Origin>,
     factory: Py<PyAny>,
-    pydicom: Pydicom,
-    slots: Mutex<IndexMap<u32, Slot, TagHasher>>,
+    pydicom: Py<Pydicom>,
+    slots: Mutex<TagMap<Slot>>,
     /// The dict behind `keys()` views, made on the first call and kept in step after.
     key_view: Mutex<Option<Py<PyDict>>>,
 }
@@ -72,18 +51,19 @@ impl ElementDict {
         source: Arc<Source>,
         base: usize,
         encoding: Encoding,
-        factory: &Bound<'_, PyAny>,
+        factory: Py<PyAny>,
+        pydicom: Py<Pydicom>,
         elements: impl Iterator<Item = Element>,
-    ) -> PyResult<ElementDict> {
+    ) -> ElementDict {
         let mut dict = ElementDict {
             origins: Vec::new(),
-            factory: factory.clone().unbind(),
-            pydicom: Pydicom::from_factory(factory)?,
-            slots: Mutex::new(IndexMap::default()),
+            factory,
+            pydicom,
+            slots: Mutex::new(TagMap::default()),
             key_view: Mutex::new(None),
         };
         dict.append_foreign(source, base, encoding, elements);
-        Ok(dict)
+        dict
     }
 
     /// Add elements from another source; a tag already present keeps its place and takes the
@@ -113,17 +93,14 @@ impl ElementDict {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, IndexMap<u32, Slot, TagHasher>> {
+    fn lock(&self) -> MutexGuard<'_, TagMap<Slot>> {
         // A panic while holding the lock cannot leave the map half-updated (each operation is
         // a single insert/remove), so a poisoned lock is still safe to use.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn tag_object<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
-        self.factory
-            .bind(py)
-            .getattr(intern!(py, "tag_type"))?
-            .call1((tag,))
+        self.pydicom.get().tag(py, tag)
     }
 
     /// Make the Python value for a lazy slot (not stored: pydicom stores what it converts).
@@ -161,7 +138,8 @@ impl ElementDict {
         let bytes = origin.source.bytes();
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = PyBytes::new(py, &bytes[e.value_offset.min(end)..end]);
-        factory.getattr(intern!(py, "raw_type"))?.call1((
+        // is_raw and is_buffered take the namedtuple's defaults.
+        let fields = (
             tag,
             e.vr,
             e.length,
@@ -169,13 +147,16 @@ impl ElementDict {
             tell,
             origin.encoding.implicit,
             origin.encoding.little,
-        ))
+            true,
+            false,
+        );
+        self.pydicom.get().raw_element(fields.into_pyobject(py)?)
     }
 
     fn lookup<'py>(slf: &Bound<'py, Self>, tag: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
         let py = slf.py();
         let this = slf.get();
-        let lazy = match this.lock().get(&tag) {
+        let lazy = match this.lock().get(tag) {
             None => return Ok(None),
             Some(Slot::Object(obj)) => return Ok(Some(obj.bind(py).clone())),
             Some(Slot::Lazy(lazy)) => lazy.clone(),
@@ -196,7 +177,7 @@ impl ElementDict {
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = &bytes[e.value_offset.min(end)..end];
         plain_element(
-            &self.pydicom,
+            self.pydicom.get(),
             tag,
             e,
             value,
@@ -223,7 +204,7 @@ impl ElementDict {
 
     /// Remove `tag`; false when it was not there.
     fn remove(&self, py: Python<'_>, tag: u32) -> PyResult<bool> {
-        if self.lock().shift_remove(&tag).is_none() {
+        if self.lock().remove(tag).is_none() {
             return Ok(false);
         }
         if let Some(keys) = self.key_view(py) {
@@ -233,7 +214,7 @@ impl ElementDict {
     }
 
     fn snapshot(&self) -> Vec<u32> {
-        self.lock().keys().copied().collect()
+        self.lock().tags()
     }
 
     /// The tags in order, as tag objects.
@@ -261,7 +242,7 @@ impl ElementDict {
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
-        tag_of(key).is_some_and(|tag| self.lock().contains_key(&tag))
+        tag_of(key).is_some_and(|tag| self.lock().contains(tag))
     }
 
     fn __getitem__<'py>(
@@ -303,16 +284,13 @@ impl ElementDict {
         let this = slf.get();
         let missing = || PyKeyError::new_err(key.clone().unbind());
         let tag = tag_of(key).ok_or_else(missing)?;
-        let lazy = match this.lock().get(&tag) {
+        let lazy = match this.lock().get(tag) {
             None => return Err(missing()),
             Some(Slot::Object(obj)) => return Ok(obj.bind(py).clone()),
             Some(Slot::Lazy(lazy)) => lazy.clone(),
         };
         // pydicom's element carries the tag object its reader made; the caller's key is one.
-        let tag_object = if key
-            .get_type()
-            .is(this.factory.bind(py).getattr(intern!(py, "tag_type"))?)
-        {
+        let tag_object = if key.get_type().is(this.pydicom.get().tag_type.bind(py)) {
             key.clone()
         } else {
             this.tag_object(py, tag)?
@@ -320,10 +298,10 @@ impl ElementDict {
         if let Some(elem) = this.plain(&tag_object, &lazy, charset)? {
             let mut slots = this.lock();
             // Another thread may have stored this element meanwhile; keep the first.
-            if let Some(Slot::Object(obj)) = slots.get(&tag) {
+            if let Some(Slot::Object(obj)) = slots.get(tag) {
                 return Ok(obj.bind(py).clone());
             }
-            if slots.contains_key(&tag) {
+            if slots.contains(tag) {
                 slots.insert(tag, Slot::Object(elem.clone().unbind()));
             }
             return Ok(elem);
@@ -398,7 +376,7 @@ impl ElementDict {
     fn popitem<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let this = slf.get();
-        let last = this.lock().last().map(|(tag, _)| *tag);
+        let last = this.lock().last_tag();
         let tag = last.ok_or_else(|| PyKeyError::new_err("popitem(): dictionary is empty"))?;
         let value = Self::lookup(slf, tag)?;
         this.remove(py, tag)?;

@@ -1,6 +1,7 @@
 //! `FileIndex`: one parsed file (its source, meta, command set and dataset index), and
 //! `SourceReader`, a file-like view of the source for pydicom's own sequence reader.
 
+use super::convert::Pydicom;
 use super::elements::ElementDict;
 use crate::errors::ParseError as CoreError;
 use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
@@ -202,7 +203,7 @@ impl FileIndex {
     }
 
     /// The file meta elements as a lazy dict (explicit VR little endian).
-    fn meta_dict(&self, factory: &Bound<'_, PyAny>) -> PyResult<ElementDict> {
+    fn meta_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
         let encoding = Encoding {
             implicit: false,
             little: true,
@@ -212,21 +213,23 @@ impl FileIndex {
             self.base,
             encoding,
             factory,
+            pydicom,
             self.parsed.meta.iter().copied(),
         )
     }
 
     /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
     /// dict.
-    fn dataset_dict(&self, factory: &Bound<'_, PyAny>) -> PyResult<ElementDict> {
+    fn dataset_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
         let base = if self.deflated() { 0 } else { self.base };
         let mut dict = ElementDict::new(
             Arc::clone(&self.body),
             base,
             self.parsed.encoding,
             factory,
+            pydicom,
             self.parsed.dataset.iter().copied(),
-        )?;
+        );
         if !self.parsed.command.is_empty() {
             // Command set elements were read from the file, always implicit VR LE.
             dict.append_foreign(
@@ -239,7 +242,7 @@ impl FileIndex {
                 self.parsed.command.iter().copied(),
             );
         }
-        Ok(dict)
+        dict
     }
 
     /// A file-like over the dataset's bytes, in the caller's stream positions.

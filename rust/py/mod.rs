@@ -11,6 +11,8 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
+    use super::convert::Pydicom;
+    #[pymodule_export]
     use super::elements::ElementDict;
     #[pymodule_export]
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
