@@ -447,24 +447,36 @@ impl<'a> Walker<'a> {
 
     /// Read the element header at `pos`; `None` when fewer than 8 bytes remain.
     fn header(&self, pos: usize, enc: Encoding) -> Result<Option<Header>> {
-        let Some(tag) = self.tag_at(pos, enc.little) else {
+        // One bounds check for the 8 bytes every header form starts with.
+        let Some(head) = self.bytes_at(pos, 8) else {
             return Ok(None);
         };
-        let Some(short) = self.bytes_at(pos + 4, 4) else {
-            return Ok(None);
+        let head: &[u8; 8] = head.try_into().expect("8 bytes");
+        let u16_of = |b: [u8; 2]| {
+            if enc.little {
+                u16::from_le_bytes(b)
+            } else {
+                u16::from_be_bytes(b)
+            }
         };
-        let implicit = |pos: usize| -> Result<Option<Header>> {
-            Ok(Some(Header {
-                tag,
-                vr: None,
-                length: self.u32_at(pos + 4, enc.little).unwrap_or(0),
-                value_offset: pos + 8,
-            }))
+        let u32_of = |b: [u8; 4]| {
+            if enc.little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            }
+        };
+        let tag = (u16_of([head[0], head[1]]) as u32) << 16 | u16_of([head[2], head[3]]) as u32;
+        let implicit = Header {
+            tag,
+            vr: None,
+            length: u32_of([head[4], head[5], head[6], head[7]]),
+            value_offset: pos + 8,
         };
         if enc.implicit {
-            return implicit(pos);
+            return Ok(Some(implicit));
         }
-        let code = [short[0], short[1]];
+        let code = [head[4], head[5]];
         if let Some(name) = vr::known(code) {
             if vr::has_long_header(name) {
                 let Some(length) = self.u32_at(pos + 8, enc.little) else {
@@ -483,12 +495,12 @@ impl<'a> Walker<'a> {
             return Ok(Some(Header {
                 tag,
                 vr: Some(name),
-                length: self.u16_at(pos + 6, enc.little).unwrap_or(0) as u32,
+                length: u16_of([head[6], head[7]]) as u32,
                 value_offset: pos + 8,
             }));
         }
         if !vr::in_letter_range(code) && self.opts.assume_implicit_vr_switch {
-            return implicit(pos);
+            return Ok(Some(implicit));
         }
         Err(irregular(pos, Some(tag), "unknown VR"))
     }
@@ -502,7 +514,7 @@ impl<'a> Walker<'a> {
         level: &Level,
         depth: usize,
     ) -> Result<(Vec<Element>, usize)> {
-        let mut elements = Vec::new();
+        let mut elements = Vec::with_capacity(if level.record { 64 } else { 0 });
         loop {
             if let Limit::At(end) = limit {
                 if pos == end {

@@ -8,11 +8,6 @@ const KNOWN: [&str; 34] = [
     "UT", "UV",
 ];
 
-/// VRs whose explicit header carries a 32-bit length (pydicom's `EXPLICIT_VR_LENGTH_32`).
-const LONG_HEADER: [&str; 13] = [
-    "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV",
-];
-
 /// The static name of a recognised VR given its two encoded bytes.
 pub fn known(code: [u8; 2]) -> Option<&'static str> {
     // A table indexed by the letters: this runs once per element header.
@@ -36,9 +31,25 @@ const VR_BY_LETTERS: [u8; 26 * 26] = {
     table
 };
 
-/// True when the explicit header of `vr` has the 32-bit length form.
+/// True when the explicit header of `vr` has the 32-bit length form (pydicom's
+/// `EXPLICIT_VR_LENGTH_32`).
 pub fn has_long_header(vr: &str) -> bool {
-    LONG_HEADER.contains(&vr)
+    matches!(
+        vr.as_bytes(),
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"SV"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"UV"
+    )
 }
 
 /// pydicom's test for "two capital letters" (`b"AA" <= vr <= b"ZZ"`, a byte-string comparison).

@@ -139,10 +139,12 @@ class FileDataset(_PydicomFileDataset):
         tag = _KEYWORD_TAGS.get(name)
         if tag is not None:
             elements = self._dict
-            if type(elements) is ElementDict and tag in elements:
-                elem = elements.convert(tag, self._read_charset)
-                if type(elem) is DataElement:
-                    return elem._value  # DataElement.value returns _value
+            if type(elements) is ElementDict:
+                # The element's value (DataElement.value is its _value), unless
+                # pydicom's own path must convert it.
+                value = elements.value_of(tag, self._read_charset)
+                if value is not NotImplemented:
+                    return value
         return _PydicomFileDataset.__getattr__(self, name)
 
 

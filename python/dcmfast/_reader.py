@@ -119,7 +119,8 @@ def _build(index: Any, fp: Any) -> FileDataset:
         meta.convert(tag, default_encoding)
     file_meta = new_file_meta(meta.copy())
     for tag in converted:
-        file_meta[tag]  # pydicom's own conversion where dcmfast's did not apply
+        if type(file_meta._dict[tag]) is RawDataElement:
+            file_meta[tag]  # pydicom's own conversion where dcmfast's did not apply
 
     is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
     ds = new_file_dataset(
@@ -131,7 +132,9 @@ def _build(index: Any, fp: Any) -> FileDataset:
         _origin(fp, index),
     )
     _interpret_charset_like_reader(ds, is_little)
-    ds.set_original_encoding(is_implicit, is_little, ds._character_set)
+    # set_original_encoding(), less its __setattr__ checks; _read_implicit and
+    # _read_little are already set.
+    ds.__dict__["_read_charset"] = ds._character_set
     return ds
 
 
@@ -142,11 +145,11 @@ def _interpret_charset_like_reader(ds: FileDataset, is_little: bool) -> None:
     raw = ds._dict.get(_CHARSET)
     if not isinstance(raw, RawDataElement):
         return
-    names = convert_string(raw.value or b"", is_little)
-    listed = [names] if isinstance(names, str) else list(names)
+    # convert_string's split, to see whether every name is one pydicom knows.
+    listed = (raw.value or b"").decode("latin-1").rstrip(" \x00").split("\\")
     if raw.VR in (None, "CS") and all(not n or n in python_encoding for n in listed):
         return
-    convert_encodings(names)
+    convert_encodings(convert_string(raw.value or b"", is_little))
     convert_encodings(convert_raw_data_element(raw).value)
 
 

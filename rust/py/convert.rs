@@ -89,10 +89,14 @@ impl Pydicom {
             float_new: get("float_new")?,
         })
     }
-
 }
 
 impl Pydicom {
+    /// pydicom's `DataElement` class.
+    pub fn data_element_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.data_element.bind(py)
+    }
+
     /// A `BaseTag`.
     pub fn tag<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
         self.tag_type.bind(py).call1((tag,))

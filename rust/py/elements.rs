@@ -309,6 +309,32 @@ impl ElementDict {
         this.make(py, &lazy, slf)
     }
 
+    /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
+    /// `DataElement`; `NotImplemented` when pydicom's path must decide (absent, raw, ...).
+    fn value_of<'py>(
+        slf: &Bound<'py, Self>,
+        key: &Bound<'py, PyAny>,
+        charset: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let fallback = || Ok(py.NotImplemented().into_bound(py));
+        let Some(tag) = tag_of(key) else {
+            return fallback();
+        };
+        if !slf.get().lock().contains(tag) {
+            return fallback();
+        }
+        let elem = Self::convert(slf, key, charset)?;
+        if elem
+            .get_type()
+            .is(slf.get().pydicom.get().data_element_type(py))
+        {
+            elem.getattr(intern!(py, "_value"))
+        } else {
+            fallback()
+        }
+    }
+
     #[pyo3(signature = (key, default = None))]
     fn get<'py>(
         slf: &Bound<'py, Self>,

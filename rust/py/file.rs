@@ -108,7 +108,7 @@ pub fn read_path(
 }
 
 /// How much of a file is read first when only its header is wanted.
-const HEAD_BYTES: usize = 64 * 1024;
+const HEAD_BYTES: usize = 16 * 1024;
 
 /// Parse the file at `path`: from its first bytes when the read stops before pixel data
 /// and they hold the whole header, else from a mapping of the whole file.
