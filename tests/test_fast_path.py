@@ -223,3 +223,23 @@ def test_stop_before_pixels_with_headers_of_any_size(tmp_path, header_bytes):
     assert ours == theirs
     assert list(ours.keys()) == list(theirs.keys())
     assert "PixelData" not in ours
+
+
+def test_keyword_attributes_behave_as_pydicoms():
+    ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
+    assert dir(ours) == dir(theirs)
+    for keyword in ("PatientName", "Rows", "ImagePositionPatient", "PixelData"):
+        assert getattr(ours, keyword) == getattr(theirs, keyword)
+    for ds in (ours, theirs):
+        del ds.PatientName
+        ds.Rows = 7
+        ds.AccessionNumber = "X1"
+    assert not hasattr(ours, "PatientName")
+    assert (ours.Rows, ours.AccessionNumber) == (7, "X1")
+    with pytest.raises(AttributeError) as ours_error:
+        ours.AcquisitionContextSequence  # noqa: B018 - the lookup is the test
+    with pytest.raises(AttributeError) as theirs_error:
+        theirs.AcquisitionContextSequence  # noqa: B018
+    assert str(ours_error.value) == str(theirs_error.value)
+    with pytest.raises(AttributeError):
+        dcmfast.FileDataset.PatientName  # noqa: B018

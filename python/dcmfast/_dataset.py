@@ -30,10 +30,9 @@ from pydicom.uid import UID
 from pydicom.valuerep import IS, VR, DSfloat
 from pydicom.values import convert_string
 
-from dcmfast._core import ElementDict, Pydicom
+from dcmfast._core import ElementDict, KeywordAttribute, Pydicom
 
 _CHARSET = BaseTag(0x00080005)
-_KEYWORD_TAGS = {keyword: BaseTag(tag) for keyword, tag in keyword_dict.items()}
 
 
 class ElementFactory:
@@ -135,17 +134,25 @@ class FileDataset(_PydicomFileDataset):
                     return elem
         return _PydicomFileDataset.__getitem__(self, key)
 
-    def __getattr__(self, name: str) -> Any:
-        tag = _KEYWORD_TAGS.get(name)
-        if tag is not None:
-            elements = self._dict
-            if type(elements) is ElementDict:
-                # The element's value (DataElement.value is its _value), unless
-                # pydicom's own path must convert it.
-                value = elements.value_of(tag, self._read_charset)
-                if value is not NotImplemented:
-                    return value
-        return _PydicomFileDataset.__getattr__(self, name)
+    def __dir__(self) -> list[str]:
+        # pydicom's listing: attributes plus the keywords present, not every keyword
+        # this class answers for.
+        names = set(object.__dir__(self)) - _KEYWORD_ATTRIBUTES
+        return sorted(names | set(self.dir()))
+
+
+# Keyword access (ds.PatientName) as class attributes: answered in Rust when the
+# element converts without pydicom, else handed on to Dataset.__getattr__.
+_KEYWORD_ATTRIBUTES = frozenset(
+    keyword for keyword in keyword_dict if not hasattr(FileDataset, keyword)
+)
+for _keyword in _KEYWORD_ATTRIBUTES:
+    setattr(
+        FileDataset,
+        _keyword,
+        KeywordAttribute(_keyword, BaseTag(keyword_dict[_keyword])),
+    )
+del _keyword
 
 
 def _dataset_state(elements: Any) -> dict[str, Any]:

@@ -6,10 +6,10 @@ use super::convert::{plain_element, Pydicom};
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use crate::tagmap::TagMap;
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where an element not yet made lives.
@@ -498,5 +498,52 @@ impl ElementDict {
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Ok(format!("ElementDict({})", Self::copy(slf)?.repr()?))
+    }
+}
+
+/// A class attribute for one DICOM keyword on dcmfast's `FileDataset`: `ds.PatientName` is
+/// answered here, without the failed instance lookup that precedes `__getattr__`, whenever the
+/// element converts without pydicom; otherwise it raises `AttributeError`, which hands the
+/// lookup to pydicom's `Dataset.__getattr__` exactly as before.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct KeywordAttribute {
+    keyword: Py<PyString>,
+    tag: Py<PyAny>,
+}
+
+#[pymethods]
+impl KeywordAttribute {
+    #[new]
+    fn new(keyword: Py<PyString>, tag: Py<PyAny>) -> Self {
+        KeywordAttribute { keyword, tag }
+    }
+
+    fn __get__<'py>(
+        &self,
+        py: Python<'py>,
+        instance: Option<&Bound<'py, PyAny>>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let missing = || PyAttributeError::new_err(self.keyword.clone_ref(py));
+        // On the class itself a keyword is no attribute, as on pydicom's Dataset.
+        let Some(instance) = instance else {
+            return Err(missing());
+        };
+        let state = instance.getattr(intern!(py, "__dict__"))?;
+        let state = state.cast::<PyDict>().map_err(|_| missing())?;
+        let (Some(elements), Some(charset)) = (
+            state.get_item(intern!(py, "_dict"))?,
+            state.get_item(intern!(py, "_read_charset"))?,
+        ) else {
+            return Err(missing());
+        };
+        let Ok(elements) = elements.cast::<ElementDict>() else {
+            return Err(missing());
+        };
+        let value = ElementDict::value_of(elements, self.tag.bind(py), &charset)?;
+        if value.is(&py.NotImplemented()) {
+            return Err(missing());
+        }
+        Ok(value)
     }
 }

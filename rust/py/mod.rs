@@ -13,7 +13,7 @@ mod _core {
     #[pymodule_export]
     use super::convert::Pydicom;
     #[pymodule_export]
-    use super::elements::ElementDict;
+    use super::elements::{ElementDict, KeywordAttribute};
     #[pymodule_export]
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
     #[pymodule_export]
