@@ -524,10 +524,18 @@ impl KeywordAttribute {
         instance: Option<&Bound<'py, PyAny>>,
         _owner: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let missing = || PyAttributeError::new_err(self.keyword.clone_ref(py));
         // On the class itself a keyword is no attribute, as on pydicom's Dataset.
         let Some(instance) = instance else {
-            return Err(missing());
+            return Err(PyAttributeError::new_err(self.keyword.clone_ref(py)));
+        };
+        // pydicom's __getattr__ ends in object.__getattribute__, which comes back here: the
+        // message must be the one the failed lookup itself would give.
+        let missing = || match instance.get_type().name() {
+            Ok(class) => PyAttributeError::new_err(format!(
+                "'{class}' object has no attribute '{}'",
+                self.keyword.bind(py)
+            )),
+            Err(err) => err,
         };
         let state = instance.getattr(intern!(py, "__dict__"))?;
         let state = state.cast::<PyDict>().map_err(|_| missing())?;
@@ -541,7 +549,7 @@ impl KeywordAttribute {
             return Err(missing());
         };
         let value = ElementDict::value_of(elements, self.tag.bind(py), &charset)?;
-        if value.is(&py.NotImplemented()) {
+        if value.is(py.NotImplemented()) {
             return Err(missing());
         }
         Ok(value)
