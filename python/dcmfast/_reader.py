@@ -131,26 +131,28 @@ def _build(index: Any, fp: Any) -> FileDataset:
         is_little,
         _origin(fp, index),
     )
-    _interpret_charset_like_reader(ds, is_little)
     # set_original_encoding(), less its __setattr__ checks; _read_implicit and
     # _read_little are already set.
-    ds.__dict__["_read_charset"] = ds._character_set
+    ds.__dict__["_read_charset"] = _character_set_like_reader(ds, is_little)
     return ds
 
 
-def _interpret_charset_like_reader(ds: FileDataset, is_little: bool) -> None:
-    """pydicom's reader interprets (0008,0005) twice before the dataset does (in the
-    element walk from its bytes, then as a converted element); repeat both, for their
-    warnings and errors, unless the value is plainly valid."""
+def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
+    """``ds._character_set``, with the warnings of pydicom's reader, which interprets
+    (0008,0005) twice before (in the element walk from its bytes, then as a converted
+    element): those are repeated unless the value is plainly valid."""
     raw = ds._dict.get(_CHARSET)
-    if not isinstance(raw, RawDataElement):
-        return
-    # convert_string's split, to see whether every name is one pydicom knows.
-    listed = (raw.value or b"").decode("latin-1").rstrip(" \x00").split("\\")
-    if raw.VR in (None, "CS") and all(not n or n in python_encoding for n in listed):
-        return
-    convert_encodings(convert_string(raw.value or b"", is_little))
-    convert_encodings(convert_raw_data_element(raw).value)
+    if raw is None:
+        return ds._parent_encoding
+    if isinstance(raw, RawDataElement):
+        # convert_string's split, to see whether every name is one pydicom knows.
+        listed = (raw.value or b"").decode("latin-1").rstrip(" \x00").split("\\")
+        if raw.VR in (None, "CS") and all(not n or n in python_encoding for n in listed):
+            # What Dataset._character_set does, by the shorter path.
+            return convert_encodings(ds[_CHARSET].value)
+        convert_encodings(convert_string(raw.value or b"", is_little))
+        convert_encodings(convert_raw_data_element(raw).value)
+    return ds._character_set
 
 
 def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
