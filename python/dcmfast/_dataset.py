@@ -155,15 +155,18 @@ for _keyword in _KEYWORD_ATTRIBUTES:
 del _keyword
 
 
-def _dataset_state(elements: Any) -> dict[str, Any]:
-    """The instance attributes ``Dataset.__init__`` sets, without its per-attribute
-    ``__setattr__`` checks (a test keeps this in step with pydicom)."""
+def _dataset_state(
+    elements: Any, is_implicit_VR: bool | None, is_little_endian: bool | None
+) -> dict[str, Any]:
+    """The instance attributes ``Dataset.__init__`` and ``set_original_encoding``
+    set, without their per-attribute ``__setattr__`` checks (a test keeps this in
+    step with pydicom)."""
     state = {
         "_parent_encoding": default_encoding,
         "_dict": elements,
         "is_decompressed": False,
-        "_read_little": None,
-        "_read_implicit": None,
+        "_read_little": is_little_endian,
+        "_read_implicit": is_implicit_VR,
         "_read_charset": "",
         "is_undefined_length_sequence_item": False,
         "_private_blocks": {},
@@ -171,19 +174,17 @@ def _dataset_state(elements: Any) -> dict[str, Any]:
         "_pixel_array_opts": {"use_pdh": False},
         "_pixel_id": {},
     }
-    if not config._use_future:
-        state["_is_little_endian"] = None
-        state["_is_implicit_VR"] = None
     return state
 
 
 def new_file_meta(elements: dict[BaseTag, Any]) -> FileMetaDataset:
     """The FileMetaDataset pydicom's reader makes of `elements` (group 2 only)."""
     meta = FileMetaDataset.__new__(FileMetaDataset)
-    meta.__dict__.update(_dataset_state(elements))
-    meta.__dict__.update(
-        _read_little=True, _read_implicit=False, _read_charset=default_encoding
-    )
+    state = _dataset_state(elements, False, True)
+    state["_read_charset"] = default_encoding
+    if not config._use_future:
+        state["_is_little_endian"] = state["_is_implicit_VR"] = None
+    meta.__dict__.update(state)
     return meta
 
 
@@ -198,22 +199,19 @@ def new_file_dataset(
     """The FileDataset ``FileDataset.__init__`` would make; `origin` is (filename,
     fileobj_type, buffer, timestamp)."""
     ds = FileDataset.__new__(FileDataset)
-    state = ds.__dict__
-    state.update(_dataset_state(elements))
-    filename, fileobj_type, buffer, timestamp = origin
-    state.update(
-        _read_little=is_little_endian,
-        _read_implicit=is_implicit_VR,
-        preamble=preamble,
-        file_meta=file_meta,
-        fileobj_type=fileobj_type,
-        filename=filename,
-        buffer=buffer,
-        timestamp=timestamp,
-    )
+    state = _dataset_state(elements, is_implicit_VR, is_little_endian)
     if not config._use_future:
         state["_is_little_endian"] = is_little_endian
         state["_is_implicit_VR"] = is_implicit_VR
+    state["preamble"] = preamble
+    state["file_meta"] = file_meta
+    state["filename"], state["fileobj_type"], state["buffer"], state["timestamp"] = (
+        origin[0],
+        origin[1],
+        origin[2],
+        origin[3],
+    )
+    ds.__dict__.update(state)
     return ds
 
 

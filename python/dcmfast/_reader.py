@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import pydicom.uid
 from pydicom import config
-from pydicom.charset import convert_encodings, default_encoding, python_encoding
+from pydicom.charset import convert_encodings, python_encoding
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
@@ -111,23 +111,21 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 def _build(index: Any, fp: Any) -> FileDataset:
     factory = ElementFactory(index)
-    meta = index.meta_dict(factory, PYDICOM)
-    # pydicom converts the first meta element and the transfer syntax while reading
-    # (converting may warn), so those two are elements already, as in pydicom.
-    converted = [tag for tag in (index.meta_first_tag, _TRANSFER_SYNTAX) if tag in meta]
-    for tag in converted:
-        meta.convert(tag, default_encoding)
-    file_meta = new_file_meta(meta.copy())
-    for tag in converted:
-        if type(file_meta._dict[tag]) is RawDataElement:
-            file_meta[tag]  # pydicom's own conversion where dcmfast's did not apply
+    meta_elements, meta_converted = index.file_meta_elements(factory, PYDICOM)
+    file_meta = new_file_meta(meta_elements)
+    if not meta_converted:
+        # pydicom converts the first meta element and the transfer syntax while
+        # reading (converting may warn); here dcmfast could not, so pydicom does.
+        for tag in (index.meta_first_tag, _TRANSFER_SYNTAX):
+            if tag in meta_elements:
+                file_meta[tag]
 
-    is_implicit, is_little = index.is_implicit_vr, index.is_little_endian
+    is_little = index.is_little_endian
     ds = new_file_dataset(
         index.dataset_dict(factory, PYDICOM),
         index.preamble,
         file_meta,
-        is_implicit,
+        index.is_implicit_vr,
         is_little,
         _origin(fp, index),
     )
@@ -147,7 +145,9 @@ def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
     if isinstance(raw, RawDataElement):
         # convert_string's split, to see whether every name is one pydicom knows.
         listed = (raw.value or b"").decode("latin-1").rstrip(" \x00").split("\\")
-        if raw.VR in (None, "CS") and all(not n or n in python_encoding for n in listed):
+        if raw.VR in (None, "CS") and all(
+            not n or n in python_encoding for n in listed
+        ):
             # What Dataset._character_set does, by the shorter path.
             return convert_encodings(ds[_CHARSET].value)
         convert_encodings(convert_string(raw.value or b"", is_little))

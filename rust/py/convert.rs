@@ -97,6 +97,11 @@ impl Pydicom {
         self.data_element.bind(py)
     }
 
+    /// pydicom's `RawDataElement` class.
+    pub fn raw_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.raw_type.bind(py)
+    }
+
     /// A `BaseTag`.
     pub fn tag<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
         self.tag_type.bind(py).call1((tag,))

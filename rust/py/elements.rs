@@ -217,6 +217,11 @@ impl ElementDict {
         self.lock().tags()
     }
 
+    /// True when `tag` is in the dict.
+    pub fn contains_tag(&self, tag: u32) -> bool {
+        self.lock().contains(tag)
+    }
+
     /// The tags in order, as tag objects.
     fn tag_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
@@ -275,7 +280,7 @@ impl ElementDict {
     /// `ds[key]` as pydicom's `Dataset.__getitem__` finds it: the stored element, or a plain
     /// element converted here and stored (as pydicom stores what it converts), or else the
     /// raw element for pydicom to convert. `charset` is the dataset's `_read_charset`.
-    fn convert<'py>(
+    pub fn convert<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
@@ -473,7 +478,7 @@ impl ElementDict {
     }
 
     /// A plain dict with every value made (what pickling and `dict(ds._dict)` see).
-    fn copy<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn copy<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         let py = slf.py();
         let this = slf.get();
         let dict = PyDict::new(py);

@@ -8,8 +8,9 @@ use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
 use crate::source::Source;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,6 +59,8 @@ fn options(
         assume_implicit_vr_switch: config.2,
     }
 }
+
+const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
 
 /// One parsed file. Holds its bytes alive for every dataset and array made from it.
 #[pyclass(frozen, module = "dcmfast._core")]
@@ -216,6 +219,32 @@ impl FileIndex {
             pydicom,
             self.parsed.meta.iter().copied(),
         )
+    }
+
+    /// The file meta as pydicom's reader leaves it: a dict whose first element and
+    /// Transfer Syntax UID are converted (when dcmfast can convert them itself) and the rest
+    /// raw. Also returns whether both conversions were made here.
+    fn file_meta_elements<'py>(
+        &self,
+        py: Python<'py>,
+        factory: Py<PyAny>,
+        pydicom: Py<Pydicom>,
+    ) -> PyResult<(Bound<'py, PyDict>, bool)> {
+        let dict = Bound::new(py, self.meta_dict(factory, pydicom.clone_ref(py)))?;
+        let default_charset = intern!(py, "iso8859").clone().into_any();
+        let mut converted_here = true;
+        let first = self.meta_first_tag();
+        for tag in first.into_iter().chain([TRANSFER_SYNTAX_UID]) {
+            if dict.get().contains_tag(tag) {
+                let elem = ElementDict::convert(
+                    &dict,
+                    &tag.into_pyobject(py)?.into_any(),
+                    &default_charset,
+                )?;
+                converted_here &= !elem.get_type().is(pydicom.bind(py).get().raw_type(py));
+            }
+        }
+        Ok((ElementDict::copy(&dict)?, converted_here))
     }
 
     /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
