@@ -5,6 +5,7 @@
 pub mod dictionary;
 pub mod errors;
 pub mod parse;
+pub mod pixels;
 pub mod source;
 pub mod tagmap;
 pub mod values;

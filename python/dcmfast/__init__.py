@@ -8,6 +8,14 @@ memory-mapped file and converted only when accessed.
 from dcmfast._dataset import FileDataset
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
 from dcmfast._reader import dcmread
+from dcmfast._rle import register_decoder, unregister_decoder
 
-__all__ = ["FileDataset", "dcmread", "patch_pydicom", "unpatch_pydicom"]
+__all__ = [
+    "FileDataset",
+    "dcmread",
+    "patch_pydicom",
+    "register_decoder",
+    "unpatch_pydicom",
+    "unregister_decoder",
+]
 __version__ = "0.1.0"

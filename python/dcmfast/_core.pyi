@@ -87,3 +87,12 @@ class ElementDict:
 class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
     def __get__(self, instance: object, owner: type | None = None) -> Any: ...
+
+def rle_decode_frame(
+    src: bytes,
+    rows: int,
+    columns: int,
+    samples_per_pixel: int,
+    bits_allocated: int,
+    segment_order: str = ">",
+) -> tuple[bytearray | None, list[str], Exception | None]: ...

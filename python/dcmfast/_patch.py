@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 from dcmfast._reader import _pydicom_dcmread, dcmread
+from dcmfast._rle import register_decoder, unregister_decoder
 
 # Modules whose ``dcmread`` attribute is pydicom's reader.
 _MODULES = ("pydicom", "pydicom.filereader", "pydicom.fileset", "pydicom.pixels.utils")
@@ -29,15 +30,18 @@ def _targets() -> list[Any]:
 
 
 def patch_pydicom() -> None:
-    """Route ``pydicom.dcmread`` (and pydicom's internal uses of it) to dcmfast."""
+    """Route ``pydicom.dcmread`` (and pydicom's internal uses of it) to dcmfast, and
+    make dcmfast pydicom's first-choice RLE Lossless decoder."""
     for module in _targets():
         module.dcmread = dcmread
+    register_decoder()
 
 
 def unpatch_pydicom() -> None:
     """Undo :func:`patch_pydicom`."""
     for module in _targets():
         module.dcmread = _pydicom_dcmread
+    unregister_decoder()
 
 
 def is_patched() -> bool:

@@ -5,6 +5,7 @@
 mod convert;
 mod elements;
 mod file;
+mod pixels;
 
 use pyo3::prelude::*;
 
@@ -18,6 +19,8 @@ mod _core {
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};
+    #[pymodule_export]
+    use super::pixels::rle_decode_frame;
 }
 
 /// Silence the unused-import lint for `prelude` when only the submodules use it.

@@ -1,0 +1,3 @@
+//! Pixel data codecs, pure Rust.
+
+pub mod rle;
