@@ -227,7 +227,8 @@ def test_stop_before_pixels_with_headers_of_any_size(tmp_path, header_bytes):
 
 def test_keyword_attributes_behave_as_pydicoms():
     ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
-    assert dir(ours) == dir(theirs)
+    # copyreg caches __slotnames__ on a class once an instance is pickled.
+    assert set(dir(ours)) - {"__slotnames__"} == set(dir(theirs)) - {"__slotnames__"}
     for keyword in ("PatientName", "Rows", "ImagePositionPatient", "PixelData"):
         assert getattr(ours, keyword) == getattr(theirs, keyword)
     for ds in (ours, theirs):
