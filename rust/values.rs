@@ -127,6 +127,17 @@ fn is_ds_form(s: &str) -> bool {
     mantissa_ok && exponent_ok
 }
 
+/// pydicom's `MAX_VALUE_LEN` for the text VRs it checks on reading (0 = no limit).
+pub fn max_length(vr: &str) -> usize {
+    match vr {
+        "SH" => 16,
+        "LO" => 64,
+        "ST" => 1024,
+        "LT" => 10240,
+        _ => 0,
+    }
+}
+
 /// Text that decodes the same in every ASCII-compatible character set: no byte above 0x7F and
 /// no ISO 2022 escape.
 fn plain_ascii(bytes: &[u8]) -> Option<&str> {

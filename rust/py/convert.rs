@@ -275,25 +275,11 @@ fn plain_value<'py>(
                 None => None,
             }
         }
-        "LO" | "SH" | "UC" if text_ok() => {
-            let max_len = match vr {
-                "LO" => 64,
-                "SH" => 16,
-                _ => 0,
-            };
-            match values::text_items(bytes, max_len) {
-                Some(items) => Some(strings(items)?),
-                None => None,
-            }
-        }
-        "LT" | "ST" | "UT" if text_ok() => {
-            let max_len = match vr {
-                "LT" => 10240,
-                "ST" => 1024,
-                _ => 0,
-            };
-            values::text_value(bytes, max_len).map(|s| PyString::new(py, &s).into_any())
-        }
+        "LO" | "SH" | "UC" if text_ok() => values::text_items(bytes, values::max_length(vr))
+            .map(strings)
+            .transpose()?,
+        "LT" | "ST" | "UT" if text_ok() => values::text_value(bytes, values::max_length(vr))
+            .map(|s| PyString::new(py, &s).into_any()),
         _ => None,
     })
 }
@@ -334,29 +320,23 @@ fn numbers<'py, const N: usize>(
     }))
 }
 
-fn u16_of(b: &[u8], little: bool) -> u16 {
-    let b = [b[0], b[1]];
-    if little {
-        u16::from_le_bytes(b)
-    } else {
-        u16::from_be_bytes(b)
+/// The first `N` bytes of `b` in little-endian order.
+fn le_bytes<const N: usize>(b: &[u8], little: bool) -> [u8; N] {
+    let mut word: [u8; N] = b[..N].try_into().expect("N bytes");
+    if !little {
+        word.reverse();
     }
+    word
+}
+
+fn u16_of(b: &[u8], little: bool) -> u16 {
+    u16::from_le_bytes(le_bytes(b, little))
 }
 
 fn u32_of(b: &[u8], little: bool) -> u32 {
-    let b = [b[0], b[1], b[2], b[3]];
-    if little {
-        u32::from_le_bytes(b)
-    } else {
-        u32::from_be_bytes(b)
-    }
+    u32::from_le_bytes(le_bytes(b, little))
 }
 
 fn u64_of(b: &[u8], little: bool) -> u64 {
-    let b: [u8; 8] = b[..8].try_into().expect("8 bytes");
-    if little {
-        u64::from_le_bytes(b)
-    } else {
-        u64::from_be_bytes(b)
-    }
+    u64::from_le_bytes(le_bytes(b, little))
 }
