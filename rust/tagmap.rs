@@ -41,6 +41,19 @@ impl<V> Default for TagMap<V> {
 }
 
 impl<V> TagMap<V> {
+    /// Append `items` (in insertion order) with dict assignment semantics; ascending runs
+    /// are taken in one pass, without a search per item.
+    pub fn extend(&mut self, items: impl IntoIterator<Item = (u32, V)>) {
+        for (tag, value) in items {
+            match self {
+                TagMap::Sorted(sorted) if sorted.last().is_none_or(|(last, _)| *last < tag) => {
+                    sorted.push((tag, value))
+                }
+                _ => self.insert(tag, value),
+            }
+        }
+    }
+
     /// Insert or replace (a replaced value keeps its place, as in a dict).
     pub fn insert(&mut self, tag: u32, value: V) {
         match self {
@@ -132,6 +145,16 @@ mod tests {
         assert_eq!(map.get(5), Some(&55));
         assert_eq!(map.remove(1), Some(10));
         assert_eq!(map.tags(), vec![5, 9]);
+    }
+
+    #[test]
+    fn extend_takes_ascending_runs_and_falls_back() {
+        let mut map = TagMap::default();
+        map.extend([(1, 'a'), (4, 'b'), (9, 'c')]);
+        assert!(matches!(map, TagMap::Sorted(_)));
+        map.extend([(4, 'd'), (2, 'e')]);
+        assert_eq!(map.tags(), vec![1, 4, 9, 2]);
+        assert_eq!(map.get(4), Some(&'d'));
     }
 
     #[test]

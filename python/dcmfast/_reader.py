@@ -54,7 +54,8 @@ def dcmread(
     Returns a :class:`pydicom.dataset.FileDataset` (a dcmfast subclass) whose
     elements are converted only when accessed.
     """
-    fp = path_from_pathlike(fp)
+    if type(fp) is not str:
+        fp = path_from_pathlike(fp)
     if not isinstance(fp, str) and (
         fp is None
         or not hasattr(fp, "read")
@@ -70,7 +71,7 @@ def dcmread(
     def pydicom_read() -> Any:
         return _pydicom_dcmread(fp, defer_size, stop_before_pixels, force, tags)
 
-    defer = _defer_limit(defer_size)
+    defer = None if defer_size is None else _defer_limit(defer_size)
     if defer is False or pydicom.uid.PrivateTransferSyntaxes:
         return pydicom_read()
 

@@ -24,6 +24,14 @@ enum Slot {
     Object(Py<PyAny>),
 }
 
+/// What a key finds: a stored (or just converted) object, a raw element still to make, or
+/// nothing.
+enum Resolved<'py> {
+    Element(Bound<'py, PyAny>),
+    Raw(Lazy),
+    Missing,
+}
+
 /// One byte source and how its elements are encoded.
 struct Origin {
     source: Arc<Source>,
@@ -82,15 +90,13 @@ impl ElementDict {
             encoding,
         });
         let slots = self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
-        for element in elements {
-            slots.insert(
-                element.tag,
-                Slot::Lazy(Lazy {
-                    source: index,
-                    element,
-                }),
-            );
-        }
+        slots.extend(elements.map(|element| {
+            let lazy = Lazy {
+                source: index,
+                element,
+            };
+            (element.tag, Slot::Lazy(lazy))
+        }));
     }
 
     fn lock(&self) -> MutexGuard<'_, TagMap<Slot>> {
@@ -222,6 +228,42 @@ impl ElementDict {
         self.lock().contains(tag)
     }
 
+    /// What is stored for `key`, converting a plain element (and storing it) on the way.
+    fn resolve<'py>(
+        slf: &Bound<'py, Self>,
+        key: &Bound<'py, PyAny>,
+        charset: &Bound<'py, PyAny>,
+    ) -> PyResult<Resolved<'py>> {
+        let py = slf.py();
+        let this = slf.get();
+        let Some(tag) = tag_of(key) else {
+            return Ok(Resolved::Missing);
+        };
+        let lazy = match this.lock().get(tag) {
+            None => return Ok(Resolved::Missing),
+            Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
+            Some(Slot::Lazy(lazy)) => lazy.clone(),
+        };
+        // pydicom's element carries the tag object its reader made; the caller's key is one.
+        let tag_object = if key.get_type().is(this.pydicom.get().tag_type.bind(py)) {
+            key.clone()
+        } else {
+            this.tag_object(py, tag)?
+        };
+        let Some(elem) = this.plain(&tag_object, &lazy, charset)? else {
+            return Ok(Resolved::Raw(lazy));
+        };
+        let mut slots = this.lock();
+        // Another thread may have stored this element meanwhile; keep the first.
+        if let Some(Slot::Object(obj)) = slots.get(tag) {
+            return Ok(Resolved::Element(obj.bind(py).clone()));
+        }
+        if slots.contains(tag) {
+            slots.insert(tag, Slot::Object(elem.clone().unbind()));
+        }
+        Ok(Resolved::Element(elem))
+    }
+
     /// The tags in order, as tag objects.
     fn tag_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
@@ -285,33 +327,11 @@ impl ElementDict {
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let this = slf.get();
-        let missing = || PyKeyError::new_err(key.clone().unbind());
-        let tag = tag_of(key).ok_or_else(missing)?;
-        let lazy = match this.lock().get(tag) {
-            None => return Err(missing()),
-            Some(Slot::Object(obj)) => return Ok(obj.bind(py).clone()),
-            Some(Slot::Lazy(lazy)) => lazy.clone(),
-        };
-        // pydicom's element carries the tag object its reader made; the caller's key is one.
-        let tag_object = if key.get_type().is(this.pydicom.get().tag_type.bind(py)) {
-            key.clone()
-        } else {
-            this.tag_object(py, tag)?
-        };
-        if let Some(elem) = this.plain(&tag_object, &lazy, charset)? {
-            let mut slots = this.lock();
-            // Another thread may have stored this element meanwhile; keep the first.
-            if let Some(Slot::Object(obj)) = slots.get(tag) {
-                return Ok(obj.bind(py).clone());
-            }
-            if slots.contains(tag) {
-                slots.insert(tag, Slot::Object(elem.clone().unbind()));
-            }
-            return Ok(elem);
+        match Self::resolve(slf, key, charset)? {
+            Resolved::Element(elem) => Ok(elem),
+            Resolved::Raw(lazy) => slf.get().make(slf.py(), &lazy, slf),
+            Resolved::Missing => Err(PyKeyError::new_err(key.clone().unbind())),
         }
-        this.make(py, &lazy, slf)
     }
 
     /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
@@ -322,21 +342,15 @@ impl ElementDict {
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let fallback = || Ok(py.NotImplemented().into_bound(py));
-        let Some(tag) = tag_of(key) else {
-            return fallback();
-        };
-        if !slf.get().lock().contains(tag) {
-            return fallback();
-        }
-        let elem = Self::convert(slf, key, charset)?;
-        if elem
-            .get_type()
-            .is(slf.get().pydicom.get().data_element_type(py))
-        {
-            elem.getattr(intern!(py, "_value"))
-        } else {
-            fallback()
+        match Self::resolve(slf, key, charset)? {
+            Resolved::Element(elem)
+                if elem
+                    .get_type()
+                    .is(slf.get().pydicom.get().data_element_type(py)) =>
+            {
+                elem.getattr(intern!(py, "_value"))
+            }
+            _ => Ok(py.NotImplemented().into_bound(py)),
         }
     }
 
