@@ -310,7 +310,7 @@ impl FileIndex {
 }
 
 /// A read-only, seekable file-like over a source, for pydicom's sequence reader.
-#[pyclass(module = "dcmfast._core")]
+#[pyclass(frozen, module = "dcmfast._core")]
 pub struct SourceReader {
     source: Arc<Source>,
     base: usize,
