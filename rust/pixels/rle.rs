@@ -16,6 +16,9 @@ pub enum SegmentOrder {
     Big,
     /// Least significant byte first: non-conformant data (pydicom's `"<"`).
     Little,
+    /// Any other option value: pydicom then reads segments in big-endian order but places
+    /// them as if little endian (it flips byte positions only for exactly `">"`).
+    Other,
 }
 
 /// Why a frame cannot be decoded; `Display` gives pydicom's message.
@@ -120,15 +123,12 @@ pub fn decode_frame(
     }
 }
 
-fn decode_into(
-    src: &[u8],
-    shape: FrameShape,
-    order: SegmentOrder,
-    out: &mut [u8],
-    padding: &mut Padding,
-) -> Result<(), RleError> {
-    let frame_len = shape.frame_len()?;
-    assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
+/// The checks pydicom makes before it allocates the output, in its order: bit depth, header
+/// length, segment count. Returns the segment offsets, then the end of `src`.
+pub fn check_header(src: &[u8], shape: FrameShape) -> Result<Vec<usize>, RleError> {
+    if shape.bits_allocated % 8 != 0 {
+        return Err(RleError::BitsAllocated(shape.bits_allocated));
+    }
     let header: &[u8; 64] = src
         .get(..64)
         .and_then(|h| h.try_into().ok())
@@ -156,6 +156,21 @@ fn decode_into(
     }
     let mut offsets: Vec<usize> = (1..=expected).map(|i| word(i) as usize).collect();
     offsets.push(src.len());
+    Ok(offsets)
+}
+
+fn decode_into(
+    src: &[u8],
+    shape: FrameShape,
+    order: SegmentOrder,
+    out: &mut [u8],
+    padding: &mut Padding,
+) -> Result<(), RleError> {
+    let offsets = check_header(src, shape)?;
+    let frame_len = shape.frame_len()?;
+    assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
+    let bytes_per_sample = (shape.bits_allocated / 8) as usize;
+    let samples = shape.samples_per_pixel as usize;
     let pixels = shape.rows as usize * shape.columns as usize;
     let stride = bytes_per_sample * pixels;
     for sample in 0..samples {
@@ -163,17 +178,18 @@ fn decode_into(
             // Segment order within a sample, as pydicom iterates it.
             let byte_offset = match order {
                 SegmentOrder::Little => byte,
-                SegmentOrder::Big => bytes_per_sample - 1 - byte,
+                SegmentOrder::Big | SegmentOrder::Other => bytes_per_sample - 1 - byte,
             };
             let index = sample * bytes_per_sample + byte_offset;
             let segment = py_slice(src, offsets[index], offsets[index + 1]);
             // Output is little endian: the most significant segment goes to the last byte.
             let out_byte = match order {
                 SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
-                SegmentOrder::Little => byte_offset,
+                SegmentOrder::Little | SegmentOrder::Other => byte_offset,
             };
             let start = out_byte + sample * stride;
-            let plane = &mut out[start..];
+            // An empty frame (no rows or columns) has no plane to write to.
+            let plane = out.get_mut(start..).unwrap_or(&mut []);
             let found = decode_segment(segment, plane, bytes_per_sample, pixels);
             if found < pixels {
                 return Err(RleError::ShortSegment {

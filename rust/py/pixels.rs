@@ -1,7 +1,7 @@
 //! Pixel codecs for Python: thin wrappers that release the GIL around decoding.
 
 use crate::pixels::rle::{self, FrameShape, RleError, SegmentOrder};
-use pyo3::exceptions::{PyNotImplementedError, PyValueError};
+use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 
@@ -30,16 +30,17 @@ pub fn rle_decode_frame<'py>(
         samples_per_pixel,
         bits_allocated,
     };
-    let order = if segment_order == "<" {
-        SegmentOrder::Little
-    } else {
-        SegmentOrder::Big
+    let order = match segment_order {
+        "<" => SegmentOrder::Little,
+        ">" => SegmentOrder::Big,
+        _ => SegmentOrder::Other,
     };
-    let frame_len = match shape.frame_len() {
+    let data = src.as_bytes();
+    // pydicom's checks come before its allocation, so their errors take precedence.
+    let frame_len = match rle::check_header(data, shape).and_then(|_| shape.frame_len()) {
         Ok(len) => len,
         Err(err) => return Ok((None, Vec::new(), Some(to_py_err(err)))),
     };
-    let data = src.as_bytes();
     let mut outcome = None;
     // Decoded straight into the bytearray handed back; nothing else can see it yet, so the
     // GIL need not be held while it is written.
@@ -53,10 +54,12 @@ pub fn rle_decode_frame<'py>(
     }
 }
 
-/// pydicom raises NotImplementedError for bit depths it cannot decode, ValueError otherwise.
+/// pydicom raises NotImplementedError for bit depths it cannot decode, OverflowError for a
+/// frame size beyond an index (its `bytearray(size)`), ValueError otherwise.
 fn to_py_err(err: RleError) -> PyErr {
     match err {
         RleError::BitsAllocated(_) => PyNotImplementedError::new_err(err.to_string()),
+        RleError::TooLarge => PyOverflowError::new_err(err.to_string()),
         other => PyValueError::new_err(other.to_string()),
     }
 }
