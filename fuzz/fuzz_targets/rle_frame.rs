@@ -9,19 +9,9 @@
 //! - byte 2: samples per pixel, 1 when even, 3 when odd;
 //! - byte 3 % 16: bits allocated 8 (0-3), 16 (4-7), 24 (8-9), 32 (10-11), 64 (12-13),
 //!   12 (14-15, which `frame_len` rejects, so the input is skipped).
-//!
-//! Set `RLE_FUZZ_SKIP_EMPTY=1` to skip frames with zero rows or columns (to fuzz past a
-//! known panic on those while it is open).
-
-use std::sync::OnceLock;
 
 use dcmfast::pixels::rle::{decode_frame, FrameShape, SegmentOrder};
 use libfuzzer_sys::fuzz_target;
-
-fn skip_empty() -> bool {
-    static SKIP: OnceLock<bool> = OnceLock::new();
-    *SKIP.get_or_init(|| std::env::var_os("RLE_FUZZ_SKIP_EMPTY").is_some_and(|v| v != "0"))
-}
 
 /// pydicom's `_rle_decode_segment`.
 fn py_decode_segment(src: &[u8]) -> Vec<u8> {
@@ -147,9 +137,6 @@ fuzz_target!(|data: &[u8]| {
     let Ok(len) = shape.frame_len() else {
         return;
     };
-    if skip_empty() && (shape.rows == 0 || shape.columns == 0) {
-        return;
-    }
     let mut out = vec![0u8; len];
     for order in [SegmentOrder::Big, SegmentOrder::Little] {
         out.fill(0);
