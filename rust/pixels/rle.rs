@@ -227,8 +227,11 @@ fn decode_segment(src: &[u8], out: &mut [u8], step: usize, limit: usize) -> usiz
                     let take = run.len().min(limit - written);
                     out[written..written + take].copy_from_slice(&run[..take]);
                 } else {
-                    for (k, &value) in run.iter().enumerate().take(limit.saturating_sub(written)) {
-                        out[(written + k) * step] = value;
+                    let room = limit.saturating_sub(written);
+                    for (slot, &value) in
+                        strided(out, written, step).zip(&run[..run.len().min(room)])
+                    {
+                        *slot = value;
                     }
                 }
                 written += run.len();
@@ -242,9 +245,10 @@ fn decode_segment(src: &[u8], out: &mut [u8], step: usize, limit: usize) -> usiz
                             let take = n.min(limit - written);
                             out[written..written + take].fill(value);
                         } else {
-                            for k in 0..n.min(limit.saturating_sub(written)) {
-                                out[(written + k) * step] = value;
-                            }
+                            let room = limit.saturating_sub(written);
+                            strided(out, written, step)
+                                .take(n.min(room))
+                                .for_each(|slot| *slot = value);
                         }
                         written += n;
                     }
@@ -258,6 +262,15 @@ fn decode_segment(src: &[u8], out: &mut [u8], step: usize, limit: usize) -> usiz
         }
     }
     written
+}
+
+/// The output places of decoded bytes `from`, `from + 1`, ... (every `step`-th byte), as an
+/// iterator, so strided writes need no bounds check each.
+fn strided(out: &mut [u8], from: usize, step: usize) -> impl Iterator<Item = &mut u8> {
+    out.get_mut(from.saturating_mul(step)..)
+        .unwrap_or_default()
+        .iter_mut()
+        .step_by(step)
 }
 
 #[cfg(test)]
