@@ -140,6 +140,11 @@ def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
     """``ds._character_set``, with the warnings of pydicom's reader, which interprets
     (0008,0005) twice before (in the element walk from its bytes, then as a converted
     element): those are repeated unless the value is plainly valid."""
+    value = ds._dict.plain_charset(python_encoding)
+    if value is None:
+        return ds._parent_encoding
+    if value is not NotImplemented:
+        return convert_encodings(value)  # what Dataset._character_set does
     raw = ds._dict.get(_CHARSET)
     if raw is None:
         return ds._parent_encoding

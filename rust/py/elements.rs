@@ -6,6 +6,7 @@ use super::convert::{plain_element, Pydicom};
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use crate::tagmap::TagMap;
+use crate::values;
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -23,6 +24,9 @@ enum Slot {
     Lazy(Lazy),
     Object(Py<PyAny>),
 }
+
+/// (0008,0005) Specific Character Set.
+const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 
 /// What a key finds: a stored (or just converted) object, a raw element still to make, or
 /// nothing.
@@ -352,6 +356,37 @@ impl ElementDict {
             }
             _ => Ok(py.NotImplemented().into_bound(py)),
         }
+    }
+
+    /// The value of (0008,0005) when pydicom's reader would take it without a word: not
+    /// yet converted, VR CS (or implicit), every name in `known` (pydicom's
+    /// `python_encoding`). Then it is converted and stored as `ds[tag]` would. None when
+    /// absent; `NotImplemented` when pydicom's path must decide.
+    fn plain_charset<'py>(
+        slf: &Bound<'py, Self>,
+        known: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let this = slf.get();
+        let not_plain = || Ok(Some(py.NotImplemented().into_bound(py)));
+        let lazy = match this.lock().get(SPECIFIC_CHARACTER_SET) {
+            None => return Ok(None),
+            Some(Slot::Object(_)) => return not_plain(),
+            Some(Slot::Lazy(lazy)) => lazy.clone(),
+        };
+        let e = &lazy.element;
+        if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
+            return not_plain();
+        }
+        let bytes = this.origins[lazy.source].source.bytes();
+        let end = (e.value_offset + e.value_len).min(bytes.len());
+        for name in values::string_items(&bytes[e.value_offset.min(end)..end]) {
+            if !name.is_empty() && !known.contains(name)? {
+                return not_plain();
+            }
+        }
+        let key = this.tag_object(py, SPECIFIC_CHARACTER_SET)?;
+        Self::value_of(slf, &key, &PyString::new(py, "").into_any()).map(Some)
     }
 
     #[pyo3(signature = (key, default = None))]
