@@ -11,20 +11,14 @@ processes, one per approach and metric, after the approach's imports.
 from __future__ import annotations
 
 import argparse
-import gc
-import multiprocessing
-import resource
 import statistics
-import sys
-import time
-import tracemalloc
 
 # Keep module-level imports stdlib-only: spawned children re-import this file,
 # and anything heavy here would pollute their memory baselines.
+from measure import MIB, in_fresh_process, peak_memory, ratio_line, time_rounds
 from workload import read_floor, read_headers
 
 APPROACHES = ("floor", "pydicom", "dcmfast")
-MIB = 1024 * 1024
 
 
 def _load(name: str):
@@ -41,65 +35,9 @@ def _load(name: str):
     return lambda paths: read_headers(dcmread, paths)
 
 
-def _rss_bytes(field: str) -> int:
-    """VmRSS (current) or VmHWM (peak) from /proc/self/status, in bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _maxrss_bytes() -> int:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss if sys.platform == "darwin" else rss * 1024  # Linux reports KiB
-
-
 def _measure_memory(name: str, paths: list[str], trace: bool) -> tuple[int, int]:
-    """Runs in a fresh process. Returns (baseline after imports, peak growth).
-
-    The growth is peak RSS (or the tracemalloc peak if `trace`) in bytes.
-    """
-    run = _load(name)
-    gc.collect()
-    if trace:
-        # Separate process from the RSS run: tracemalloc's own bookkeeping
-        # would inflate RSS, and a second pass would find caches already warm.
-        tracemalloc.start()
-        run(paths)
-        return 0, tracemalloc.get_traced_memory()[1]
-    try:
-        # Linux carries the parent's peak RSS across exec into a spawned
-        # child's ru_maxrss, which would hide the child's own growth whenever
-        # the parent is bigger. Reset the kernel's high-water mark instead.
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        base = _maxrss_bytes()  # not Linux: plain ru_maxrss delta
-        run(paths)
-        return base, _maxrss_bytes() - base
-    base = _rss_bytes("VmRSS")
-    run(paths)
-    return base, _rss_bytes("VmHWM") - base
-
-
-def _in_fresh_process(name: str, paths: list[str], trace: bool) -> tuple[int, int]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measure_memory, (name, paths, trace))
-
-
-def _time_rounds(runners: dict, paths: list[str], rounds: int) -> dict:
-    """Seconds per file for each approach, one entry per round."""
-    for run in runners.values():  # warm the page cache and lazy imports
-        run(paths)
-    times = {name: [] for name in runners}
-    names = list(runners)
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            t0 = time.perf_counter()
-            runners[name](paths)
-            times[name].append((time.perf_counter() - t0) / len(paths))
-    return times
+    """Runs in a fresh process: (baseline after imports, peak growth) for `name`."""
+    return peak_memory(_load(name), paths, trace)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,9 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         names.remove("dcmfast")
 
     runners = {name: _load(name) for name in names}
-    times = _time_rounds(runners, paths, args.rounds)
-    rss = {name: _in_fresh_process(name, paths, trace=False) for name in names}
-    traced = {name: _in_fresh_process(name, paths, trace=True) for name in names}
+    # Each runner reads every path: divide by their number for time per file.
+    per_call = time_rounds(runners, paths, args.rounds)
+    times = {name: [t / len(paths) for t in ts] for name, ts in per_call.items()}
+    rss = {n: in_fresh_process(_measure_memory, n, paths, False) for n in names}
+    traced = {n: in_fresh_process(_measure_memory, n, paths, True) for n in names}
 
     print(f"{len(paths)} files from {args.corpus}, {args.rounds} rounds\n")
     header = (
@@ -141,12 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             f" {traced[name][1] / MIB:11.1f}"
         )
     if "dcmfast" in names:
-        ratios = [p / d for p, d in zip(times["pydicom"], times["dcmfast"])]
-        print(
-            f"\npydicom/dcmfast: {statistics.median(ratios):.2f}x"
-            f" (median of {len(ratios)} rounds, range"
-            f" {min(ratios):.2f}-{max(ratios):.2f})"
-        )
+        print("\n" + ratio_line(times, "pydicom", "dcmfast"))
     print(
         "\nbase: RSS after imports. RSS+: peak RSS growth over base while reading."
         "\ntraced: tracemalloc peak of Python allocations (a Rust heap is only in"

@@ -16,16 +16,11 @@ dataset, in GB/s of decoded output on one core.
 from __future__ import annotations
 
 import argparse
-import gc
-import multiprocessing
-import resource
 import statistics
-import sys
-import time
-import tracemalloc
 
 # Keep module-level imports stdlib-only (and rle_workload, which is light): spawned
 # children re-import this file, and anything heavy here would pollute their baselines.
+from measure import MIB, in_fresh_process, peak_memory, ratio_line, time_rounds
 from rle_workload import (
     APPROACHES,
     COLUMNS,
@@ -38,8 +33,6 @@ from rle_workload import (
     frame_bytes,
 )
 
-MIB = 1024 * 1024
-
 
 def _load(name: str):
     """Import what `name` needs; return a callable decoding the path given to it."""
@@ -50,70 +43,12 @@ def _load(name: str):
     return lambda src: pixel_array(src, decoding_plugin=name)
 
 
-def _rss_bytes(field: str) -> int:
-    """VmRSS (current) or VmHWM (peak) from /proc/self/status, in bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _maxrss_bytes() -> int:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss if sys.platform == "darwin" else rss * 1024  # Linux reports KiB
-
-
 def _measure_memory(name: str, path: str, trace: bool) -> tuple[int, int]:
-    """Runs in a fresh process. Returns (baseline after imports, peak growth)."""
+    """Runs in a fresh process: (baseline after imports, peak growth) for `name`."""
     run = _load(name)
     with open(path, "rb") as f:  # page cache warm, like the timed runs
         f.read()
-    gc.collect()
-    if trace:
-        tracemalloc.start()
-        run(path)
-        return 0, tracemalloc.get_traced_memory()[1]
-    try:
-        # Reset the kernel's high-water mark (a spawned child inherits the parent's).
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        base = _maxrss_bytes()
-        run(path)
-        return base, _maxrss_bytes() - base
-    base = _rss_bytes("VmRSS")
-    run(path)
-    return base, _rss_bytes("VmHWM") - base
-
-
-def _in_fresh_process(name: str, path: str, trace: bool) -> tuple[int, int]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_measure_memory, (name, path, trace))
-
-
-def _time_rounds(runners: dict, arg, rounds: int, repeat: int = 1) -> dict:
-    """Seconds per call for each approach, one entry per round."""
-    for run in runners.values():  # warm up (page cache, lazy imports)
-        run(arg)
-    times = {name: [] for name in runners}
-    names = list(runners)
-    for r in range(rounds):
-        for name in names[r % len(names) :] + names[: r % len(names)]:
-            run = runners[name]
-            t0 = time.perf_counter()
-            for _ in range(repeat):
-                run(arg)
-            times[name].append((time.perf_counter() - t0) / repeat)
-    return times
-
-
-def _ratio_line(times: dict, slow: str, fast: str) -> str:
-    ratios = [s / f for s, f in zip(times[slow], times[fast])]
-    return (
-        f"{slow}/{fast}: {statistics.median(ratios):.2f}x (median of {len(ratios)}"
-        f" rounds, range {min(ratios):.2f}-{max(ratios):.2f})"
-    )
+    return peak_memory(run, path, trace)
 
 
 def _check_same(runners: dict, arg) -> None:
@@ -155,9 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     # --- multi-frame pixel_array -----------------------------------------------
     runners = {name: _load(name) for name in names}
     _check_same(runners, str(multi))
-    times = _time_rounds(runners, str(multi), args.rounds)
-    rss = {name: _in_fresh_process(name, str(multi), trace=False) for name in names}
-    traced = {name: _in_fresh_process(name, str(multi), trace=True) for name in names}
+    times = time_rounds(runners, str(multi), args.rounds)
+    rss = {n: in_fresh_process(_measure_memory, n, str(multi), False) for n in names}
+    traced = {n: in_fresh_process(_measure_memory, n, str(multi), True) for n in names}
 
     size = multi.stat().st_size
     print(
@@ -184,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     for slow in names:
         if slow != "dcmfast" and "dcmfast" in names:
-            print(_ratio_line(times, slow, "dcmfast"))
+            print(ratio_line(times, slow, "dcmfast"))
 
     # --- one frame ---------------------------------------------------------------
     from pydicom import dcmread
@@ -193,9 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     frame_len = ROWS * COLUMNS * 2
     core = {name: f for name, f in core_decoders().items() if name in names}
     _check_same(core, src)
-    core_times = _time_rounds(core, src, args.rounds * 2, repeat=20)
+    core_times = time_rounds(core, src, args.rounds * 2, repeat=20)
     ds = dcmread(single)
-    plugin_times = _time_rounds(runners, ds, args.rounds * 2, repeat=10)
+    plugin_times = time_rounds(runners, ds, args.rounds * 2, repeat=10)
     _check_same(runners, ds)
 
     print(
@@ -222,8 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     if "dcmfast" in names:
         for slow in names:
             if slow != "dcmfast":
-                print("core   " + _ratio_line(core_times, slow, "dcmfast"))
-                print("plugin " + _ratio_line(plugin_times, slow, "dcmfast"))
+                print("core   " + ratio_line(core_times, slow, "dcmfast"))
+                print("plugin " + ratio_line(plugin_times, slow, "dcmfast"))
     print(
         "\nspeed-up: pydicom's median time / the approach's. MB/s, GB/s: decoded bytes"
         " per second.\nbase: RSS after imports. RSS+: peak RSS growth over base while"
