@@ -205,12 +205,7 @@ def new_file_dataset(
         state["_is_implicit_VR"] = is_implicit_VR
     state["preamble"] = preamble
     state["file_meta"] = file_meta
-    state["filename"], state["fileobj_type"], state["buffer"], state["timestamp"] = (
-        origin[0],
-        origin[1],
-        origin[2],
-        origin[3],
-    )
+    state.update(zip(("filename", "fileobj_type", "buffer", "timestamp"), origin))
     ds.__dict__.update(state)
     return ds
 

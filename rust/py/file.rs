@@ -171,6 +171,22 @@ pub fn read_bytes(
 }
 
 impl FileIndex {
+    /// The file meta elements as a lazy dict (explicit VR little endian).
+    fn meta_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
+        let encoding = Encoding {
+            implicit: false,
+            little: true,
+        };
+        ElementDict::new(
+            Arc::clone(&self.file),
+            self.base,
+            encoding,
+            factory,
+            pydicom,
+            self.parsed.meta.iter().copied(),
+        )
+    }
+
     /// True when everything the walk read lies within the first `len` bytes, with room for
     /// the longest element header after where it stopped; then those bytes alone give the
     /// same index as the whole file.
@@ -203,22 +219,6 @@ impl FileIndex {
     #[getter]
     fn deflated(&self) -> bool {
         !Arc::ptr_eq(&self.file, &self.body)
-    }
-
-    /// The file meta elements as a lazy dict (explicit VR little endian).
-    fn meta_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
-        let encoding = Encoding {
-            implicit: false,
-            little: true,
-        };
-        ElementDict::new(
-            Arc::clone(&self.file),
-            self.base,
-            encoding,
-            factory,
-            pydicom,
-            self.parsed.meta.iter().copied(),
-        )
     }
 
     /// The file meta as pydicom's reader leaves it: a dict whose first element and
@@ -301,11 +301,6 @@ impl FileIndex {
     #[getter]
     fn end(&self) -> usize {
         self.base + self.parsed.end
-    }
-
-    /// Number of top-level dataset elements found.
-    fn __len__(&self) -> usize {
-        self.parsed.dataset.len()
     }
 }
 
