@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydicom import config
-from pydicom.charset import convert_encodings, default_encoding
+from pydicom.charset import convert_encodings, default_encoding, python_encoding
 from pydicom.datadict import keyword_dict
 from pydicom.dataelem import (
     DataElement,
@@ -58,6 +58,11 @@ class ElementFactory:
     str_new = str.__new__
     int_new = int.__new__
     float_new = float.__new__
+    object_setattr = object.__setattr__
+    file_meta_type = FileMetaDataset
+    default_encoding = default_encoding
+    python_encoding = python_encoding
+    convert_encodings = convert_encodings
 
     __slots__ = ("index",)
 
@@ -98,10 +103,6 @@ class ElementFactory:
         elem = DataElement(tag, VR.SQ, seq, value_tell, is_undefined_length=True)
         elements[tag] = elem
         return elem
-
-
-# The pydicom classes element dicts make values of, looked up once.
-PYDICOM = Pydicom(ElementFactory)
 
 
 def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]:
@@ -155,65 +156,30 @@ for _keyword in _KEYWORD_ATTRIBUTES:
 del _keyword
 
 
-def _dataset_state(
-    elements: Any, is_implicit_VR: bool | None, is_little_endian: bool | None
-) -> dict[str, Any]:
-    """The instance attributes ``Dataset.__init__`` and ``set_original_encoding``
-    set, without their per-attribute ``__setattr__`` checks (a test keeps this in
-    step with pydicom)."""
-    state = {
-        "_parent_encoding": default_encoding,
-        "_dict": elements,
-        "is_decompressed": False,
-        "_read_little": is_little_endian,
-        "_read_implicit": is_implicit_VR,
-        "_read_charset": "",
-        "is_undefined_length_sequence_item": False,
-        "_private_blocks": {},
-        "_pixel_array": None,
-        "_pixel_array_opts": {"use_pdh": False},
-        "_pixel_id": {},
-    }
-    return state
+# The instance state ``Dataset.__init__`` and ``set_original_encoding`` give a dataset,
+# set without their per-attribute ``__setattr__`` checks (a test keeps this in step with
+# pydicom). The Rust builder copies it and fills in each dataset's own values: the
+# element dict, encoding, fresh mutable members, and what FileDataset.__init__ adds.
+ElementFactory.state_template = {
+    "_parent_encoding": default_encoding,
+    "_dict": None,
+    "is_decompressed": False,
+    "_read_little": None,
+    "_read_implicit": None,
+    "_read_charset": "",
+    "is_undefined_length_sequence_item": False,
+    "_private_blocks": None,
+    "_pixel_array": None,
+    "_pixel_array_opts": None,
+    "_pixel_id": None,
+}
 
-
-def new_file_meta(elements: dict[BaseTag, Any]) -> FileMetaDataset:
-    """The FileMetaDataset pydicom's reader makes of `elements` (group 2 only)."""
-    meta = FileMetaDataset.__new__(FileMetaDataset)
-    state = _dataset_state(elements, False, True)
-    state["_read_charset"] = default_encoding
-    if not config._use_future:
-        state["_is_little_endian"] = state["_is_implicit_VR"] = None
-    meta.__dict__.update(state)
-    return meta
-
-
-def new_file_dataset(
-    elements: Any,
-    preamble: bytes | None,
-    file_meta: FileMetaDataset,
-    is_implicit_VR: bool,
-    is_little_endian: bool,
-    origin: tuple[str | None, Any, Any, float | None],
-) -> FileDataset:
-    """The FileDataset ``FileDataset.__init__`` would make; `origin` is (filename,
-    fileobj_type, buffer, timestamp)."""
-    ds = FileDataset.__new__(FileDataset)
-    state = _dataset_state(elements, is_implicit_VR, is_little_endian)
-    if not config._use_future:
-        state["_is_little_endian"] = is_little_endian
-        state["_is_implicit_VR"] = is_implicit_VR
-    state["preamble"] = preamble
-    state["file_meta"] = file_meta
-    state.update(zip(("filename", "fileobj_type", "buffer", "timestamp"), origin))
-    ds.__dict__.update(state)
-    return ds
+# The pydicom classes element dicts make values of, looked up once.
+PYDICOM = Pydicom(ElementFactory, FileDataset)
 
 
 __all__ = [
     "PYDICOM",
     "ElementFactory",
     "FileDataset",
-    "new_file_dataset",
-    "new_file_meta",
 ]

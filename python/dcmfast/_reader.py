@@ -26,13 +26,7 @@ from pydicom.tag import BaseTag, Tag
 from pydicom.values import convert_string
 
 from dcmfast import _core
-from dcmfast._dataset import (
-    PYDICOM,
-    ElementFactory,
-    FileDataset,
-    new_file_dataset,
-    new_file_meta,
-)
+from dcmfast._dataset import PYDICOM, ElementFactory, FileDataset
 
 _CHARSET = BaseTag(0x00080005)
 _TRANSFER_SYNTAX = BaseTag(0x00020010)
@@ -111,40 +105,28 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 
 def _build(index: Any, fp: Any) -> FileDataset:
-    factory = ElementFactory(index)
-    meta_elements, meta_converted = index.file_meta_elements(factory, PYDICOM)
-    file_meta = new_file_meta(meta_elements)
+    ds, meta_converted, charset_set = index.file_dataset(
+        ElementFactory(index), PYDICOM, _origin(fp, index)
+    )
     if not meta_converted:
         # pydicom converts the first meta element and the transfer syntax while
         # reading (converting may warn); here dcmfast could not, so pydicom does.
+        file_meta = ds.file_meta
         for tag in (index.meta_first_tag, _TRANSFER_SYNTAX):
-            if tag in meta_elements:
+            if tag in file_meta._dict:
                 file_meta[tag]
-
-    is_little = index.is_little_endian
-    ds = new_file_dataset(
-        index.dataset_dict(factory, PYDICOM),
-        index.preamble,
-        file_meta,
-        index.is_implicit_vr,
-        is_little,
-        _origin(fp, index),
-    )
-    # set_original_encoding(), less its __setattr__ checks; _read_implicit and
-    # _read_little are already set.
-    ds.__dict__["_read_charset"] = _character_set_like_reader(ds, is_little)
+    if not charset_set:
+        ds.__dict__["_read_charset"] = _character_set_like_reader(
+            ds, index.is_little_endian
+        )
     return ds
 
 
 def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
     """``ds._character_set``, with the warnings of pydicom's reader, which interprets
     (0008,0005) twice before (in the element walk from its bytes, then as a converted
-    element): those are repeated unless the value is plainly valid."""
-    value = ds._dict.plain_charset(python_encoding)
-    if value is None:
-        return ds._parent_encoding
-    if value is not NotImplemented:
-        return convert_encodings(value)  # what Dataset._character_set does
+    element): those are repeated unless the value is plainly valid (which the Rust
+    builder has already settled)."""
     raw = ds._dict.get(_CHARSET)
     if raw is None:
         return ds._parent_encoding

@@ -6,7 +6,7 @@ use crate::dictionary;
 use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
 use crate::values;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
 
 /// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
@@ -58,13 +58,21 @@ pub struct Pydicom {
     str_new: Py<PyAny>,
     int_new: Py<PyAny>,
     float_new: Py<PyAny>,
+    object_setattr: Py<PyAny>,
+    file_dataset: Py<PyAny>,
+    file_meta: Py<PyAny>,
+    state_template: Py<PyDict>,
+    default_encoding: Py<PyAny>,
+    python_encoding: Py<PyAny>,
+    convert_encodings: Py<PyAny>,
 }
 
 #[pymethods]
 impl Pydicom {
-    /// Take the classes from `factory` (dcmfast's `ElementFactory`).
+    /// Take the classes from `factory` (dcmfast's `ElementFactory`); `file_dataset` is the
+    /// class datasets are made of.
     #[new]
-    fn new(factory: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(factory: &Bound<'_, PyAny>, file_dataset: Py<PyAny>) -> PyResult<Self> {
         let py = factory.py();
         let get = |name: &str| factory.getattr(name).map(Bound::unbind);
         let config = factory.getattr(intern!(py, "config"))?;
@@ -87,6 +95,16 @@ impl Pydicom {
             str_new: get("str_new")?,
             int_new: get("int_new")?,
             float_new: get("float_new")?,
+            object_setattr: get("object_setattr")?,
+            file_dataset,
+            file_meta: get("file_meta_type")?,
+            state_template: factory
+                .getattr("state_template")?
+                .cast_into::<PyDict>()?
+                .unbind(),
+            default_encoding: get("default_encoding")?,
+            python_encoding: get("python_encoding")?,
+            convert_encodings: get("convert_encodings")?,
         })
     }
 }
@@ -112,6 +130,87 @@ impl Pydicom {
     pub fn raw_element<'py>(&self, fields: Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>> {
         let py = fields.py();
         self.tuple_new.bind(py).call1((&self.raw_type, fields))
+    }
+
+    /// A new pydicom dataset of `class` with the instance state `Dataset.__init__` and
+    /// `set_original_encoding` give it (without their per-attribute `__setattr__` checks):
+    /// the template's, and `extra` (name, value) pairs. `legacy` holds the values of the
+    /// deprecated `_is_little_endian` and `_is_implicit_VR` (kept unless pydicom's future
+    /// behaviour is on).
+    fn new_dataset<'py>(
+        &self,
+        class: &Bound<'py, PyAny>,
+        elements: Bound<'py, PyAny>,
+        is_implicit_vr: bool,
+        is_little_endian: bool,
+        legacy: (Bound<'py, PyAny>, Bound<'py, PyAny>),
+        extra: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = class.py();
+        let ds = self.object_new.bind(py).call1((class,))?;
+        let state = self.state_template.bind(py).copy()?;
+        state.set_item(intern!(py, "_dict"), elements)?;
+        state.set_item(intern!(py, "_read_little"), is_little_endian)?;
+        state.set_item(intern!(py, "_read_implicit"), is_implicit_vr)?;
+        // The mutable members are the dataset's own.
+        state.set_item(intern!(py, "_private_blocks"), PyDict::new(py))?;
+        let pixel_options = PyDict::new(py);
+        pixel_options.set_item(intern!(py, "use_pdh"), false)?;
+        state.set_item(intern!(py, "_pixel_array_opts"), pixel_options)?;
+        state.set_item(intern!(py, "_pixel_id"), PyDict::new(py))?;
+        if !self.flag(py, intern!(py, "_use_future"))? {
+            state.set_item(intern!(py, "_is_little_endian"), legacy.0)?;
+            state.set_item(intern!(py, "_is_implicit_VR"), legacy.1)?;
+        }
+        for (name, value) in extra {
+            state.set_item(name, value)?;
+        }
+        self.object_setattr
+            .bind(py)
+            .call1((&ds, intern!(py, "__dict__"), state))?;
+        Ok(ds)
+    }
+
+    /// The `FileMetaDataset` pydicom's reader makes of `elements`.
+    pub fn new_file_meta<'py>(&self, elements: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = elements.py();
+        let charset = self.default_encoding.bind(py).clone();
+        let extra = [(intern!(py, "_read_charset"), charset)];
+        let legacy = (py.None().into_bound(py), py.None().into_bound(py));
+        self.new_dataset(self.file_meta.bind(py), elements, false, true, legacy, &extra)
+    }
+
+    /// dcmfast's `FileDataset` of `elements`, with `extra` instance state (preamble,
+    /// file_meta, origin, character set).
+    pub fn new_file_dataset<'py>(
+        &self,
+        elements: Bound<'py, PyAny>,
+        is_implicit_vr: bool,
+        is_little_endian: bool,
+        extra: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = elements.py();
+        let class = self.file_dataset.bind(py);
+        let legacy = (
+            PyBool::new(py, is_little_endian).to_owned().into_any(),
+            PyBool::new(py, is_implicit_vr).to_owned().into_any(),
+        );
+        self.new_dataset(class, elements, is_implicit_vr, is_little_endian, legacy, extra)
+    }
+
+    /// pydicom's `default_encoding`.
+    pub fn default_encoding<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.default_encoding.bind(py)
+    }
+
+    /// pydicom's `python_encoding` (DICOM character set name -> Python codec).
+    pub fn python_encoding<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.python_encoding.bind(py)
+    }
+
+    /// pydicom's `convert_encodings`.
+    pub fn convert_encodings<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.convert_encodings.bind(py)
     }
 
     fn flag(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {

@@ -227,6 +227,44 @@ impl ElementDict {
         self.lock().tags()
     }
 
+    /// `_read_charset` as pydicom's reader sets it, when that needs no word from pydicom:
+    /// (0008,0005) absent, or not yet converted, VR CS (or implicit) and every name one
+    /// pydicom knows. Then the element is converted and stored as `ds[tag]` would. None
+    /// when pydicom's path must decide.
+    pub fn read_charset<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let this = slf.get();
+        let pd = this.pydicom.get();
+        let lazy = match this.lock().get(SPECIFIC_CHARACTER_SET) {
+            None => return Ok(Some(pd.default_encoding(py).clone())),
+            Some(Slot::Object(_)) => return Ok(None),
+            Some(Slot::Lazy(lazy)) => lazy.clone(),
+        };
+        let e = &lazy.element;
+        if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
+            return Ok(None);
+        }
+        let bytes = this.origins[lazy.source].source.bytes();
+        let end = (e.value_offset + e.value_len).min(bytes.len());
+        let names = values::string_items(&bytes[e.value_offset.min(end)..end]);
+        let known = pd.python_encoding(py);
+        for name in &names {
+            if !name.is_empty() && !known.contains(name)? {
+                return Ok(None);
+            }
+        }
+        let key = this.tag_object(py, SPECIFIC_CHARACTER_SET)?;
+        let value = Self::value_of(slf, &key, &PyString::new(py, "").into_any())?;
+        if value.is(py.NotImplemented()) {
+            return Ok(None);
+        }
+        Ok(Some(match names.as_slice() {
+            // What convert_encodings gives one known name, without its Python frame.
+            [name] if !name.is_empty() => PyList::new(py, [known.get_item(name)?])?.into_any(),
+            _ => pd.convert_encodings(py).call1((value,))?,
+        }))
+    }
+
     /// True when `tag` is in the dict.
     pub fn contains_tag(&self, tag: u32) -> bool {
         self.lock().contains(tag)
@@ -356,37 +394,6 @@ impl ElementDict {
             }
             _ => Ok(py.NotImplemented().into_bound(py)),
         }
-    }
-
-    /// The value of (0008,0005) when pydicom's reader would take it without a word: not
-    /// yet converted, VR CS (or implicit), every name in `known` (pydicom's
-    /// `python_encoding`). Then it is converted and stored as `ds[tag]` would. None when
-    /// absent; `NotImplemented` when pydicom's path must decide.
-    fn plain_charset<'py>(
-        slf: &Bound<'py, Self>,
-        known: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let py = slf.py();
-        let this = slf.get();
-        let not_plain = || Ok(Some(py.NotImplemented().into_bound(py)));
-        let lazy = match this.lock().get(SPECIFIC_CHARACTER_SET) {
-            None => return Ok(None),
-            Some(Slot::Object(_)) => return not_plain(),
-            Some(Slot::Lazy(lazy)) => lazy.clone(),
-        };
-        let e = &lazy.element;
-        if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
-            return not_plain();
-        }
-        let bytes = this.origins[lazy.source].source.bytes();
-        let end = (e.value_offset + e.value_len).min(bytes.len());
-        for name in values::string_items(&bytes[e.value_offset.min(end)..end]) {
-            if !name.is_empty() && !known.contains(name)? {
-                return not_plain();
-            }
-        }
-        let key = this.tag_object(py, SPECIFIC_CHARACTER_SET)?;
-        Self::value_of(slf, &key, &PyString::new(py, "").into_any()).map(Some)
     }
 
     #[pyo3(signature = (key, default = None))]

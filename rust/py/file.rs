@@ -10,7 +10,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::PyBytes;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -187,6 +187,33 @@ impl FileIndex {
         )
     }
 
+    /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
+    /// dict.
+    fn dataset_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
+        let base = if self.deflated() { 0 } else { self.base };
+        let mut dict = ElementDict::new(
+            Arc::clone(&self.body),
+            base,
+            self.parsed.encoding,
+            factory,
+            pydicom,
+            self.parsed.dataset.iter().copied(),
+        );
+        if !self.parsed.command.is_empty() {
+            // Command set elements were read from the file, always implicit VR LE.
+            dict.append_foreign(
+                Arc::clone(&self.file),
+                self.base,
+                Encoding {
+                    implicit: true,
+                    little: true,
+                },
+                self.parsed.command.iter().copied(),
+            );
+        }
+        dict
+    }
+
     /// True when everything the walk read lies within the first `len` bytes, with room for
     /// the longest element header after where it stopped; then those bytes alone give the
     /// same index as the whole file.
@@ -221,57 +248,66 @@ impl FileIndex {
         !Arc::ptr_eq(&self.file, &self.body)
     }
 
-    /// The file meta as pydicom's reader leaves it: a dict whose first element and
-    /// Transfer Syntax UID are converted (when dcmfast can convert them itself) and the rest
-    /// raw. Also returns whether both conversions were made here.
-    fn file_meta_elements<'py>(
+    /// The `FileDataset` pydicom's reader makes of this file, with `origin` (filename,
+    /// fileobj_type, buffer, timestamp); then whether the elements pydicom's reader converts
+    /// while reading (the first meta element, the transfer syntax) were converted here, and
+    /// whether `_read_charset` was set. Where not, pydicom's own conversion must follow.
+    fn file_dataset<'py>(
         &self,
         py: Python<'py>,
         factory: Py<PyAny>,
         pydicom: Py<Pydicom>,
-    ) -> PyResult<(Bound<'py, PyDict>, bool)> {
-        let dict = Bound::new(py, self.meta_dict(factory, pydicom.clone_ref(py)))?;
-        let default_charset = intern!(py, "iso8859").clone().into_any();
-        let mut converted_here = true;
-        let first = self.meta_first_tag();
-        for tag in first.into_iter().chain([TRANSFER_SYNTAX_UID]) {
-            if dict.get().contains_tag(tag) {
-                let elem = ElementDict::convert(
-                    &dict,
-                    &tag.into_pyobject(py)?.into_any(),
-                    &default_charset,
-                )?;
-                converted_here &= !elem.get_type().is(pydicom.bind(py).get().raw_type(py));
+        origin: (
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+        ),
+    ) -> PyResult<(Bound<'py, PyAny>, bool, bool)> {
+        let pd = pydicom.get();
+        let meta = Bound::new(
+            py,
+            self.meta_dict(factory.clone_ref(py), pydicom.clone_ref(py)),
+        )?;
+        let default_charset = pd.default_encoding(py);
+        let mut meta_converted = true;
+        for tag in self
+            .meta_first_tag()
+            .into_iter()
+            .chain([TRANSFER_SYNTAX_UID])
+        {
+            if meta.get().contains_tag(tag) {
+                let key = pd.tag(py, tag)?;
+                let elem = ElementDict::convert(&meta, &key, default_charset)?;
+                meta_converted &= !elem.get_type().is(pd.raw_type(py));
             }
         }
-        Ok((ElementDict::copy(&dict)?, converted_here))
-    }
+        let file_meta = pd.new_file_meta(meta.into_any())?;
 
-    /// The dataset elements, then the command set's (as pydicom's `dataset.update`), as a lazy
-    /// dict.
-    fn dataset_dict(&self, factory: Py<PyAny>, pydicom: Py<Pydicom>) -> ElementDict {
-        let base = if self.deflated() { 0 } else { self.base };
-        let mut dict = ElementDict::new(
-            Arc::clone(&self.body),
-            base,
-            self.parsed.encoding,
-            factory,
-            pydicom,
-            self.parsed.dataset.iter().copied(),
-        );
-        if !self.parsed.command.is_empty() {
-            // Command set elements were read from the file, always implicit VR LE.
-            dict.append_foreign(
-                Arc::clone(&self.file),
-                self.base,
-                Encoding {
-                    implicit: true,
-                    little: true,
-                },
-                self.parsed.command.iter().copied(),
-            );
-        }
-        dict
+        let elements = Bound::new(py, self.dataset_dict(factory, pydicom.clone_ref(py)))?;
+        let charset = ElementDict::read_charset(&elements)?;
+        let charset_set = charset.is_some();
+        let (filename, fileobj_type, buffer, timestamp) = origin;
+        let preamble = self
+            .preamble(py)
+            .map_or_else(|| py.None().into_bound(py), Bound::into_any);
+        let mut state = vec![
+            (intern!(py, "preamble"), preamble),
+            (intern!(py, "file_meta"), file_meta),
+            (intern!(py, "filename"), filename),
+            (intern!(py, "fileobj_type"), fileobj_type),
+            (intern!(py, "buffer"), buffer),
+            (intern!(py, "timestamp"), timestamp),
+        ];
+        state.extend(charset.map(|charset| (intern!(py, "_read_charset"), charset)));
+        let encoding = self.parsed.encoding;
+        let ds = pd.new_file_dataset(
+            elements.into_any(),
+            encoding.implicit,
+            encoding.little,
+            &state,
+        )?;
+        Ok((ds, meta_converted, charset_set))
     }
 
     /// A file-like over the dataset's bytes, in the caller's stream positions.
