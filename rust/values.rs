@@ -2,6 +2,8 @@
 //! warning. Each function returns `None` for anything outside that set, and the caller then
 //! leaves the element to pydicom, so a value made here is always the one pydicom would make.
 
+use std::borrow::Cow;
+
 /// Python's `str.isspace()` for the characters a latin-1 decode can produce.
 fn is_py_space(c: char) -> bool {
     matches!(
@@ -10,9 +12,13 @@ fn is_py_space(c: char) -> bool {
     )
 }
 
-/// `bytes.decode("iso8859")`: every byte is the character with the same number.
-pub fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
+/// `bytes.decode("iso8859")`: every byte is the character with the same number. ASCII (the
+/// usual case) is borrowed as it is.
+pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if bytes.is_ascii() => Cow::Borrowed(text),
+        _ => Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
+    }
 }
 
 /// Python's `str.strip()`.
@@ -30,32 +36,29 @@ pub fn strip_padding(s: &str) -> &str {
     s.trim_end_matches([' ', '\0'])
 }
 
-/// pydicom's `multi_string` split (CS, AS, DA, TM, DT as strings).
-pub fn string_items(bytes: &[u8]) -> Vec<String> {
-    split(strip_padding(&latin1(bytes)))
+/// pydicom's `multi_string` split (CS, AS, DA, TM, DT as strings) of latin-1 `text`.
+pub fn string_items(text: &str) -> Vec<&str> {
+    split(strip_padding(text))
 }
 
-fn split(s: &str) -> Vec<String> {
-    s.split('\\').map(str::to_owned).collect()
+fn split(s: &str) -> Vec<&str> {
+    s.split('\\').collect()
 }
 
 /// AE: each value stripped of white space.
-pub fn ae_items(bytes: &[u8]) -> Vec<String> {
-    latin1(bytes)
-        .split('\\')
-        .map(|v| py_strip(v).to_owned())
-        .collect()
+pub fn ae_items(text: &str) -> Vec<&str> {
+    text.split('\\').map(py_strip).collect()
 }
 
 /// UR: trailing white space removed.
-pub fn ur_value(bytes: &[u8]) -> String {
-    py_rstrip(&latin1(bytes)).to_owned()
+pub fn ur_value(text: &str) -> &str {
+    py_rstrip(text)
 }
 
 /// UI values that pass pydicom's UID validation (`(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*`, at
 /// most 64 characters; empty is valid).
-pub fn uid_items(bytes: &[u8]) -> Option<Vec<String>> {
-    let items = split(strip_padding(&latin1(bytes)));
+pub fn uid_items(text: &str) -> Option<Vec<&str>> {
+    let items = split(strip_padding(text));
     items.iter().all(|uid| is_valid_uid(uid)).then_some(items)
 }
 
@@ -71,9 +74,8 @@ fn is_valid_uid(uid: &str) -> bool {
 
 /// IS values pydicom converts to `IS` without a warning: `^ *[+-]?\d+ *$`, at most 12
 /// characters, within 32 bits. Each is (value, original string).
-pub fn is_items(bytes: &[u8]) -> Option<Vec<(i64, String)>> {
-    let text = latin1(bytes);
-    strip_padding(&text)
+pub fn is_items(text: &str) -> Option<Vec<(i64, &str)>> {
+    strip_padding(text)
         .split('\\')
         .map(|item| {
             let number = item.trim_matches(' ');
@@ -86,7 +88,7 @@ pub fn is_items(bytes: &[u8]) -> Option<Vec<(i64, String)>> {
             } else {
                 return None;
             };
-            (i32::try_from(value).is_ok()).then(|| (value, number.to_owned()))
+            (i32::try_from(value).is_ok()).then_some((value, number))
         })
         .collect()
 }
@@ -94,9 +96,8 @@ pub fn is_items(bytes: &[u8]) -> Option<Vec<(i64, String)>> {
 /// DS values pydicom converts to `DSfloat` without a warning in any validation mode:
 /// `[+-]?(\d+|\d+\.\d*|\.\d+)([eE][+-]?\d+)?` after stripping, at most 16 characters. Each is
 /// (value, original string).
-pub fn ds_items(bytes: &[u8]) -> Option<Vec<(f64, String)>> {
-    let text = latin1(bytes);
-    strip_padding(py_strip(&text))
+pub fn ds_items(text: &str) -> Option<Vec<(f64, &str)>> {
+    strip_padding(py_strip(text))
         .split('\\')
         .map(|item| {
             let number = py_strip(item);
@@ -104,7 +105,7 @@ pub fn ds_items(bytes: &[u8]) -> Option<Vec<(f64, String)>> {
                 return None;
             }
             // Rust's parser rounds correctly, as Python's float() does.
-            Some((number.parse().ok()?, number.to_owned()))
+            Some((number.parse().ok()?, number))
         })
         .collect()
 }
@@ -141,25 +142,22 @@ pub fn max_length(vr: &str) -> usize {
 /// Text that decodes the same in every ASCII-compatible character set: no byte above 0x7F and
 /// no ISO 2022 escape.
 fn plain_ascii(bytes: &[u8]) -> Option<&str> {
-    bytes
-        .iter()
-        .all(|&b| b < 0x80 && b != 0x1B)
-        .then(|| std::str::from_utf8(bytes).ok())
-        .flatten()
+    let text = std::str::from_utf8(bytes).ok()?;
+    (bytes.is_ascii() && !bytes.contains(&0x1B)).then_some(text)
 }
 
 /// SH, LO, UC: backslash-separated values within pydicom's length limit (0 = none).
-pub fn text_items(bytes: &[u8], max_len: usize) -> Option<Vec<String>> {
+pub fn text_items(bytes: &[u8], max_len: usize) -> Option<Vec<&str>> {
     plain_ascii(bytes)?
         .split('\\')
-        .map(|v| (max_len == 0 || v.len() <= max_len).then(|| strip_padding(v).to_owned()))
+        .map(|v| (max_len == 0 || v.len() <= max_len).then(|| strip_padding(v)))
         .collect()
 }
 
 /// ST, LT, UT: one value within pydicom's length limit (0 = none).
-pub fn text_value(bytes: &[u8], max_len: usize) -> Option<String> {
+pub fn text_value(bytes: &[u8], max_len: usize) -> Option<&str> {
     let text = plain_ascii(bytes)?;
-    (max_len == 0 || text.len() <= max_len).then(|| strip_padding(text).to_owned())
+    (max_len == 0 || text.len() <= max_len).then(|| strip_padding(text))
 }
 
 #[cfg(test)]
@@ -169,54 +167,54 @@ mod tests {
     #[test]
     fn uids_follow_pydicoms_rule() {
         assert_eq!(
-            uid_items(b"1.2.840.10008.1.2\0").unwrap(),
+            uid_items("1.2.840.10008.1.2\0").unwrap(),
             vec!["1.2.840.10008.1.2"]
         );
-        assert_eq!(uid_items(b"1.2\\0.3 ").unwrap(), vec!["1.2", "0.3"]);
-        assert!(uid_items(b"1.02").is_none());
-        assert!(uid_items(b"1..2").is_none());
-        assert!(uid_items(b" 1.2").is_none());
-        assert!(uid_items(&[b'1'; 65]).is_none());
+        assert_eq!(uid_items("1.2\\0.3 ").unwrap(), vec!["1.2", "0.3"]);
+        assert!(uid_items("1.02").is_none());
+        assert!(uid_items("1..2").is_none());
+        assert!(uid_items(" 1.2").is_none());
+        assert!(uid_items(&"1".repeat(65)).is_none());
     }
 
     #[test]
     fn integer_strings() {
         assert_eq!(
-            is_items(b" +12 \\-3").unwrap(),
-            vec![(12, "+12".into()), (-3, "-3".into())]
+            is_items(" +12 \\-3").unwrap(),
+            vec![(12, "+12"), (-3, "-3")]
         );
-        assert!(is_items(b"1.5").is_none());
-        assert!(is_items(b"9999999999").is_none());
-        assert!(is_items(b"   ").is_none());
-        assert!(is_items(b"1234567890123").is_none());
+        assert!(is_items("1.5").is_none());
+        assert!(is_items("9999999999").is_none());
+        assert!(is_items("   ").is_none());
+        assert!(is_items("1234567890123").is_none());
     }
 
     #[test]
     fn decimal_strings() {
-        let items = ds_items(b" 1.5\\-.25\\3.\\1E+02 ").unwrap();
+        let items = ds_items(" 1.5\\-.25\\3.\\1E+02 ").unwrap();
         let values: Vec<f64> = items.iter().map(|(v, _)| *v).collect();
         assert_eq!(values, vec![1.5, -0.25, 3.0, 100.0]);
         assert_eq!(items[3].1, "1E+02");
-        assert!(ds_items(b"nan").is_none());
-        assert!(ds_items(b"1.5.2").is_none());
-        assert!(ds_items(b"1e").is_none());
-        assert!(ds_items(b"12345678901234567").is_none());
-        assert!(ds_items(b"1\\\\2").is_none());
+        assert!(ds_items("nan").is_none());
+        assert!(ds_items("1.5.2").is_none());
+        assert!(ds_items("1e").is_none());
+        assert!(ds_items("12345678901234567").is_none());
+        assert!(ds_items("1\\\\2").is_none());
     }
 
     #[test]
     fn strings_and_text() {
         assert_eq!(
-            string_items(b"ORIGINAL\\PRIMARY "),
+            string_items("ORIGINAL\\PRIMARY "),
             vec!["ORIGINAL", "PRIMARY"]
         );
-        assert_eq!(string_items(b"\xe9"), vec!["\u{e9}"]);
-        assert_eq!(ae_items(b" AE1 \\\tB"), vec!["AE1", "B"]);
+        assert_eq!(latin1(b"\xe9"), "\u{e9}");
+        assert_eq!(ae_items(" AE1 \\\tB"), vec!["AE1", "B"]);
         assert_eq!(text_items(b"abc \\d\0", 64).unwrap(), vec!["abc", "d"]);
         assert!(text_items(b"\xe9", 64).is_none());
         assert!(text_items(b"12345678901234567", 16).is_none());
         assert_eq!(text_value(b"line\r\n ", 1024).unwrap(), "line\r\n");
         assert!(text_value(b"\x1b$B", 0).is_none());
-        assert_eq!(ur_value(b"http://a \t"), "http://a");
+        assert_eq!(ur_value("http://a \t"), "http://a");
     }
 }

@@ -37,6 +37,11 @@ const ASCII_SAFE_CODECS: [&str; 13] = [
     "GB18030",
 ];
 
+/// The `__dict__` of a module or plain object, where its attributes live.
+fn namespace(obj: &Bound<'_, PyAny>) -> PyResult<Py<PyDict>> {
+    Ok(obj.getattr("__dict__")?.cast_into::<PyDict>()?.unbind())
+}
+
 /// What element dicts need from pydicom: its classes (looked up once, at import) and its
 /// configuration (read at every conversion, as pydicom reads it).
 #[pyclass(frozen, module = "dcmfast._core")]
@@ -44,9 +49,11 @@ pub struct Pydicom {
     pub tag_type: Py<PyAny>,
     raw_type: Py<PyAny>,
     tuple_new: Py<PyAny>,
-    config: Py<PyAny>,
-    settings: Py<PyAny>,
-    hooks: Py<PyAny>,
+    /// The namespaces of pydicom's `config` module, `config.settings` and `hooks`: reading
+    /// a setting is then one dict lookup.
+    config: Py<PyDict>,
+    settings: Py<PyDict>,
+    hooks: Py<PyDict>,
     vr_hook: Py<PyAny>,
     value_hook: Py<PyAny>,
     data_element: Py<PyAny>,
@@ -81,9 +88,9 @@ impl Pydicom {
             tag_type: get("tag_type")?,
             raw_type: get("raw_type")?,
             tuple_new: get("tuple_new")?,
-            settings: config.getattr("settings")?.unbind(),
-            config: config.unbind(),
-            hooks: get("hooks")?,
+            settings: namespace(&config.getattr("settings")?)?,
+            config: namespace(&config)?,
+            hooks: namespace(&factory.getattr("hooks")?)?,
             vr_hook,
             value_hook,
             data_element: get("data_element_type")?,
@@ -177,7 +184,14 @@ impl Pydicom {
         let charset = self.default_encoding.bind(py).clone();
         let extra = [(intern!(py, "_read_charset"), charset)];
         let legacy = (py.None().into_bound(py), py.None().into_bound(py));
-        self.new_dataset(self.file_meta.bind(py), elements, false, true, legacy, &extra)
+        self.new_dataset(
+            self.file_meta.bind(py),
+            elements,
+            false,
+            true,
+            legacy,
+            &extra,
+        )
     }
 
     /// dcmfast's `FileDataset` of `elements`, with `extra` instance state (preamble,
@@ -195,7 +209,14 @@ impl Pydicom {
             PyBool::new(py, is_little_endian).to_owned().into_any(),
             PyBool::new(py, is_implicit_vr).to_owned().into_any(),
         );
-        self.new_dataset(class, elements, is_implicit_vr, is_little_endian, legacy, extra)
+        self.new_dataset(
+            class,
+            elements,
+            is_implicit_vr,
+            is_little_endian,
+            legacy,
+            extra,
+        )
     }
 
     /// pydicom's `default_encoding`.
@@ -213,26 +234,57 @@ impl Pydicom {
         self.convert_encodings.bind(py)
     }
 
+    /// A pydicom `config` setting, as `config.<name>` reads it.
+    fn setting<'py>(
+        &self,
+        py: Python<'py>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.config.bind(py).get_item(name)? {
+            Some(value) => Ok(value),
+            // Not a plain module attribute (a deprecated name, say): the module decides.
+            None => py.import("pydicom.config")?.getattr(name),
+        }
+    }
+
     fn flag(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        self.config.bind(py).getattr(name)?.is_truthy()
+        self.setting(py, &name.clone())?.is_truthy()
+    }
+
+    /// `config.settings.reading_validation_mode`, as its property computes it.
+    fn reading_validation_mode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self
+            .settings
+            .bind(py)
+            .get_item(intern!(py, "_reading_validation_mode"))?
+        {
+            Some(mode) if !mode.is_none() => Ok(mode),
+            Some(_) => {
+                let name = if self.flag(py, intern!(py, "enforce_valid_values"))? {
+                    intern!(py, "RAISE")
+                } else {
+                    intern!(py, "WARN")
+                };
+                self.setting(py, name)
+            }
+            None => self
+                .setting(py, intern!(py, "settings"))?
+                .getattr(intern!(py, "reading_validation_mode")),
+        }
     }
 
     /// pydicom's conversion is customised (hooks, callbacks): then it must do it itself.
     fn customised(&self, py: Python<'_>) -> PyResult<bool> {
         let hooks = self.hooks.bind(py);
-        Ok(!hooks
-            .getattr(intern!(py, "raw_element_vr"))?
-            .is(&self.vr_hook)
-            || !hooks
-                .getattr(intern!(py, "raw_element_value"))?
-                .is(&self.value_hook)
-            || hooks
-                .getattr(intern!(py, "raw_element_kwargs"))?
-                .is_truthy()?
+        let hook_is = |name: &Bound<'_, PyString>, default: &Py<PyAny>| -> PyResult<bool> {
+            Ok(hooks.get_item(name)?.is_some_and(|hook| hook.is(default)))
+        };
+        let kwargs = hooks.get_item(intern!(py, "raw_element_kwargs"))?;
+        Ok(!hook_is(intern!(py, "raw_element_vr"), &self.vr_hook)?
+            || !hook_is(intern!(py, "raw_element_value"), &self.value_hook)?
+            || kwargs.is_none_or(|k| k.is_truthy().unwrap_or(true))
             || !self
-                .config
-                .bind(py)
-                .getattr(intern!(py, "data_element_callback"))?
+                .setting(py, intern!(py, "data_element_callback"))?
                 .is_none())
     }
 }
@@ -249,7 +301,33 @@ fn ascii_safe(charset: &Bound<'_, PyAny>) -> bool {
     ASCII_SAFE_CODECS.contains(&name.as_str())
 }
 
-/// The `DataElement` pydicom would make of `element`, if it can be made here.
+/// A plain element converted: what its pydicom `DataElement` holds.
+pub struct PlainElement {
+    tag: Py<PyAny>,
+    vr: &'static str,
+    /// `config.settings.reading_validation_mode` when it was converted.
+    validation_mode: Py<PyAny>,
+    pub value: Py<PyAny>,
+    file_tell: usize,
+}
+
+impl PlainElement {
+    /// The `DataElement` pydicom makes of it.
+    pub fn data_element<'py>(&self, py: Python<'py>, pd: &Pydicom) -> PyResult<Bound<'py, PyAny>> {
+        let elem = pd.object_new.bind(py).call1((&pd.data_element,))?;
+        // The attributes DataElement.__init__ sets, in its order.
+        elem.setattr(intern!(py, "tag"), &self.tag)?;
+        elem.setattr(intern!(py, "VR"), self.vr)?;
+        elem.setattr(intern!(py, "validation_mode"), &self.validation_mode)?;
+        elem.setattr(intern!(py, "_value"), &self.value)?;
+        elem.setattr(intern!(py, "file_tell"), self.file_tell)?;
+        elem.setattr(intern!(py, "is_undefined_length"), false)?;
+        elem.setattr(intern!(py, "private_creator"), py.None())?;
+        Ok(elem)
+    }
+}
+
+/// `element` converted as pydicom would convert it, if that can be done here.
 pub fn plain_element<'py>(
     pd: &Pydicom,
     tag: &Bound<'py, PyAny>,
@@ -258,7 +336,7 @@ pub fn plain_element<'py>(
     little: bool,
     value_tell: usize,
     charset: &Bound<'py, PyAny>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+) -> PyResult<Option<PlainElement>> {
     let e = element;
     let complete = e.kind == ValueKind::Bytes
         && e.length != 0
@@ -277,20 +355,13 @@ pub fn plain_element<'py>(
     let Some(value) = plain_value(pd, py, vr, bytes, little, charset)? else {
         return Ok(None);
     };
-    let elem = pd.object_new.bind(py).call1((&pd.data_element,))?;
-    let mode = pd
-        .settings
-        .bind(py)
-        .getattr(intern!(py, "reading_validation_mode"))?;
-    // The attributes DataElement.__init__ sets, in its order.
-    elem.setattr(intern!(py, "tag"), tag)?;
-    elem.setattr(intern!(py, "VR"), vr)?;
-    elem.setattr(intern!(py, "validation_mode"), mode)?;
-    elem.setattr(intern!(py, "_value"), value)?;
-    elem.setattr(intern!(py, "file_tell"), value_tell)?;
-    elem.setattr(intern!(py, "is_undefined_length"), false)?;
-    elem.setattr(intern!(py, "private_creator"), py.None())?;
-    Ok(Some(elem))
+    Ok(Some(PlainElement {
+        tag: tag.clone().unbind(),
+        vr,
+        validation_mode: pd.reading_validation_mode(py)?.unbind(),
+        value: value.unbind(),
+        file_tell: value_tell,
+    }))
 }
 
 fn plain_value<'py>(
@@ -301,11 +372,13 @@ fn plain_value<'py>(
     little: bool,
     charset: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let strings = |items: Vec<String>| -> PyResult<Bound<'py, PyAny>> {
-        let objects = items.into_iter().map(|s| PyString::new(py, &s).into_any());
+    let strings = |items: Vec<&str>| -> PyResult<Bound<'py, PyAny>> {
+        let objects = items.into_iter().map(|s| PyString::new(py, s).into_any());
         one_or_many(pd, py.get_type::<PyString>().into_any(), objects.collect())
     };
     let text_ok = || ascii_safe(charset);
+    // Bytes decoded as latin-1 (pydicom's default for these VRs), only where needed.
+    let text = || values::latin1(bytes);
     Ok(match vr {
         "US" => numbers::<2>(py, bytes, |b| u16_of(b, little).into_bound_py_any(py))?,
         "SS" => numbers::<2>(py, bytes, |b| {
@@ -326,24 +399,24 @@ fn plain_value<'py>(
             f64::from_bits(u64_of(b, little)).into_bound_py_any(py)
         })?,
         "OB" | "OD" | "OF" | "OL" | "OV" | "OW" => Some(PyBytes::new(py, bytes).into_any()),
-        "CS" | "AS" => Some(strings(values::string_items(bytes))?),
+        "CS" | "AS" => Some(strings(values::string_items(&text()))?),
         "DA" | "TM" | "DT" if !pd.flag(py, intern!(py, "datetime_conversion"))? => {
-            Some(strings(values::string_items(bytes))?)
+            Some(strings(values::string_items(&text()))?)
         }
-        "AE" => Some(strings(values::ae_items(bytes))?),
-        "UR" => Some(PyString::new(py, &values::ur_value(bytes)).into_any()),
-        "UI" => match values::uid_items(bytes) {
+        "AE" => Some(strings(values::ae_items(&text()))?),
+        "UR" => Some(PyString::new(py, values::ur_value(&text())).into_any()),
+        "UI" => match values::uid_items(&text()) {
             Some(items) => {
                 let (str_new, uid) = (pd.str_new.bind(py), pd.uid.bind(py).clone());
                 let objects = items
                     .iter()
-                    .map(|s| str_new.call1((&uid, s)))
+                    .map(|s| str_new.call1((&uid, *s)))
                     .collect::<PyResult<Vec<_>>>()?;
                 Some(one_or_many(pd, uid, objects)?)
             }
             None => None,
         },
-        "IS" if !pd.flag(py, intern!(py, "use_IS_numpy"))? => match values::is_items(bytes) {
+        "IS" if !pd.flag(py, intern!(py, "use_IS_numpy"))? => match values::is_items(&text()) {
             Some(items) => {
                 let (int_new, is) = (pd.int_new.bind(py), pd.is.bind(py).clone());
                 let mut objects = Vec::with_capacity(items.len());
@@ -359,7 +432,7 @@ fn plain_value<'py>(
         "DS" if !pd.flag(py, intern!(py, "use_DS_decimal"))?
             && !pd.flag(py, intern!(py, "use_DS_numpy"))? =>
         {
-            match values::ds_items(bytes) {
+            match values::ds_items(&text()) {
                 Some(items) => {
                     let (float_new, ds) = (pd.float_new.bind(py), pd.ds.bind(py).clone());
                     let mut objects = Vec::with_capacity(items.len());
@@ -378,7 +451,7 @@ fn plain_value<'py>(
             .map(strings)
             .transpose()?,
         "LT" | "ST" | "UT" if text_ok() => values::text_value(bytes, values::max_length(vr))
-            .map(|s| PyString::new(py, &s).into_any()),
+            .map(|s| PyString::new(py, s).into_any()),
         _ => None,
     })
 }

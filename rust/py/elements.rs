@@ -2,7 +2,7 @@
 //! made only when asked for (a `RawDataElement` over the source's bytes, or whatever pydicom
 //! stored back after converting it), so untouched elements cost nothing.
 
-use super::convert::{plain_element, Pydicom};
+use super::convert::{plain_element, PlainElement, Pydicom};
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use crate::tagmap::TagMap;
@@ -22,16 +22,27 @@ struct Lazy {
 
 enum Slot {
     Lazy(Lazy),
+    /// Converted for its value alone (keyword access): the `DataElement` pydicom would have
+    /// stored is made of it when the element itself is first asked for.
+    Plain(Arc<PlainElement>),
     Object(Py<PyAny>),
+}
+
+/// A slot's content, taken out of the lock.
+enum Stored<'py> {
+    Lazy(Lazy),
+    Plain(Arc<PlainElement>),
+    Object(Bound<'py, PyAny>),
 }
 
 /// (0008,0005) Specific Character Set.
 const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 
-/// What a key finds: a stored (or just converted) object, a raw element still to make, or
-/// nothing.
+/// What a key finds: a stored (or just converted) object, a converted value (when only the
+/// value was asked for), a raw element still to make, or nothing.
 enum Resolved<'py> {
     Element(Bound<'py, PyAny>),
+    Value(Bound<'py, PyAny>),
     Raw(Lazy),
     Missing,
 }
@@ -163,24 +174,54 @@ impl ElementDict {
         self.pydicom.get().raw_element(fields.into_pyobject(py)?)
     }
 
+    /// What the slot of `tag` holds, if there is one.
+    fn stored<'py>(&self, py: Python<'py>, tag: u32) -> Option<Stored<'py>> {
+        Some(match self.lock().get(tag)? {
+            Slot::Lazy(lazy) => Stored::Lazy(lazy.clone()),
+            Slot::Plain(plain) => Stored::Plain(Arc::clone(plain)),
+            Slot::Object(obj) => Stored::Object(obj.bind(py).clone()),
+        })
+    }
+
+    /// The `DataElement` of a converted slot, made and stored in its place (unless another
+    /// thread stored one meanwhile: the first stays).
+    fn element_of<'py>(
+        &self,
+        py: Python<'py>,
+        tag: u32,
+        plain: &Arc<PlainElement>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // Made outside the lock: allocating may run Python code that uses this dict.
+        let elem = plain.data_element(py, self.pydicom.get())?;
+        let mut slots = self.lock();
+        match slots.get(tag) {
+            Some(Slot::Object(obj)) => Ok(obj.bind(py).clone()),
+            Some(Slot::Plain(now)) if Arc::ptr_eq(now, plain) => {
+                slots.insert(tag, Slot::Object(elem.clone().unbind()));
+                Ok(elem)
+            }
+            _ => Ok(elem),
+        }
+    }
+
     fn lookup<'py>(slf: &Bound<'py, Self>, tag: u32) -> PyResult<Option<Bound<'py, PyAny>>> {
         let py = slf.py();
         let this = slf.get();
-        let lazy = match this.lock().get(tag) {
-            None => return Ok(None),
-            Some(Slot::Object(obj)) => return Ok(Some(obj.bind(py).clone())),
-            Some(Slot::Lazy(lazy)) => lazy.clone(),
-        };
-        this.make(py, &lazy, slf).map(Some)
+        match this.stored(py, tag) {
+            None => Ok(None),
+            Some(Stored::Object(obj)) => Ok(Some(obj)),
+            Some(Stored::Plain(plain)) => this.element_of(py, tag, &plain).map(Some),
+            Some(Stored::Lazy(lazy)) => this.make(py, &lazy, slf).map(Some),
+        }
     }
 
-    /// The element pydicom would convert `lazy` to, when it can be made without pydicom.
+    /// `lazy` converted as pydicom would, when that can be done without pydicom.
     fn plain<'py>(
         &self,
         tag: &Bound<'py, PyAny>,
         lazy: &Lazy,
         charset: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
         let bytes = origin.source.bytes();
@@ -235,10 +276,10 @@ impl ElementDict {
         let py = slf.py();
         let this = slf.get();
         let pd = this.pydicom.get();
-        let lazy = match this.lock().get(SPECIFIC_CHARACTER_SET) {
+        let lazy = match this.stored(py, SPECIFIC_CHARACTER_SET) {
             None => return Ok(Some(pd.default_encoding(py).clone())),
-            Some(Slot::Object(_)) => return Ok(None),
-            Some(Slot::Lazy(lazy)) => lazy.clone(),
+            Some(Stored::Lazy(lazy)) => lazy,
+            Some(_) => return Ok(None),
         };
         let e = &lazy.element;
         if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
@@ -246,7 +287,8 @@ impl ElementDict {
         }
         let bytes = this.origins[lazy.source].source.bytes();
         let end = (e.value_offset + e.value_len).min(bytes.len());
-        let names = values::string_items(&bytes[e.value_offset.min(end)..end]);
+        let text = values::latin1(&bytes[e.value_offset.min(end)..end]);
+        let names = values::string_items(&text);
         let known = pd.python_encoding(py);
         for name in &names {
             if !name.is_empty() && !known.contains(name)? {
@@ -270,21 +312,29 @@ impl ElementDict {
         self.lock().contains(tag)
     }
 
-    /// What is stored for `key`, converting a plain element (and storing it) on the way.
+    /// What is stored for `key`, converting a plain element (and storing it) on the way;
+    /// with `value_only`, a converted element's value is enough.
     fn resolve<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
+        value_only: bool,
     ) -> PyResult<Resolved<'py>> {
         let py = slf.py();
         let this = slf.get();
         let Some(tag) = tag_of(key) else {
             return Ok(Resolved::Missing);
         };
-        let lazy = match this.lock().get(tag) {
+        let lazy = match this.stored(py, tag) {
             None => return Ok(Resolved::Missing),
-            Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
-            Some(Slot::Lazy(lazy)) => lazy.clone(),
+            Some(Stored::Object(obj)) => return Ok(Resolved::Element(obj)),
+            Some(Stored::Plain(plain)) if value_only => {
+                return Ok(Resolved::Value(plain.value.bind(py).clone()))
+            }
+            Some(Stored::Plain(plain)) => {
+                return this.element_of(py, tag, &plain).map(Resolved::Element)
+            }
+            Some(Stored::Lazy(lazy)) => lazy,
         };
         // pydicom's element carries the tag object its reader made; the caller's key is one.
         let tag_object = if key.get_type().is(this.pydicom.get().tag_type.bind(py)) {
@@ -292,16 +342,30 @@ impl ElementDict {
         } else {
             this.tag_object(py, tag)?
         };
-        let Some(elem) = this.plain(&tag_object, &lazy, charset)? else {
+        let Some(plain) = this.plain(&tag_object, &lazy, charset)? else {
             return Ok(Resolved::Raw(lazy));
         };
-        let mut slots = this.lock();
-        // Another thread may have stored this element meanwhile; keep the first.
-        if let Some(Slot::Object(obj)) = slots.get(tag) {
-            return Ok(Resolved::Element(obj.bind(py).clone()));
+        let plain = Arc::new(plain);
+        if value_only {
+            let mut slots = this.lock();
+            // Another thread may have stored this element meanwhile; keep the first.
+            return Ok(match slots.get(tag) {
+                Some(Slot::Object(obj)) => Resolved::Element(obj.bind(py).clone()),
+                Some(Slot::Plain(first)) => Resolved::Value(first.value.bind(py).clone()),
+                Some(Slot::Lazy(_)) => {
+                    let value = plain.value.bind(py).clone();
+                    slots.insert(tag, Slot::Plain(plain));
+                    Resolved::Value(value)
+                }
+                None => Resolved::Value(plain.value.bind(py).clone()),
+            });
         }
-        if slots.contains(tag) {
-            slots.insert(tag, Slot::Object(elem.clone().unbind()));
+        let elem = plain.data_element(py, this.pydicom.get())?;
+        let mut slots = this.lock();
+        match slots.get(tag) {
+            Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
+            Some(_) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
+            None => {}
         }
         Ok(Resolved::Element(elem))
     }
@@ -369,8 +433,8 @@ impl ElementDict {
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match Self::resolve(slf, key, charset)? {
-            Resolved::Element(elem) => Ok(elem),
+        match Self::resolve(slf, key, charset, false)? {
+            Resolved::Element(elem) | Resolved::Value(elem) => Ok(elem),
             Resolved::Raw(lazy) => slf.get().make(slf.py(), &lazy, slf),
             Resolved::Missing => Err(PyKeyError::new_err(key.clone().unbind())),
         }
@@ -384,7 +448,8 @@ impl ElementDict {
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        match Self::resolve(slf, key, charset)? {
+        match Self::resolve(slf, key, charset, true)? {
+            Resolved::Value(value) => Ok(value),
             Resolved::Element(elem)
                 if elem
                     .get_type()
