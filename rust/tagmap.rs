@@ -44,6 +44,10 @@ impl<V> TagMap<V> {
     /// Append `items` (in insertion order) with dict assignment semantics; ascending runs
     /// are taken in one pass, without a search per item.
     pub fn extend(&mut self, items: impl IntoIterator<Item = (u32, V)>) {
+        let items = items.into_iter();
+        if let TagMap::Sorted(sorted) = self {
+            sorted.reserve(items.size_hint().0);
+        }
         for (tag, value) in items {
             match self {
                 TagMap::Sorted(sorted) if sorted.last().is_none_or(|(last, _)| *last < tag) => {
@@ -52,6 +56,17 @@ impl<V> TagMap<V> {
                 _ => self.insert(tag, value),
             }
         }
+    }
+
+    /// A map of `items` in insertion order: taken as it is when the tags strictly ascend (the
+    /// usual case), else inserted one by one.
+    pub fn from_items(items: Vec<(u32, V)>) -> Self {
+        if items.windows(2).all(|pair| pair[0].0 < pair[1].0) {
+            return TagMap::Sorted(items);
+        }
+        let mut map = TagMap::default();
+        map.extend(items);
+        map
     }
 
     /// Insert or replace (a replaced value keeps its place, as in a dict).
@@ -155,6 +170,15 @@ mod tests {
         map.extend([(4, 'd'), (2, 'e')]);
         assert_eq!(map.tags(), vec![1, 4, 9, 2]);
         assert_eq!(map.get(4), Some(&'d'));
+    }
+
+    #[test]
+    fn from_items_takes_ascending_vectors_whole() {
+        let map = TagMap::from_items(vec![(1, 'a'), (4, 'b')]);
+        assert!(matches!(map, TagMap::Sorted(_)));
+        let map = TagMap::from_items(vec![(4, 'a'), (1, 'b'), (4, 'c')]);
+        assert_eq!(map.tags(), vec![4, 1]);
+        assert_eq!(map.get(4), Some(&'c'));
     }
 
     #[test]

@@ -76,17 +76,23 @@ impl ElementDict {
         encoding: Encoding,
         factory: Py<PyAny>,
         pydicom: Py<Pydicom>,
-        elements: impl Iterator<Item = Element>,
+        elements: &[Element],
     ) -> ElementDict {
-        let mut dict = ElementDict {
-            origins: Vec::new(),
+        let slots = elements
+            .iter()
+            .map(|&element| (element.tag, Slot::Lazy(Lazy { source: 0, element })))
+            .collect();
+        ElementDict {
+            origins: vec![Origin {
+                source,
+                base,
+                encoding,
+            }],
             factory,
             pydicom,
-            slots: Mutex::new(TagMap::default()),
+            slots: Mutex::new(TagMap::from_items(slots)),
             key_view: Mutex::new(None),
-        };
-        dict.append_foreign(source, base, encoding, elements);
-        dict
+        }
     }
 
     /// Add elements from another source; a tag already present keeps its place and takes the
@@ -442,7 +448,7 @@ impl ElementDict {
 
     /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
     /// `DataElement`; `NotImplemented` when pydicom's path must decide (absent, raw, ...).
-    fn value_of<'py>(
+    pub fn value_of<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,

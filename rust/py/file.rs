@@ -183,7 +183,7 @@ impl FileIndex {
             encoding,
             factory,
             pydicom,
-            self.parsed.meta.iter().copied(),
+            &self.parsed.meta,
         )
     }
 
@@ -197,7 +197,7 @@ impl FileIndex {
             self.parsed.encoding,
             factory,
             pydicom,
-            self.parsed.dataset.iter().copied(),
+            &self.parsed.dataset,
         );
         if !self.parsed.command.is_empty() {
             // Command set elements were read from the file, always implicit VR LE.
@@ -278,8 +278,8 @@ impl FileIndex {
         {
             if meta.get().contains_tag(tag) {
                 let key = pd.tag(py, tag)?;
-                let elem = ElementDict::convert(&meta, &key, default_charset)?;
-                meta_converted &= !elem.get_type().is(pd.raw_type(py));
+                let value = ElementDict::value_of(&meta, &key, default_charset)?;
+                meta_converted &= !value.is(py.NotImplemented());
             }
         }
         let file_meta = pd.new_file_meta(meta.into_any())?;
