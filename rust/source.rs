@@ -4,7 +4,7 @@
 
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 /// The bytes one dataset is read from.
 pub enum Source {
@@ -30,12 +30,14 @@ impl Source {
         Ok(Source::Mapped(map))
     }
 
-    /// Read at most `limit` bytes from the start of `file` (whose length is `len`). Cheaper
-    /// than a mapping when only the header is wanted.
+    /// Read at most `limit` bytes from the start of `file` (whose length is `len`), wherever
+    /// its cursor is. Cheaper than a mapping when only the header is wanted.
     pub fn read_head(file: &File, len: u64, limit: usize) -> io::Result<Source> {
         let want = limit.min(usize::try_from(len).unwrap_or(usize::MAX));
         let mut bytes = Vec::with_capacity(want);
-        file.take(want as u64).read_to_end(&mut bytes)?;
+        let mut reader = file;
+        reader.seek(SeekFrom::Start(0))?;
+        reader.take(want as u64).read_to_end(&mut bytes)?;
         Ok(Source::Owned(bytes))
     }
 

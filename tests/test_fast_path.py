@@ -64,6 +64,30 @@ def test_elements_are_made_only_when_accessed():
     assert type(ds.get_item(0x00100020)) is RawDataElement
 
 
+@pytest.mark.parametrize("keyword", ["PatientID", "Rows", "SliceLocation", "ImageType"])
+def test_keyword_value_is_the_stored_elements_value(keyword):
+    """Keyword access converts a plain element for its value; the DataElement pydicom
+    would have stored is made on first element access, around that same value."""
+    ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
+    value = getattr(ours, keyword)
+    assert getattr(ours, keyword) is value
+    elem = ours.data_element(keyword)
+    assert type(elem) is DataElement
+    assert elem.value is value
+    assert ours.data_element(keyword) is elem
+    assert ours._dict[elem.tag] is elem
+    expected = theirs.data_element(keyword)
+    assert vars(elem) == vars(expected)
+    assert list(vars(elem)) == list(vars(expected))
+
+
+def test_file_meta_is_converted_as_pydicoms_reader_leaves_it():
+    ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
+    for tag in theirs.file_meta._dict:
+        assert type(ours.file_meta._dict[tag]) is type(theirs.file_meta._dict[tag])
+    assert ours.file_meta == theirs.file_meta
+
+
 def test_mutation_and_order_follow_pydicom():
     ours, theirs = dcmfast.dcmread(CT), pydicom.dcmread(CT)
     for ds in (ours, theirs):

@@ -110,8 +110,10 @@ pub fn read_path(
         .map_err(to_py_err)
 }
 
-/// How much of a file is read first when only its header is wanted.
-const HEAD_BYTES: usize = 16 * 1024;
+/// How much of a file is read, in turn, when only its header is wanted: most headers fit in
+/// the first read (a page-cache copy costs less than a mapping); bigger ones get one more try
+/// before the whole file is mapped.
+const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
 
 /// Parse the file at `path`: from its first bytes when the read stops before pixel data
 /// and they hold the whole header, else from a mapping of the whole file.
@@ -124,15 +126,18 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
         ..index
     };
     if opts.stop_before_pixels {
-        let head = Source::read_head(&file, len, HEAD_BYTES)?;
-        let head_len = head.bytes().len();
-        let complete = head_len as u64 == len;
-        match index_from(head, 0, opts) {
-            Ok(index) if complete || index.ends_within(head_len) => {
-                return Ok(Ok(with_mtime(index)))
+        for limit in HEAD_READS {
+            let head = Source::read_head(&file, len, limit)?;
+            let head_len = head.bytes().len();
+            let complete = head_len as u64 == len;
+            match index_from(head, 0, opts) {
+                Ok(index) if complete || index.ends_within(head_len) => {
+                    return Ok(Ok(with_mtime(index)))
+                }
+                Err(err) if complete => return Ok(Err(err)),
+                _ if complete => break,
+                _ => {}
             }
-            Err(err) if complete => return Ok(Err(err)),
-            _ => {}
         }
     }
     Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
