@@ -6,6 +6,7 @@ pub mod dictionary;
 pub mod errors;
 pub mod parse;
 pub mod pixels;
+pub mod scan;
 pub mod source;
 pub mod tagmap;
 pub mod values;

@@ -92,6 +92,9 @@ pub struct ReadOptions {
     pub specific_tags: Option<Vec<u32>>,
     /// Defer values longer than this many bytes.
     pub defer_size: Option<u64>,
+    /// Stop at the first top-level element whose tag is greater (the bulk scanner's last
+    /// wanted tag): nothing after it is read.
+    pub stop_after: Option<u32>,
     /// pydicom `config.settings.infer_sq_for_un_vr`.
     pub infer_sq_for_un_vr: bool,
     /// pydicom `config.replace_un_with_known_vr`.
@@ -256,6 +259,52 @@ fn walk_dataset(
     walker.walk(start, Limit::End, encoding, &level, 0)
 }
 
+/// The elements of the first `max_items` items of the sequence `element` (a top-level element
+/// of `buf`, or one of an item read by this function), each with its encoding.
+pub fn sequence_items(
+    buf: &[u8],
+    element: &Element,
+    encoding: Encoding,
+    opts: &ReadOptions,
+    max_items: usize,
+) -> Result<Vec<(Vec<Element>, Encoding)>> {
+    let walker = Walker::new(buf, opts);
+    let end = element.value_offset.saturating_add(element.value_len);
+    let mut pos = element.value_offset;
+    let mut items = Vec::new();
+    while items.len() < max_items && pos < end {
+        let (Some(tag), Some(length)) = (
+            walker.tag_at(pos, encoding.little),
+            walker.u32_at(pos + 4, encoding.little),
+        ) else {
+            return Err(ParseError::Truncated {
+                offset: pos,
+                tag: Some(element.tag),
+            });
+        };
+        if tag == SEQUENCE_DELIMITER {
+            break;
+        }
+        if tag != ITEM {
+            return Err(irregular(pos, Some(tag), "item expected"));
+        }
+        let start = pos + 8;
+        let item_encoding = walker.item_encoding(start, encoding);
+        let limit = if length == UNDEFINED_LENGTH {
+            Limit::ItemDelimiter
+        } else {
+            Limit::At(start.saturating_add(length as usize).min(end))
+        };
+        let (elements, next) = walker.walk(start, limit, item_encoding, &Level::ITEM, 1)?;
+        items.push((elements, item_encoding));
+        pos = match limit {
+            Limit::At(item_end) => item_end,
+            _ => next,
+        };
+    }
+    Ok(items)
+}
+
 /// The bytes of `element` present in `buf`.
 pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
     let end = element
@@ -379,6 +428,12 @@ impl Level {
         filters: false,
         stop: Stop::Never,
     };
+
+    /// A nested dataset whose elements are wanted.
+    const ITEM: Level = Level {
+        record: true,
+        ..Level::NESTED
+    };
 }
 
 /// An element header as read.
@@ -394,6 +449,9 @@ struct Walker<'a> {
     opts: &'a ReadOptions,
     /// Set when a read wanted bytes past the end of `buf`.
     overran: Cell<bool>,
+    /// Where the last `specific_tags` lookup ended: top-level tags ascend, so the next
+    /// lookup usually starts there.
+    wanted_from: Cell<usize>,
 }
 
 impl<'a> Walker<'a> {
@@ -402,6 +460,7 @@ impl<'a> Walker<'a> {
             buf,
             opts,
             overran: Cell::new(false),
+            wanted_from: Cell::new(0),
         }
     }
 
@@ -553,7 +612,9 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            if level.stop.applies(tag) {
+            if level.stop.applies(tag)
+                || (level.filters && self.opts.stop_after.is_some_and(|last| tag > last))
+            {
                 break;
             }
             pos = header.value_offset;
@@ -603,10 +664,19 @@ impl<'a> Walker<'a> {
     }
 
     fn wanted(&self, tag: u32) -> bool {
-        match &self.opts.specific_tags {
-            None => true,
-            Some(tags) => tag == SPECIFIC_CHARACTER_SET || tags.binary_search(&tag).is_ok(),
+        let Some(tags) = &self.opts.specific_tags else {
+            return true;
+        };
+        let mut i = self.wanted_from.get().min(tags.len());
+        if i > 0 && tags[i - 1] >= tag {
+            // Out of order: search afresh.
+            i = tags.partition_point(|&t| t < tag);
         }
+        while tags.get(i).is_some_and(|&t| t < tag) {
+            i += 1;
+        }
+        self.wanted_from.set(i);
+        tag == SPECIFIC_CHARACTER_SET || tags.get(i) == Some(&tag)
     }
 
     /// An undefined-length element: a sequence (walked to its delimiter) or a value read up to

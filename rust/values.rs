@@ -154,6 +154,11 @@ pub fn text_items(bytes: &[u8], max_len: usize) -> Option<Vec<&str>> {
         .collect()
 }
 
+/// PN: the names pydicom's `convert_PN` splits off (each as its `str`), for plain ASCII.
+pub fn person_names(bytes: &[u8]) -> Option<Vec<&str>> {
+    Some(strip_padding(plain_ascii(bytes)?).split('\\').collect())
+}
+
 /// ST, LT, UT: one value within pydicom's length limit (0 = none).
 pub fn text_value(bytes: &[u8], max_len: usize) -> Option<&str> {
     let text = plain_ascii(bytes)?;
@@ -216,5 +221,9 @@ mod tests {
         assert_eq!(text_value(b"line\r\n ", 1024).unwrap(), "line\r\n");
         assert!(text_value(b"\x1b$B", 0).is_none());
         assert_eq!(ur_value("http://a \t"), "http://a");
+        assert_eq!(
+            person_names(b"Doe^J\\Roe \0").unwrap(),
+            vec!["Doe^J", "Roe"]
+        );
     }
 }

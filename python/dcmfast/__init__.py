@@ -9,12 +9,16 @@ from dcmfast._dataset import FileDataset
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
 from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
+from dcmfast._scan import ScanResult, iter_scan, scan
 
 __all__ = [
     "FileDataset",
+    "ScanResult",
     "dcmread",
+    "iter_scan",
     "patch_pydicom",
     "register_decoder",
+    "scan",
     "unpatch_pydicom",
     "unregister_decoder",
 ]

@@ -93,3 +93,20 @@ def rle_decode_frame(
     bits_allocated: int,
     segment_order: str = ">",
 ) -> tuple[bytearray | None, list[str], Exception | None]: ...
+
+class ScanPlan:
+    def __new__(
+        cls,
+        paths: list[tuple[list[tuple[int, int]], int]],
+        force: bool,
+        config: tuple[bool, bool, bool, bool],
+    ) -> Self: ...
+
+def scan_paths(
+    paths: list[str], plan: ScanPlan, workers: int
+) -> tuple[
+    list[list[Any]],
+    list[tuple[int, int, int, str | None, bytes, bool, bool]],
+    list[tuple[int, bytes]],
+    list[tuple[int, str, str]],
+]: ...

@@ -6,6 +6,7 @@ mod convert;
 mod elements;
 mod file;
 mod pixels;
+mod scan;
 
 use pyo3::prelude::*;
 
@@ -21,6 +22,8 @@ mod _core {
     use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
     use super::pixels::rle_decode_frame;
+    #[pymodule_export]
+    use super::scan::{scan_paths, ScanPlan};
 }
 
 /// Silence the unused-import lint for `prelude` when only the submodules use it.

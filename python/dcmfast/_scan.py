@@ -1,0 +1,396 @@
+"""``scan``: chosen elements of many files, read in parallel, as columns.
+
+The Rust scanner reads each file's header only as far as the last wanted tag, on all
+cores with the GIL released, and makes plain Python values of what its bytes alone
+decide. Values it cannot make exactly as pydicom would (other character sets, values
+pydicom corrects) are converted by pydicom here, and files the fast walk does not
+describe exactly are read by pydicom, so every value is pydicom's.
+
+Values are plain types: ``str`` (also for UI, PN, DA, TM, DT), ``int`` (IS, binary
+integers, AT), ``float`` (DS, FL, FD), ``bytes`` (OB, OW, UN, ...), a ``list`` of them
+for more than one value, and ``None`` for an absent element or an absent sequence item.
+Sequences themselves are not values: name an element inside them, e.g.
+``"ReferencedSeriesSequence[0].SeriesInstanceUID"``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any, Union
+
+from pydicom import config
+from pydicom.charset import convert_encodings
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.filereader import dcmread as _pydicom_dcmread
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
+from pydicom.valuerep import DA, DT, TM, PersonName
+from pydicom.values import convert_string
+
+from dcmfast import _core
+
+TagSpec = Union[str, int, tuple[int, int]]
+PathArg = Union[str, "os.PathLike[str]"]
+
+_NOT_DICOM = (
+    "File is missing DICOM File Meta Information header or the 'DICM' prefix is "
+    "missing from the header. Use force=True to force reading."
+)
+DEFAULT_BATCH = 10_000
+
+
+class ScanResult:
+    """The values of a scan, one column per wanted tag, in the order of the paths.
+
+    ``result["PatientID"]`` is a list with a value (or None) per file;
+    ``result.paths`` lists the files, ``result.errors`` the ``(path, message)`` of
+    files that are not DICOM or could not be read.
+    """
+
+    def __init__(
+        self,
+        paths: list[str],
+        columns: dict[str, list[Any]],
+        errors: list[tuple[str, str]],
+        specs: dict[str, tuple[tuple[tuple[int, int], ...], int]],
+    ) -> None:
+        self.paths = paths
+        self.columns = columns
+        self.errors = errors
+        self._specs = specs
+
+    def __getitem__(self, key: TagSpec) -> list[Any]:
+        if isinstance(key, str) and key in self.columns:
+            return self.columns[key]
+        path = _parse_spec(key)
+        for name, spec in self._specs.items():
+            if spec == path:
+                return self.columns[name]
+        raise KeyError(key)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ScanResult: {len(self.paths)} files, columns {list(self.columns)}, "
+            f"{len(self.errors)} errors>"
+        )
+
+    def keys(self) -> list[str]:
+        """The column names."""
+        return list(self.columns)
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """``{"path": paths, column: values, ...}``."""
+        return {"path": list(self.paths), **self.columns}
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with a ``path`` column and one column per tag."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict())
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table with a ``path`` column and one column per tag."""
+        import pyarrow as pa
+
+        return pa.table(self.to_dict())
+
+    @classmethod
+    def concat(cls, parts: list[ScanResult]) -> ScanResult:
+        """One result of several, in order."""
+        first = parts[0]
+        columns = {name: [] for name in first.columns}
+        paths: list[str] = []
+        errors: list[tuple[str, str]] = []
+        for part in parts:
+            paths.extend(part.paths)
+            errors.extend(part.errors)
+            for name, values in part.columns.items():
+                columns[name].extend(values)
+        return cls(paths, columns, errors, first._specs)
+
+
+def scan(
+    paths: PathArg | Iterable[PathArg],
+    tags: Iterable[TagSpec],
+    *,
+    workers: int | None = None,
+    force: bool = False,
+) -> ScanResult:
+    """Read `tags` from every file in `paths` (files, directories searched
+    recursively, or an iterable of them) on `workers` threads (all cores by default).
+
+    A broken or non-DICOM file never stops the scan: its values are None and it is
+    listed in ``errors``. For bounded memory over millions of files use
+    :func:`iter_scan`.
+    """
+    parts = list(iter_scan(paths, tags, workers=workers, force=force))
+    if not parts:
+        return ScanResult([], {name: [] for name in _columns(tags)}, [], _columns(tags))
+    return ScanResult.concat(parts)
+
+
+def iter_scan(
+    paths: PathArg | Iterable[PathArg],
+    tags: Iterable[TagSpec],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    workers: int | None = None,
+    force: bool = False,
+) -> Iterator[ScanResult]:
+    """:func:`scan` in batches of `batch_size` files, so memory stays bounded."""
+    specs = _columns(tags)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    workers = workers or os.cpu_count() or 1
+    plan = _core.ScanPlan(
+        [(list(items), tag) for items, tag in specs.values()],
+        force,
+        (
+            config.settings.infer_sq_for_un_vr,
+            config.replace_un_with_known_vr,
+            config.assume_implicit_vr_switch,
+            config.use_none_as_empty_text_VR_value,
+        ),
+    )
+    yield from _scan_all(_flatten(paths), plan, specs, batch_size, workers, force)
+
+
+Specs = dict[str, tuple[tuple[tuple[int, int], ...], int]]
+
+
+def _flatten(paths: PathArg | Iterable[PathArg]) -> Iterator[str]:
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    for path in paths:
+        yield os.fsdecode(os.fspath(path))
+
+
+def _scan_all(
+    items: Iterator[str],
+    plan: Any,
+    specs: Specs,
+    batch_size: int,
+    workers: int,
+    force: bool,
+) -> Iterator[ScanResult]:
+    """Scan `items` a batch at a time; a directory among them is replaced, in place, by
+    the files under it (found by the scan itself: no stat per path)."""
+    while batch := list(islice(items, batch_size)):
+        columns, errors, directories = _scan_batch(batch, plan, specs, force, workers)
+        start = 0
+        for row in [*directories, len(batch)]:
+            if row > start:
+                yield ScanResult(
+                    batch[start:row],
+                    {name: column[start:row] for name, column in zip(specs, columns)},
+                    [
+                        (path, message)
+                        for r, path, message in errors
+                        if start <= r < row
+                    ],
+                    specs,
+                )
+            if row < len(batch):
+                files = _walk(batch[row])
+                yield from _scan_all(files, plan, specs, batch_size, workers, force)
+            start = row + 1
+
+
+def iter_files(paths: PathArg | Iterable[PathArg]) -> Iterator[str]:
+    """Files named by `paths`: a file, a directory (searched recursively, entries in
+    sorted order), or an iterable of them."""
+    for path in _flatten(paths):
+        if os.path.isdir(path):
+            yield from _walk(path)
+        else:
+            yield path
+
+
+def _walk(directory: str) -> Iterator[str]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=True):
+            yield from _walk(entry.path)
+        else:
+            yield entry.path
+
+
+def _scan_batch(
+    paths: list[str], plan: Any, specs: Specs, force: bool, workers: int
+) -> tuple[list[list[Any]], list[tuple[int, str, str]], list[int]]:
+    """Columns, errors as (row, path, message), and the rows that are directories."""
+    columns, pending, charsets, failures = _core.scan_paths(paths, plan, workers)
+    if pending:
+        encodings = {row: value for row, value in charsets}
+        for column, row, tag, vr, value, implicit, little in pending:
+            raw = RawDataElement(
+                BaseTag(tag), vr, len(value), value, 0, implicit, little
+            )
+            columns[column][row] = _pydicom_value(raw, encodings.get(row), little)
+    errors = []
+    directories = []
+    for row, kind, message in failures:
+        path = paths[row]
+        if kind == "directory":
+            directories.append(row)
+        elif kind == "irregular":
+            # pydicom reads what the fast walk does not describe exactly.
+            try:
+                values = _read_with_pydicom(path, specs, force)
+            except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+                errors.append((row, path, f"{type(exc).__name__}: {exc}"))
+                continue
+            for column, value in zip(columns, values):
+                column[row] = value
+        else:
+            errors.append((row, path, _NOT_DICOM if kind == "not_dicom" else message))
+    return columns, errors, directories
+
+
+def _pydicom_value(raw: RawDataElement, charset: bytes | None, little: bool) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        encodings = convert_encodings(
+            convert_string(charset, little) if charset is not None else None
+        )
+        return plain(convert_raw_data_element(raw, encoding=encodings).value)
+
+
+def _read_with_pydicom(path: str, specs: Specs, force: bool) -> list[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _pydicom_dcmread(path, stop_before_pixels=True, force=force)
+        return [_value_at(ds, items, tag) for items, tag in specs.values()]
+
+
+def _value_at(ds: Any, items: tuple[tuple[int, int], ...], tag: int) -> Any:
+    for seq_tag, index in items:
+        seq = ds.get(seq_tag)
+        if (
+            seq is None
+            or not isinstance(seq.value, Sequence)
+            or len(seq.value) <= index
+        ):
+            return None
+        ds = seq.value[index]
+    dataset = ds.file_meta if tag >> 16 == 2 and not items else ds
+    elem = dataset.get(tag) if dataset is not None else None
+    return None if elem is None else plain(elem.value)
+
+
+def plain(value: Any) -> Any:
+    """A pydicom value as the plain type the scan returns it as."""
+    if isinstance(value, (MultiValue, list)):
+        return [plain(v) for v in value]
+    if value is None or type(value) in (str, int, float, bytes):
+        return value
+    if isinstance(value, Sequence):
+        return None
+    if isinstance(value, (DA, DT, TM)):
+        return value.original_string
+    if isinstance(value, (PersonName, str)):
+        return str(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    try:
+        return float(value)  # DSdecimal, numpy scalars
+    except (TypeError, ValueError):
+        return value
+
+
+def _columns(
+    tags: Iterable[TagSpec],
+) -> dict[str, tuple[tuple[tuple[int, int], ...], int]]:
+    """Column name -> (sequence steps, tag) for each wanted tag, in order."""
+    if isinstance(tags, (str, int)) or _is_tag_pair(tags):
+        tags = [tags]  # one tag given bare
+    specs: dict[str, tuple[tuple[tuple[int, int], ...], int]] = {}
+    for spec in tags:
+        path = _parse_spec(spec)
+        name = spec if isinstance(spec, str) else _tag_name(path[1])
+        specs.setdefault(name, path)
+    return specs
+
+
+def _is_tag_pair(value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) for v in value)
+    )
+
+
+def _tag_name(tag: int) -> str:
+    return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _parse_spec(spec: Any) -> tuple[tuple[tuple[int, int], ...], int]:
+    """A tag spec as (steps, tag): keyword, int, (group, element), a hex string such as
+    "(0010,0010)", or a dotted path of them with item indices, e.g.
+    "ReferencedSeriesSequence[0].SeriesInstanceUID"."""
+    if _is_tag_pair(spec):
+        return (), _checked_tag((spec[0] << 16) | spec[1], spec)
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        return (), _checked_tag(spec, spec)
+    if not isinstance(spec, str):
+        raise TypeError(f"tags are keywords, ints or (group, element) pairs: {spec!r}")
+    parts = spec.split(".")
+    steps = []
+    for part in parts[:-1]:
+        name, sep, rest = part.partition("[")
+        if not sep or not rest.endswith("]") or not rest[:-1].isdigit():
+            raise ValueError(
+                f"{spec!r}: a sequence step needs an item index, e.g. '{name}[0]'"
+            )
+        steps.append((_tag_of(name, spec), int(rest[:-1])))
+    tag = _tag_of(parts[-1], spec)
+    if _dictionary_vr(tag) == "SQ":
+        raise ValueError(
+            f"{spec!r} is a sequence: name an element inside one of its items"
+        )
+    return tuple(steps), tag
+
+
+def _tag_of(name: str, spec: Any) -> int:
+    tag = tag_for_keyword(name)
+    if tag is not None:
+        return tag
+    text = name.strip().strip("()").replace(",", "")
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    if len(text) == 8:
+        try:
+            return _checked_tag(int(text, 16), spec)
+        except ValueError:
+            pass
+    raise ValueError(f"{spec!r}: {name!r} is not a DICOM keyword or tag")
+
+
+def _checked_tag(tag: int, spec: Any) -> int:
+    if not 0 <= tag <= 0xFFFFFFFF:
+        raise ValueError(f"{spec!r} is not a DICOM tag")
+    return tag
+
+
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None

@@ -1,0 +1,149 @@
+//! The bulk scanner for Python: files scanned with the GIL released, values made plain Python
+//! values (str, int, float, bytes, lists of them) where their bytes alone decide them; the
+//! rest is handed back for pydicom to convert.
+
+use crate::parse::ReadOptions;
+use crate::scan::{self, Plain, Plan, ScanError, TagPath, Value};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::IntoPyObjectExt;
+use std::path::PathBuf;
+
+/// What to read from each file: wanted element paths and pydicom's reader options.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct ScanPlan {
+    plan: Plan,
+    columns: usize,
+}
+
+#[pymethods]
+impl ScanPlan {
+    /// `paths`: one `(items, tag)` per column, `items` the `(sequence tag, item index)` steps
+    /// into nested datasets; `config` as for `read_path`, then pydicom's
+    /// `use_none_as_empty_text_VR_value`.
+    #[new]
+    fn new(
+        paths: Vec<(Vec<(u32, usize)>, u32)>,
+        force: bool,
+        config: (bool, bool, bool, bool),
+    ) -> Self {
+        let columns = paths.len();
+        let paths = paths
+            .into_iter()
+            .map(|(items, tag)| TagPath { items, tag })
+            .collect();
+        let opts = ReadOptions {
+            force,
+            infer_sq_for_un_vr: config.0,
+            replace_un_with_known_vr: config.1,
+            assume_implicit_vr_switch: config.2,
+            ..ReadOptions::default()
+        };
+        ScanPlan {
+            plan: Plan::new(paths, opts, config.3),
+            columns,
+        }
+    }
+}
+
+/// A value pydicom must convert: (column, row, tag, VR as read, bytes, is_implicit_VR,
+/// is_little_endian).
+type Pending<'py> = (
+    usize,
+    usize,
+    u32,
+    Option<&'static str>,
+    Bound<'py, PyBytes>,
+    bool,
+    bool,
+);
+
+/// Scan `paths` on `workers` threads (GIL released). Returns the columns (a list of values per
+/// wanted path, None where absent or pending), the values pydicom must convert, each file's
+/// (0008,0005) bytes where it has one and a pending value needs it, and the failures as
+/// (row, kind, message) with kind "not_dicom", "directory", "io" or "irregular" (pydicom
+/// decides).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn scan_paths<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+    plan: &ScanPlan,
+    workers: usize,
+) -> PyResult<(
+    Vec<Bound<'py, PyList>>,
+    Vec<Pending<'py>>,
+    Vec<(usize, Bound<'py, PyBytes>)>,
+    Vec<(usize, &'static str, String)>,
+)> {
+    let results = py.detach(|| scan::scan_files(&paths, &plan.plan, workers));
+    let mut columns: Vec<Vec<Bound<'py, PyAny>>> = (0..plan.columns)
+        .map(|_| Vec::with_capacity(paths.len()))
+        .collect();
+    let mut pending = Vec::new();
+    let mut charsets = Vec::new();
+    let mut failures = Vec::new();
+    for (row, result) in results.into_iter().enumerate() {
+        let file = match result {
+            Ok(file) => file,
+            Err(err) => {
+                let (kind, message) = match err {
+                    ScanError::NotDicom => ("not_dicom", String::new()),
+                    ScanError::Directory => ("directory", String::new()),
+                    ScanError::Io(message) => ("io", message),
+                    ScanError::Irregular(message) => ("irregular", message),
+                };
+                failures.push((row, kind, message));
+                for column in &mut columns {
+                    column.push(py.None().into_bound(py));
+                }
+                continue;
+            }
+        };
+        for (column, value) in file.values.into_iter().enumerate() {
+            let object = match value {
+                None => py.None().into_bound(py),
+                Some(Value::Plain(value)) => to_python(py, value)?,
+                Some(Value::Raw(found)) => {
+                    pending.push((
+                        column,
+                        row,
+                        found.tag,
+                        found.raw_vr,
+                        PyBytes::new(py, &found.bytes),
+                        found.encoding.implicit,
+                        found.encoding.little,
+                    ));
+                    py.None().into_bound(py)
+                }
+            };
+            columns[column].push(object);
+        }
+        if let Some(charset) = &file.charset {
+            charsets.push((row, PyBytes::new(py, charset)));
+        }
+    }
+    let columns = columns
+        .into_iter()
+        .map(|column| PyList::new(py, column))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok((columns, pending, charsets, failures))
+}
+
+fn to_python(py: Python<'_>, value: Plain) -> PyResult<Bound<'_, PyAny>> {
+    match value {
+        Plain::Empty => Ok(py.None().into_bound(py)),
+        Plain::Int(v) => v.into_bound_py_any(py),
+        Plain::UInt(v) => v.into_bound_py_any(py),
+        Plain::Float(v) => v.into_bound_py_any(py),
+        Plain::Text(v) => Ok(PyString::new(py, &v).into_any()),
+        Plain::Bytes(v) => Ok(PyBytes::new(py, &v).into_any()),
+        Plain::List(items) => {
+            let items = items
+                .into_iter()
+                .map(|item| to_python(py, item))
+                .collect::<PyResult<Vec<_>>>()?;
+            Ok(PyList::new(py, items)?.into_any())
+        }
+    }
+}

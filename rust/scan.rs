@@ -1,0 +1,567 @@
+//! The bulk scanner: chosen elements of many files, read in parallel, from as few header bytes
+//! as the wanted tags need. Pixel data is never read.
+//!
+//! Each file is read in growing steps (a few KiB, then more, then a mapping) until the walk,
+//! which stops after the last wanted top-level tag, fits in what was read. Values come back as
+//! owned bytes with their VR and byte order; turning them into Python values is the binding
+//! layer's job.
+
+use crate::dictionary;
+use crate::errors::ParseError;
+use crate::parse::{self, Element, Encoding, ReadOptions, ValueKind};
+use crate::source::Source;
+use crate::values;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// (0008,0005) Specific Character Set, which every scan reads for decoding text.
+pub const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
+
+/// Bytes read before each walk of a file, in turn; past the last, the file is mapped.
+const HEAD_READS: [usize; 2] = [4 * 1024, 64 * 1024];
+
+/// One wanted element: `items` name the sequence item to enter at each level (a tag and an
+/// item index), `tag` the element in the innermost dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPath {
+    pub items: Vec<(u32, usize)>,
+    pub tag: u32,
+}
+
+impl TagPath {
+    /// The top-level tag the path starts from.
+    pub fn first_tag(&self) -> u32 {
+        self.items.first().map_or(self.tag, |(tag, _)| *tag)
+    }
+}
+
+/// A value found: its bytes as stored, the VR to convert it with (`None` when the walk could
+/// not tell: implicit VR and no dictionary entry), and its encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub tag: u32,
+    /// The VR as read (None when implicit).
+    pub raw_vr: Option<&'static str>,
+    /// The VR pydicom would convert with, where the walk alone can tell.
+    pub vr: Option<&'static str>,
+    pub bytes: Vec<u8>,
+    pub encoding: Encoding,
+}
+
+/// A value as a plain Python value would hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plain {
+    /// pydicom's empty value for binary numbers and AT.
+    Empty,
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+    /// More than one value.
+    List(Vec<Plain>),
+}
+
+/// A wanted element of one file: converted here, or left for pydicom (its bytes as found).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Plain(Plain),
+    Raw(Found),
+}
+
+/// What one file gave: a value (or None) per wanted path, and its (0008,0005) bytes when a
+/// raw value needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileValues {
+    pub values: Vec<Option<Value>>,
+    pub charset: Option<Vec<u8>>,
+}
+
+/// Why a file gave no values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanError {
+    /// Not a DICOM file (no preamble and prefix, and `force` not given).
+    NotDicom,
+    /// The path is a directory (the caller lists it).
+    Directory,
+    /// The file could not be read.
+    Io(String),
+    /// The walk met bytes pydicom reads with a warning, or refuses: pydicom decides.
+    Irregular(String),
+}
+
+impl From<io::Error> for ScanError {
+    fn from(err: io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::IsADirectory => ScanError::Directory,
+            _ => ScanError::Io(err.to_string()),
+        }
+    }
+}
+
+impl From<ParseError> for ScanError {
+    fn from(err: ParseError) -> Self {
+        match err {
+            ParseError::NotDicom => ScanError::NotDicom,
+            other => ScanError::Irregular(other.to_string()),
+        }
+    }
+}
+
+/// What to read from every file.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    paths: Vec<TagPath>,
+    opts: ReadOptions,
+    /// pydicom's `use_none_as_empty_text_VR_value`: empty text is None, not ''.
+    empty_text_is_none: bool,
+}
+
+impl Plan {
+    /// A plan for `paths`, read with `opts` as pydicom's reader options (force and the VR
+    /// settings); the scan sets what else it needs.
+    pub fn new(paths: Vec<TagPath>, opts: ReadOptions, empty_text_is_none: bool) -> Plan {
+        let mut wanted: Vec<u32> = paths.iter().map(TagPath::first_tag).collect();
+        wanted.push(SPECIFIC_CHARACTER_SET);
+        wanted.sort_unstable();
+        wanted.dedup();
+        let last = wanted.last().copied();
+        let opts = ReadOptions {
+            stop_before_pixels: true,
+            stop_after: last,
+            specific_tags: Some(wanted),
+            defer_size: None,
+            ..opts
+        };
+        Plan {
+            paths,
+            opts,
+            empty_text_is_none,
+        }
+    }
+}
+
+/// Scan `paths` on `workers` threads; results come in the order of `paths`.
+pub fn scan_files(
+    paths: &[PathBuf],
+    plan: &Plan,
+    workers: usize,
+) -> Vec<Result<FileValues, ScanError>> {
+    let slots: Vec<Mutex<Option<Result<FileValues, ScanError>>>> =
+        paths.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(path) = paths.get(i) else { break };
+        let result = scan_file(path, plan);
+        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    };
+    let workers = workers.clamp(1, paths.len().max(1));
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(work);
+            }
+        });
+    }
+    slots
+        .into_iter()
+        .map(|slot| {
+            let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+            result.unwrap_or_else(|| Err(ScanError::Io("not scanned".into())))
+        })
+        .collect()
+}
+
+/// Scan one file.
+pub fn scan_file(path: &Path, plan: &Plan) -> Result<FileValues, ScanError> {
+    let mut file = File::open(path)?;
+    let mut head = Vec::new();
+    for limit in HEAD_READS {
+        let want = limit - head.len();
+        head.reserve_exact(want);
+        let got = (&mut file).take(want as u64).read_to_end(&mut head)?;
+        let complete = got < want;
+        match values_in(&head, plan, !complete) {
+            Ok(Some(values)) => return Ok(values),
+            Ok(None) => {}
+            Err(err) => return Err(err),
+        }
+        if complete {
+            break;
+        }
+    }
+    let len = file.metadata()?.len();
+    let source = Source::map_file(&file, len)?;
+    values_in(source.bytes(), plan, false)?
+        .ok_or_else(|| ScanError::Irregular("header walk did not settle".into()))
+}
+
+/// The wanted values of a file held (or begun) in `buf`; `None` when `partial` and the walk
+/// needs bytes beyond `buf`.
+fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileValues>, ScanError> {
+    let parsed = match parse::parse_file(buf, &plan.opts) {
+        Ok(parsed) => parsed,
+        // The first 132 bytes decide that; more would not change it.
+        Err(ParseError::NotDicom) => return Err(ScanError::NotDicom),
+        Err(_) if partial => return Ok(None),
+        Err(err) => return Err(err.into()),
+    };
+    let settled = parsed.inflated.is_some()
+        || (!parsed.overran && parsed.end.saturating_add(12) <= buf.len());
+    if partial && !settled {
+        return Ok(None);
+    }
+    // A deflated body is inflated whole; its elements point into it.
+    let body = parsed.inflated.as_deref().unwrap_or(buf);
+    let charset =
+        find(&parsed.dataset, SPECIFIC_CHARACTER_SET).map(|e| parse::value_bytes(body, e));
+    let text_ok = charset.is_none_or(ascii_text_decodes_as_itself);
+    let mut values = Vec::with_capacity(plan.paths.len());
+    let mut any_raw = false;
+    for path in &plan.paths {
+        let found = if path.items.is_empty() && path.tag >> 16 == 2 {
+            find(&parsed.meta, path.tag).map(|e| found(buf, e, META_ENCODING))
+        } else {
+            match follow(body, &parsed.dataset, parsed.encoding, path, &plan.opts) {
+                Ok(found) => found,
+                // The rest of a file cut short may hold the item.
+                Err(_) if partial => return Ok(None),
+                Err(err) => return Err(err.into()),
+            }
+        };
+        values.push(found.map(
+            |found| match plain(&found, text_ok, plan.empty_text_is_none) {
+                Some(value) => Value::Plain(value),
+                None => {
+                    any_raw = true;
+                    Value::Raw(found)
+                }
+            },
+        ));
+    }
+    let charset = charset.filter(|_| any_raw).map(<[u8]>::to_vec);
+    Ok(Some(FileValues { values, charset }))
+}
+
+/// True when text of ASCII bytes (no escape) decodes to itself in the character set named by
+/// a (0008,0005) value: only names whose Python codecs keep ASCII as ASCII.
+fn ascii_text_decodes_as_itself(charset: &[u8]) -> bool {
+    values::string_items(&values::latin1(charset))
+        .iter()
+        .all(|name| {
+            let name = name.trim_matches(' ');
+            matches!(name, "" | "GB18030" | "GBK")
+                || ((name.starts_with("ISO_IR ") || name.starts_with("ISO 2022 IR "))
+                    && !name.ends_with(" 13")
+                    && !name.ends_with(" 14"))
+        })
+}
+
+/// The value as the plain value pydicom's conversion gives (after `str`, `int`, `float`),
+/// when its bytes alone decide it; None when pydicom must convert it.
+pub fn plain(found: &Found, text_ok: bool, empty_text_is_none: bool) -> Option<Plain> {
+    let vr = found.vr?;
+    let bytes = found.bytes.as_slice();
+    let little = found.encoding.little;
+    if bytes.is_empty() {
+        // pydicom's empty values (`empty_value_for_VR`, with its default of '' for text).
+        return match vr {
+            "SQ" => None,
+            "AE" | "AS" | "CS" | "DA" | "DT" | "LO" | "LT" | "PN" | "SH" | "ST" | "TM" | "UC"
+            | "UI" | "UR" | "UT"
+                if !empty_text_is_none =>
+            {
+                Some(Plain::Text(String::new()))
+            }
+            _ => Some(Plain::Empty),
+        };
+    }
+    let texts = |items: Vec<&str>| one_or_list(items.into_iter().map(|s| Plain::Text(s.into())));
+    match vr {
+        "US" => numbers::<2>(bytes, |b| {
+            Plain::UInt(u16::from_le_bytes(order(b, little)).into())
+        }),
+        "SS" => numbers::<2>(bytes, |b| {
+            Plain::Int(i16::from_le_bytes(order(b, little)).into())
+        }),
+        "UL" => numbers::<4>(bytes, |b| {
+            Plain::UInt(u32::from_le_bytes(order(b, little)).into())
+        }),
+        "SL" => numbers::<4>(bytes, |b| {
+            Plain::Int(i32::from_le_bytes(order(b, little)).into())
+        }),
+        "UV" => numbers::<8>(bytes, |b| Plain::UInt(u64::from_le_bytes(order(b, little)))),
+        "SV" => numbers::<8>(bytes, |b| Plain::Int(i64::from_le_bytes(order(b, little)))),
+        "FL" => numbers::<4>(bytes, |b| {
+            Plain::Float(f32::from_le_bytes(order(b, little)).into())
+        }),
+        "FD" => numbers::<8>(bytes, |b| {
+            Plain::Float(f64::from_le_bytes(order(b, little)))
+        }),
+        "AT" => numbers::<4>(bytes, |b| {
+            let group = u16::from_le_bytes(order([b[0], b[1]], little)) as u64;
+            let element = u16::from_le_bytes(order([b[2], b[3]], little)) as u64;
+            Plain::UInt(group << 16 | element)
+        }),
+        "OB" | "OD" | "OF" | "OL" | "OV" | "OW" | "UN" => Some(Plain::Bytes(bytes.to_vec())),
+        // The VRs pydicom decodes as latin-1 whatever the character set.
+        "CS" | "AS" | "DA" | "DT" | "TM" => {
+            Some(texts(values::string_items(&values::latin1(bytes))))
+        }
+        "AE" => Some(texts(values::ae_items(&values::latin1(bytes)))),
+        "UI" => values::uid_items(&values::latin1(bytes)).map(texts),
+        "IS" => values::is_items(&values::latin1(bytes))
+            .map(|items| one_or_list(items.into_iter().map(|(v, _)| Plain::Int(v)))),
+        "DS" => values::ds_items(&values::latin1(bytes))
+            .map(|items| one_or_list(items.into_iter().map(|(v, _)| Plain::Float(v)))),
+        "SH" | "LO" | "UC" if text_ok => {
+            values::text_items(bytes, values::max_length(vr)).map(texts)
+        }
+        "ST" | "LT" | "UT" if text_ok => {
+            values::text_value(bytes, values::max_length(vr)).map(|s| Plain::Text(s.into()))
+        }
+        "PN" if text_ok => values::person_names(bytes).map(texts),
+        "UR" => Some(Plain::Text(values::ur_value(&values::latin1(bytes)).into())),
+        _ => None,
+    }
+}
+
+/// `b` in little-endian order.
+fn order<const N: usize>(mut b: [u8; N], little: bool) -> [u8; N] {
+    if !little {
+        b.reverse();
+    }
+    b
+}
+
+/// Binary numbers: one value as a scalar, several as a list (as pydicom's
+/// `convert_numbers`); None when the length is not a whole number of values.
+fn numbers<const N: usize>(bytes: &[u8], make: impl Fn([u8; N]) -> Plain) -> Option<Plain> {
+    if bytes.len() % N != 0 {
+        return None;
+    }
+    let items = bytes
+        .chunks_exact(N)
+        .map(|chunk| make(chunk.try_into().expect("N bytes")));
+    Some(one_or_list(items))
+}
+
+fn one_or_list(items: impl Iterator<Item = Plain>) -> Plain {
+    let mut items: Vec<Plain> = items.collect();
+    if items.len() == 1 {
+        return items.pop().expect("one value");
+    }
+    Plain::List(items)
+}
+
+const META_ENCODING: Encoding = Encoding {
+    implicit: false,
+    little: true,
+};
+
+fn find(elements: &[Element], tag: u32) -> Option<&Element> {
+    elements.iter().find(|e| e.tag == tag)
+}
+
+/// The element `path` names, entering sequence items from the dataset `elements`.
+fn follow(
+    buf: &[u8],
+    elements: &[Element],
+    encoding: Encoding,
+    path: &TagPath,
+    opts: &ReadOptions,
+) -> Result<Option<Found>, ParseError> {
+    let mut owned;
+    let (mut elements, mut encoding) = (elements, encoding);
+    for &(tag, index) in &path.items {
+        let Some(seq) = find(elements, tag) else {
+            return Ok(None);
+        };
+        if !is_sequence(seq) {
+            return Ok(None);
+        }
+        let mut items = parse::sequence_items(buf, seq, encoding, opts, index + 1)?;
+        if items.len() <= index {
+            return Ok(None);
+        }
+        (owned, encoding) = items.swap_remove(index);
+        elements = &owned;
+    }
+    Ok(find(elements, path.tag).map(|e| found(buf, e, encoding)))
+}
+
+fn is_sequence(element: &Element) -> bool {
+    element.kind == ValueKind::Sequence
+        || element.vr == Some("SQ")
+        || (element.vr.is_none() && dictionary::dictionary_vr(element.tag) == Some("SQ"))
+}
+
+fn found(buf: &[u8], element: &Element, encoding: Encoding) -> Found {
+    let vr = match element.vr {
+        Some("UN") | None => dictionary::dictionary_vr(element.tag).or(element.vr),
+        vr => vr,
+    };
+    Found {
+        tag: element.tag,
+        raw_vr: element.vr,
+        vr,
+        bytes: parse::value_bytes(buf, element).to_vec(),
+        encoding,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explicit_le(tag: u32, vr: &str, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+        out.extend_from_slice(&(tag as u16).to_le_bytes());
+        out.extend_from_slice(vr.as_bytes());
+        if vr == "SQ" {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn file(body: &[u8]) -> Vec<u8> {
+        let mut out = vec![0; 128];
+        out.extend_from_slice(b"DICM");
+        out.extend(explicit_le(0x0002_0010, "UI", b"1.2.840.10008.1.2.1\0"));
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn item(body: &[u8]) -> Vec<u8> {
+        let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn plan(paths: Vec<TagPath>) -> Plan {
+        Plan::new(paths, ReadOptions::pydicom_defaults(), false)
+    }
+
+    fn top(tag: u32) -> TagPath {
+        TagPath { items: vec![], tag }
+    }
+
+    #[test]
+    fn finds_top_level_meta_and_nested_values() {
+        let mut inner = explicit_le(0x0020_000E, "UI", b"1.2.3\0");
+        inner = item(&inner);
+        let second = item(&explicit_le(0x0020_000E, "UI", b"4.5\0"));
+        let mut body = explicit_le(0x0008_0060, "CS", b"CT");
+        body.extend(explicit_le(0x0008_1115, "SQ", &[inner, second].concat()));
+        body.extend(explicit_le(0x0028_0010, "US", &512u16.to_le_bytes()));
+        let buf = file(&body);
+        let paths = vec![
+            top(0x0008_0060),
+            top(0x0002_0010),
+            TagPath {
+                items: vec![(0x0008_1115, 1)],
+                tag: 0x0020_000E,
+            },
+            TagPath {
+                items: vec![(0x0008_1115, 2)],
+                tag: 0x0020_000E,
+            },
+            top(0x0010_0010),
+        ];
+        let values = values_in(&buf, &plan(paths), false).unwrap().unwrap();
+        let text = |s: &str| Some(Value::Plain(Plain::Text(s.into())));
+        assert_eq!(
+            values.values,
+            vec![
+                text("CT"),
+                text("1.2.840.10008.1.2.1"),
+                text("4.5"),
+                None,
+                None
+            ]
+        );
+        assert!(values.charset.is_none());
+    }
+
+    #[test]
+    fn values_pydicom_would_correct_are_left_raw() {
+        let mut body = explicit_le(0x0008_0005, "CS", b"ISO_IR 100");
+        body.extend(explicit_le(0x0010_0010, "PN", b"M\xfcller"));
+        body.extend(explicit_le(0x0020_0013, "IS", b"1.5 "));
+        body.extend(explicit_le(0x0028_0010, "US", &[1, 2, 3]));
+        let buf = file(&body);
+        let paths = vec![top(0x0010_0010), top(0x0020_0013), top(0x0028_0010)];
+        let values = values_in(&buf, &plan(paths), false).unwrap().unwrap();
+        assert!(values
+            .values
+            .iter()
+            .all(|v| matches!(v, Some(Value::Raw(_)))));
+        assert_eq!(values.charset.as_deref(), Some(&b"ISO_IR 100"[..]));
+    }
+
+    #[test]
+    fn numbers_follow_byte_order_and_multiplicity() {
+        let found = |vr, bytes: &[u8], little| Found {
+            tag: 0x0028_0010,
+            raw_vr: Some(vr),
+            vr: Some(vr),
+            bytes: bytes.to_vec(),
+            encoding: Encoding {
+                implicit: false,
+                little,
+            },
+        };
+        assert_eq!(
+            plain(&found("US", &[1, 2], false), true, false),
+            Some(Plain::UInt(0x0102))
+        );
+        assert_eq!(
+            plain(&found("SS", &[0xFF, 0xFF, 2, 0], true), true, false),
+            Some(Plain::List(vec![Plain::Int(-1), Plain::Int(2)]))
+        );
+        assert_eq!(
+            plain(&found("FL", &[], true), true, false),
+            Some(Plain::Empty)
+        );
+        assert_eq!(
+            plain(&found("DS", b"1.5\\2 ", true), true, false),
+            Some(Plain::List(vec![Plain::Float(1.5), Plain::Float(2.0)]))
+        );
+        assert_eq!(plain(&found("LO", b"caf\xe9", true), true, false), None);
+    }
+
+    #[test]
+    fn a_partial_head_asks_for_more() {
+        let mut body = explicit_le(0x0008_0060, "CS", b"CT");
+        body.extend(explicit_le(0x0010_0010, "PN", b"Doe^J"));
+        let buf = file(&body);
+        let plan = plan(vec![top(0x0010_0010)]);
+        assert_eq!(values_in(&buf[..buf.len() - 3], &plan, true), Ok(None));
+        assert!(values_in(&buf, &plan, false).unwrap().is_some());
+    }
+
+    #[test]
+    fn not_dicom_and_garbage_are_errors() {
+        let plan = plan(vec![top(0x0010_0010)]);
+        assert_eq!(values_in(b"hello", &plan, false), Err(ScanError::NotDicom));
+        let mut truncated = file(&explicit_le(0x0008_1115, "SQ", &item(b"")));
+        truncated.truncate(truncated.len() - 4);
+        let sequence = TagPath {
+            items: vec![(0x0008_1115, 0)],
+            tag: 1,
+        };
+        assert!(values_in(&truncated, &super::tests::plan(vec![sequence]), false).is_err());
+    }
+}

@@ -1,0 +1,356 @@
+"""dcmfast.scan against pydicom: the same values (as plain types) for every offline test
+file and a generated archive; broken and non-DICOM files are reported, never fatal."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import warnings
+from collections.abc import MutableSequence
+from pathlib import Path
+
+import dcmfast
+import pydicom
+import pytest
+from conftest import all_test_files, file_id
+from pydicom.data import get_testdata_file
+from pydicom.sequence import Sequence
+from pydicom.valuerep import DA, DT, TM
+
+TAGS = [
+    "PatientID",
+    "PatientName",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "Modality",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "StudyDescription",
+    "SeriesDescription",
+    "SeriesNumber",
+    "InstanceNumber",
+    "ImageType",
+    "SliceLocation",
+    "SliceThickness",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "PixelRepresentation",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "NumberOfFrames",
+    "WindowCenter",
+    "RescaleSlope",
+    "Manufacturer",
+    "InstitutionName",
+    "SpecificCharacterSet",
+    "FrameIncrementPointer",
+    "TransferSyntaxUID",
+    "MediaStorageSOPClassUID",
+    "ReferencedImageSequence[0].ReferencedSOPInstanceUID",
+    "ReferencedImageSequence[1].ReferencedSOPClassUID",
+    "ReferencedStudySequence[0].ReferencedSOPClassUID",
+    "SourceImageSequence[0].ReferencedSOPInstanceUID",
+    "(0008,0070)",
+    0x00280010,
+    (0x0028, 0x0011),
+    "0x00200013",
+]
+
+
+def expected_plain(value):
+    """pydicom's value as the plain type scan documents (written independently of
+    dcmfast's own conversion)."""
+    if isinstance(value, Sequence):
+        return None
+    if isinstance(value, MutableSequence):
+        return [expected_plain(v) for v in value]
+    if isinstance(value, (DA, DT, TM)):
+        return value.original_string
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, pydicom.valuerep.PersonName):
+        return str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return value
+
+
+def _spec_path(spec):
+    """(steps, tag) of a spec, resolved with pydicom's own dictionary."""
+    if isinstance(spec, tuple):
+        return [], pydicom.tag.Tag(spec)
+    if isinstance(spec, int):
+        return [], pydicom.tag.Tag(spec)
+    if spec.startswith("("):
+        group, element = spec.strip("()").split(",")
+        return [], pydicom.tag.Tag(int(group, 16), int(element, 16))
+    steps = []
+    *sequences, last = spec.split(".")
+    for step in sequences:
+        name, index = step.rstrip("]").split("[")
+        steps.append((pydicom.tag.Tag(name), int(index)))
+    return steps, pydicom.tag.Tag(last)
+
+
+def pydicom_values(path, specs, force=False):
+    """Each spec's value as pydicom reads it, or the exception pydicom raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=force)
+        values = []
+        for spec in specs:
+            steps, tag = _spec_path(spec)
+            current = ds
+            for seq_tag, index in steps:
+                elem = current.get(seq_tag)
+                if elem is None or len(elem.value) <= index:
+                    current = None
+                    break
+                current = elem.value[index]
+            if current is not None and tag.group == 2 and not steps:
+                current = ds.file_meta
+            elem = None if current is None else current.get(tag)
+            values.append(None if elem is None else expected_plain(elem.value))
+        return values
+
+
+def typed(value):
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    return type(value).__name__, value
+
+
+@pytest.fixture(scope="module")
+def corpus_scan():
+    files = all_test_files()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the scan itself never warns
+        return files, dcmfast.scan(files, TAGS, workers=2)
+
+
+def test_scan_matches_pydicom_on_every_test_file(corpus_scan, quiet_pydicom_logger):
+    files, result = corpus_scan
+    assert result.paths == files
+    errors = dict(result.errors)
+    mismatches = []
+    for row, path in enumerate(files):
+        try:
+            expected = pydicom_values(path, TAGS)
+        except Exception:  # noqa: BLE001 - pydicom refuses the file
+            if path not in errors:
+                mismatches.append(f"{file_id(path)}: pydicom raises, scan does not")
+            continue
+        if path in errors:
+            mismatches.append(f"{file_id(path)}: scan error {errors[path]}")
+            continue
+        for spec, want in zip(TAGS, expected):
+            got = result[spec][row]
+            if typed(got) != typed(want):
+                mismatches.append(f"{file_id(path)} {spec}: {got!r} != {want!r}")
+    assert not mismatches, "\n".join(mismatches[:40])
+    assert len(errors) < len(files) // 4  # the corpus is mostly readable
+
+
+def test_columns_answer_to_every_spelling(corpus_scan):
+    _, result = corpus_scan
+    assert result["Rows"] is result[0x00280010] is result[(0x0028, 0x0010)]
+    assert result["(0008,0070)"] == result["Manufacturer"]
+    assert result[(0x0028, 0x0011)] == result["Columns"]
+    with pytest.raises(KeyError):
+        result["PatientWeight"]
+
+
+def test_bad_tag_specs_are_refused():
+    ct = get_testdata_file("CT_small.dcm")
+    for spec, error in [
+        ("NoSuchKeyword", ValueError),
+        ("ReferencedImageSequence.ReferencedSOPInstanceUID", ValueError),
+        ("ReferencedImageSequence", ValueError),
+        (1.5, TypeError),
+        (-1, ValueError),
+    ]:
+        with pytest.raises(error):
+            dcmfast.scan([ct], [spec])
+
+
+def test_broken_and_foreign_files_are_reported_not_fatal(tmp_path):
+    ct = get_testdata_file("CT_small.dcm")
+    data = Path(ct).read_bytes()
+    (tmp_path / "truncated.dcm").write_bytes(data[:700])
+    (tmp_path / "garbage.dcm").write_bytes(os.urandom(5000))
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    (tmp_path / "text.txt").write_text("not DICOM")
+    (tmp_path / "lying.dcm").write_bytes(data[:400] + b"\xff" * 8 + data[408:])
+    shutil.copy(ct, tmp_path / "good.dcm")
+    paths = sorted(str(p) for p in tmp_path.iterdir()) + [str(tmp_path / "missing")]
+    result = dcmfast.scan(paths, ["PatientID", "Rows"], workers=2)
+    assert result.paths == paths
+    errors = dict(result.errors)
+    good = paths.index(str(tmp_path / "good.dcm"))
+    assert result["PatientID"][good] == pydicom.dcmread(ct).PatientID
+    for row, path in enumerate(paths):
+        try:
+            expected = pydicom_values(path, ["PatientID", "Rows"])
+        except Exception:  # noqa: BLE001
+            assert path in errors, path
+            assert [result["PatientID"][row], result["Rows"][row]] == [None, None]
+        else:
+            assert path not in errors, (path, errors.get(path))
+            assert [result["PatientID"][row], result["Rows"][row]] == expected
+    assert "No such file" in errors[str(tmp_path / "missing")]
+
+
+def test_directories_are_searched_in_place(tmp_path):
+    ct = get_testdata_file("CT_small.dcm")
+    mr = get_testdata_file("MR_small.dcm")
+    (tmp_path / "b" / "c").mkdir(parents=True)
+    shutil.copy(ct, tmp_path / "a.dcm")
+    shutil.copy(mr, tmp_path / "b" / "c" / "mr.dcm")
+    shutil.copy(ct, tmp_path / "b" / "ct.dcm")
+    result = dcmfast.scan([mr, tmp_path, ct], ["Modality"], workers=1)
+    assert result.paths == [
+        mr,
+        str(tmp_path / "a.dcm"),
+        str(tmp_path / "b" / "c" / "mr.dcm"),
+        str(tmp_path / "b" / "ct.dcm"),
+        ct,
+    ]
+    assert result["Modality"] == ["MR", "CT", "MR", "CT", "CT"]
+    assert dcmfast.scan(tmp_path, ["Modality"]).paths == result.paths[1:4]
+
+
+def test_batches_workers_and_concatenation_agree(corpus_scan):
+    files, whole = corpus_scan
+    batches = list(dcmfast.iter_scan(files, TAGS, batch_size=37, workers=1))
+    assert all(len(b) <= 37 for b in batches)
+    joined = dcmfast.ScanResult.concat(batches)
+    assert joined.paths == whole.paths
+    assert joined.errors == whole.errors
+    for spec in TAGS:
+        assert typed(joined[spec]) == typed(whole[spec]), spec
+
+
+def test_force_reads_files_without_preamble():
+    path = get_testdata_file("no_meta.dcm")
+    assert dcmfast.scan([path], ["PatientName"]).errors
+    forced = dcmfast.scan([path], ["PatientName"], force=True)
+    assert not forced.errors
+    assert forced["PatientName"] == pydicom_values(path, ["PatientName"], force=True)
+
+
+def test_table_exports():
+    ct = get_testdata_file("CT_small.dcm")
+    result = dcmfast.scan([ct, ct], ["PatientID", "Rows"])
+    assert result.to_dict() == {
+        "path": [ct, ct],
+        "PatientID": result["PatientID"],
+        "Rows": result["Rows"],
+    }
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        frame = result.to_pandas()
+        assert list(frame.columns) == ["path", "PatientID", "Rows"]
+        assert frame["Rows"].tolist() == result["Rows"]
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        table = result.to_arrow()
+        assert table.column_names == ["path", "PatientID", "Rows"]
+        assert table.column("Rows").to_pylist() == result["Rows"]
+
+
+def _archive(tmp_path, count=40):
+    """A generated archive: CT and MR headers with varied values, transfer syntaxes and
+    character sets."""
+    from pydicom.uid import (
+        ExplicitVRBigEndian,
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        generate_uid,
+    )
+
+    syntaxes = [ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian]
+    names = ["Doe^Jane", "Müller^Jürgen", "", "Yamada^Tarou=山田^太郎", "A^B\\C^D"]
+    charsets = [None, "ISO_IR 100", "ISO_IR 100", "ISO_IR 192", "ISO_IR 100"]
+    paths = []
+    for i in range(count):
+        source = "CT_small.dcm" if i % 2 else "MR_small.dcm"
+        ds = pydicom.dcmread(get_testdata_file(source))
+        ds.file_meta.TransferSyntaxUID = syntaxes[i % 3]
+        k = i % len(names)
+        if charsets[k] is None:
+            ds.pop("SpecificCharacterSet", None)
+        else:
+            ds.SpecificCharacterSet = charsets[k]
+        ds.PatientName = names[k]
+        ds.PatientID = f"P{i:04d}" if i % 7 else ""
+        ds.SeriesInstanceUID = generate_uid()
+        ds.InstanceNumber = i
+        ds.SliceLocation = f"{i * 1.25:.2f}"
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"][: 1 + i % 3]
+        ds.WindowCenter = [40, 400] if i % 3 else 40
+        ref = pydicom.Dataset()
+        ref.ReferencedSOPClassUID = ds.SOPClassUID
+        ref.ReferencedSOPInstanceUID = generate_uid()
+        ds.ReferencedImageSequence = [ref] * (i % 3)
+        path = tmp_path / f"{i:03d}.dcm"
+        pydicom.dcmwrite(
+            path,
+            ds,
+            implicit_vr=i % 3 == 0,
+            little_endian=i % 3 != 2,
+            force_encoding=True,
+        )
+        paths.append(str(path))
+    return paths
+
+
+def test_scan_matches_pydicom_on_a_generated_archive(tmp_path):
+    paths = _archive(tmp_path)
+    result = dcmfast.scan(tmp_path, TAGS, workers=2)
+    assert result.paths == paths
+    assert not result.errors
+    for row, path in enumerate(paths):
+        for spec, want in zip(TAGS, pydicom_values(path, TAGS)):
+            assert typed(result[spec][row]) == typed(want), (path, spec)
+
+
+def test_empty_text_follows_pydicoms_setting(tmp_path):
+    from pydicom import config
+
+    paths = _archive(tmp_path, count=8)
+    old = config.use_none_as_empty_text_VR_value
+    config.use_none_as_empty_text_VR_value = True
+    try:
+        result = dcmfast.scan(paths, ["PatientID", "PatientName"])
+        expected = [pydicom_values(p, ["PatientID", "PatientName"]) for p in paths]
+    finally:
+        config.use_none_as_empty_text_VR_value = old
+    assert [
+        list(r) for r in zip(result["PatientID"], result["PatientName"])
+    ] == expected
+    assert None in result["PatientID"]
