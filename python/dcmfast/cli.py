@@ -19,8 +19,50 @@ def main(argv: list[str] | None = None) -> int:
     dump.add_argument(
         "--stop-before-pixels", action="store_true", help="do not read pixel data"
     )
+    build = commands.add_parser(
+        "index",
+        help="index DICOM files into an SQLite database (patients, studies, series,"
+        " instances, files); re-runs read only new and changed files",
+    )
+    build.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    build.add_argument("--db", default="index.sqlite", help="database (index.sqlite)")
+    build.add_argument("--workers", type=int, default=None, help="threads (all cores)")
+    build.add_argument(
+        "--export", metavar="DIR", help="also write each table to DIR as --format"
+    )
+    build.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.command == "index":
+        return _index(args)
+    return _dump(args)
 
+
+def _index(args: argparse.Namespace) -> int:
+    from dcmfast._index import export, index, print_summary
+
+    if args.export and args.format == "parquet":
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            print("--format parquet needs pyarrow", file=sys.stderr)
+            return 2
+    summary = index(
+        args.paths,
+        args.db,
+        workers=args.workers,
+        progress=None if args.quiet else sys.stderr,
+    )
+    print_summary(summary, args.db)
+    if summary.interrupted:
+        return 130
+    if args.export:
+        for path in export(args.db, args.export, args.format):
+            print(f"wrote {path}")
+    return 0
+
+
+def _dump(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:

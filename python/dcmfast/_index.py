@@ -1,0 +1,429 @@
+"""``dcmfast index``: a DICOM archive as an SQLite database of its hierarchy.
+
+Tables: ``patients``, ``studies``, ``series`` and ``instances`` (Patient > Study >
+Series > Instance), and ``files`` (path, size, mtime, transfer syntax, SOP class,
+frames, rows, columns, error; one row per file seen, DICOM or not). A re-run reads only
+files whose size or mtime changed, or that are new, and drops files that are gone.
+Each batch of files is written in one transaction, so an interrupted run leaves a
+consistent database that the next run completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from dcmfast._scan import ScanResult, iter_scan
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    transfer_syntax TEXT,
+    sop_class_uid TEXT,
+    frames INTEGER,
+    rows INTEGER,
+    columns INTEGER,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS patients (
+    patient_id TEXT PRIMARY KEY,
+    patient_name TEXT,
+    birth_date TEXT,
+    sex TEXT
+);
+CREATE TABLE IF NOT EXISTS studies (
+    study_uid TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL,
+    study_date TEXT,
+    study_time TEXT,
+    accession_number TEXT,
+    study_id TEXT,
+    description TEXT
+);
+CREATE TABLE IF NOT EXISTS series (
+    series_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    modality TEXT,
+    series_number INTEGER,
+    description TEXT,
+    body_part TEXT
+);
+CREATE TABLE IF NOT EXISTS instances (
+    path TEXT PRIMARY KEY REFERENCES files(path) ON DELETE CASCADE,
+    sop_instance_uid TEXT,
+    sop_class_uid TEXT,
+    series_uid TEXT NOT NULL,
+    instance_number INTEGER
+);
+CREATE INDEX IF NOT EXISTS instances_series ON instances(series_uid);
+CREATE INDEX IF NOT EXISTS series_study ON series(study_uid);
+CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_id);
+"""
+
+TABLES = ("patients", "studies", "series", "instances", "files")
+
+# Column -> tag read for it.
+TAGS = {
+    "patient_id": "PatientID",
+    "patient_name": "PatientName",
+    "birth_date": "PatientBirthDate",
+    "sex": "PatientSex",
+    "study_uid": "StudyInstanceUID",
+    "study_date": "StudyDate",
+    "study_time": "StudyTime",
+    "accession_number": "AccessionNumber",
+    "study_id": "StudyID",
+    "study_description": "StudyDescription",
+    "series_uid": "SeriesInstanceUID",
+    "modality": "Modality",
+    "series_number": "SeriesNumber",
+    "series_description": "SeriesDescription",
+    "body_part": "BodyPartExamined",
+    "sop_instance_uid": "SOPInstanceUID",
+    "sop_class_uid": "SOPClassUID",
+    "instance_number": "InstanceNumber",
+    "transfer_syntax": "TransferSyntaxUID",
+    "frames": "NumberOfFrames",
+    "rows": "Rows",
+    "columns": "Columns",
+}
+
+BATCH = 2000
+
+
+@dataclass
+class IndexSummary:
+    """What one run did, and what the database holds after it."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def read(self) -> int:
+        """Files read in this run."""
+        return self.new + self.changed
+
+
+def index(
+    paths: Iterable[str | os.PathLike[str]],
+    db: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    progress: TextIO | None = None,
+) -> IndexSummary:
+    """Index the DICOM files under `paths` (files or directories) into the SQLite
+    database `db`; only new or changed files are read. Returns a summary."""
+    started = time.perf_counter()
+    summary = IndexSummary()
+    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    conn = sqlite3.connect(os.fspath(db))
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.executescript(SCHEMA)
+        known = _known_files(conn, roots)
+        todo: list[str] = []
+        stats: dict[str, tuple[int, int]] = {}
+        for path, size, mtime_ns in _walk_files(roots):
+            stats[path] = (size, mtime_ns)
+            before = known.pop(path, None)
+            if before is None:
+                summary.new += 1
+                todo.append(path)
+            elif before != (size, mtime_ns):
+                summary.changed += 1
+                todo.append(path)
+            else:
+                summary.unchanged += 1
+        with conn:
+            # What is left of `known` is gone from disk.
+            conn.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in known))
+            summary.removed = len(known)
+        bar = _Progress(progress, len(todo))
+        try:
+            for batch in iter_scan(
+                todo, list(TAGS.values()), batch_size=BATCH, workers=workers
+            ):
+                with conn:
+                    _write_batch(conn, batch, stats, summary)
+                bar.advance(len(batch))
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            bar.close()
+        with conn:
+            _drop_orphans(conn)
+        summary.counts = {
+            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in TABLES
+        }
+    finally:
+        conn.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _known_files(
+    conn: sqlite3.Connection, roots: list[str]
+) -> dict[str, tuple[int, int]]:
+    """The indexed files under `roots`: path -> (size, mtime_ns)."""
+    known = {}
+    for root in roots:
+        # A file root itself, or everything below a directory root.
+        below = root.rstrip(os.sep) + os.sep
+        rows = conn.execute(
+            "SELECT path, size, mtime_ns FROM files"
+            " WHERE path = ? OR (path >= ? AND path < ?)",
+            (root, below, below[:-1] + chr(ord(os.sep) + 1)),
+        )
+        known.update((path, (size, mtime)) for path, size, mtime in rows)
+    return known
+
+
+def _walk_files(roots: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of each file under `roots`, in sorted order."""
+    for root in roots:
+        if os.path.isdir(root):
+            yield from _walk_directory(root)
+        else:
+            try:
+                st = os.stat(root)
+            except OSError:
+                continue
+            yield root, st.st_size, st.st_mtime_ns
+
+
+def _walk_directory(directory: str) -> Iterator[tuple[str, int, int]]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                yield from _walk_directory(entry.path)
+            elif entry.is_file():
+                st = entry.stat()
+                yield entry.path, st.st_size, st.st_mtime_ns
+        except OSError:
+            continue
+
+
+def _text(value: Any) -> str | None:
+    """A value for a TEXT column: several values joined as DICOM does."""
+    if isinstance(value, list):
+        return "\\".join(str(v) for v in value)
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, int) else None
+
+
+def _write_batch(
+    conn: sqlite3.Connection,
+    batch: ScanResult,
+    stats: dict[str, tuple[int, int]],
+    summary: IndexSummary,
+) -> None:
+    columns = {name: batch[tag] for name, tag in TAGS.items()}
+    errors = dict(batch.errors)
+    summary.errors.extend(batch.errors)
+    for row, path in enumerate(batch.paths):
+        value = {name: values[row] for name, values in columns.items()}
+        size, mtime_ns = stats[path]
+        error = errors.get(path)
+        # Replacing the file row drops its old instance (ON DELETE CASCADE).
+        conn.execute("DELETE FROM files WHERE path = ?", (path,))
+        conn.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                path,
+                size,
+                mtime_ns,
+                _text(value["transfer_syntax"]),
+                _text(value["sop_class_uid"]),
+                _number(value["frames"]),
+                _number(value["rows"]),
+                _number(value["columns"]),
+                error,
+            ),
+        )
+        if error is not None or value["series_uid"] is None:
+            continue  # not DICOM, or no instance of a series (a DICOMDIR, say)
+        patient_id = _text(value["patient_id"]) or ""
+        study_uid = _text(value["study_uid"]) or ""
+        _upsert(
+            conn,
+            "patients",
+            "patient_id",
+            patient_id,
+            patient_name=_text(value["patient_name"]),
+            birth_date=_text(value["birth_date"]),
+            sex=_text(value["sex"]),
+        )
+        _upsert(
+            conn,
+            "studies",
+            "study_uid",
+            study_uid,
+            patient_id=patient_id,
+            study_date=_text(value["study_date"]),
+            study_time=_text(value["study_time"]),
+            accession_number=_text(value["accession_number"]),
+            study_id=_text(value["study_id"]),
+            description=_text(value["study_description"]),
+        )
+        _upsert(
+            conn,
+            "series",
+            "series_uid",
+            _text(value["series_uid"]),
+            study_uid=study_uid,
+            modality=_text(value["modality"]),
+            series_number=_number(value["series_number"]),
+            description=_text(value["series_description"]),
+            body_part=_text(value["body_part"]),
+        )
+        conn.execute(
+            "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
+            (
+                path,
+                _text(value["sop_instance_uid"]),
+                _text(value["sop_class_uid"]),
+                _text(value["series_uid"]),
+                _number(value["instance_number"]),
+            ),
+        )
+
+
+def _upsert(
+    conn: sqlite3.Connection, table: str, key: str, key_value: Any, **values: Any
+):
+    names = ", ".join([key, *values])
+    marks = ", ".join("?" * (len(values) + 1))
+    updates = ", ".join(f"{name} = excluded.{name}" for name in values)
+    conn.execute(
+        f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        f" ON CONFLICT({key}) DO UPDATE SET {updates}",
+        (key_value, *values.values()),
+    )
+
+
+def _drop_orphans(conn: sqlite3.Connection) -> None:
+    """Series, studies and patients no instance refers to any more."""
+    conn.execute(
+        "DELETE FROM series WHERE series_uid NOT IN (SELECT series_uid FROM instances)"
+    )
+    conn.execute(
+        "DELETE FROM studies WHERE study_uid NOT IN (SELECT study_uid FROM series)"
+    )
+    conn.execute(
+        "DELETE FROM patients WHERE patient_id NOT IN (SELECT patient_id FROM studies)"
+    )
+
+
+def export(db: str | os.PathLike[str], directory: str, fmt: str) -> list[str]:
+    """Write each table of the database `db` to `directory` as CSV or Parquet (which
+    needs pyarrow); returns the files written."""
+    os.makedirs(directory, exist_ok=True)
+    conn = sqlite3.connect(os.fspath(db))
+    written = []
+    try:
+        for table in TABLES:
+            cursor = conn.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            path = os.path.join(directory, f"{table}.{fmt}")
+            if fmt == "csv":
+                with open(path, "w", newline="", encoding="utf-8") as f:
+                    writer = csv.writer(f)
+                    writer.writerow(names)
+                    writer.writerows(rows)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                columns = {
+                    name: [row[i] for row in rows] for i, name in enumerate(names)
+                }
+                pq.write_table(pa.table(columns), path)
+            written.append(path)
+    finally:
+        conn.close()
+    return written
+
+
+class _Progress:
+    """A one-line progress bar with files/s, redrawn at most a few times a second."""
+
+    def __init__(self, stream: TextIO | None, total: int) -> None:
+        self.stream, self.total, self.done = stream, total, 0
+        self.started = self.drawn = time.perf_counter()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.perf_counter()
+        if self.stream is not None and (
+            now - self.drawn > 0.2 or self.done == self.total
+        ):
+            self.drawn = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        width = 30
+        filled = width * self.done // self.total if self.total else width
+        rate = self.done / max(now - self.started, 1e-9)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files"
+            f" {rate:,.0f} files/s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None and self.total:
+            self._draw(time.perf_counter())
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def print_summary(summary: IndexSummary, db: str, out: TextIO | None = None) -> None:
+    """The end-of-run report: counts per level, what this run did, its errors."""
+    out = out or sys.stdout
+    counts = summary.counts
+    rate = summary.read / summary.seconds if summary.seconds else 0.0
+    print(
+        f"{db}: {counts.get('patients', 0)} patients, {counts.get('studies', 0)} studies,"
+        f" {counts.get('series', 0)} series, {counts.get('instances', 0)} instances"
+        f" in {counts.get('files', 0)} files",
+        file=out,
+    )
+    print(
+        f"this run: {summary.new} new, {summary.changed} changed, {summary.removed} removed,"
+        f" {summary.unchanged} unchanged; {summary.read} read in {summary.seconds:.2f} s"
+        f" ({rate:,.0f} files/s); {len(summary.errors)} errors",
+        file=out,
+    )
+    for path, message in summary.errors[:10]:
+        print(f"  {path}: {message}", file=out)
+    if len(summary.errors) > 10:
+        print(
+            f"  ... and {len(summary.errors) - 10} more (see the files table)", file=out
+        )
+    if summary.interrupted:
+        print("interrupted: what was read is saved; run again to finish", file=out)
