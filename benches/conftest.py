@@ -46,9 +46,15 @@ def record_median():
 def pytest_terminal_summary(terminalreporter):
     # pytest-benchmark prints absolute times; the ratio from the same run is
     # the number that survives a noisy machine.
-    if "pydicom" in _MEDIANS and "dcmfast" in _MEDIANS:
-        ratio = _MEDIANS["pydicom"] / _MEDIANS["dcmfast"]
-        terminalreporter.write_sep("-", "header: pydicom / dcmfast (median)")
-        terminalreporter.write_line(
-            f"pydicom/dcmfast time ratio: {ratio:.2f} (>1 means dcmfast is faster)"
-        )
+    ratios = [
+        ("header", "pydicom", "dcmfast"),
+        ("scan, 1 worker", "scan-pydicom", "scan-1"),
+        ("scan, 2 workers over 1", "scan-1", "scan-2"),
+    ]
+    for what, slow, fast in ratios:
+        if slow in _MEDIANS and fast in _MEDIANS:
+            ratio = _MEDIANS[slow] / _MEDIANS[fast]
+            terminalreporter.write_sep("-", f"{what}: {slow} / {fast} (median)")
+            terminalreporter.write_line(
+                f"{slow}/{fast} time ratio: {ratio:.2f} (>1 means {fast} is faster)"
+            )

@@ -41,11 +41,21 @@ impl TagPath {
 /// A value found: its bytes as stored, the VR to convert it with (`None` when the walk could
 /// not tell: implicit VR and no dictionary entry), and its encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub struct Found<'a> {
     pub tag: u32,
     /// The VR as read (None when implicit).
     pub raw_vr: Option<&'static str>,
     /// The VR pydicom would convert with, where the walk alone can tell.
+    pub vr: Option<&'static str>,
+    pub bytes: &'a [u8],
+    pub encoding: Encoding,
+}
+
+/// A value left for pydicom: its element as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawValue {
+    pub tag: u32,
+    /// The VR as read (None when implicit).
     pub vr: Option<&'static str>,
     pub bytes: Vec<u8>,
     pub encoding: Encoding,
@@ -69,7 +79,7 @@ pub enum Plain {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Plain(Plain),
-    Raw(Found),
+    Raw(RawValue),
 }
 
 /// What one file gave: a value (or None) per wanted path, and its (0008,0005) bytes when a
@@ -240,7 +250,12 @@ fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileValues
                 Some(value) => Value::Plain(value),
                 None => {
                     any_raw = true;
-                    Value::Raw(found)
+                    Value::Raw(RawValue {
+                        tag: found.tag,
+                        vr: found.raw_vr,
+                        bytes: found.bytes.to_vec(),
+                        encoding: found.encoding,
+                    })
                 }
             },
         ));
@@ -267,7 +282,7 @@ fn ascii_text_decodes_as_itself(charset: &[u8]) -> bool {
 /// when its bytes alone decide it; None when pydicom must convert it.
 pub fn plain(found: &Found, text_ok: bool, empty_text_is_none: bool) -> Option<Plain> {
     let vr = found.vr?;
-    let bytes = found.bytes.as_slice();
+    let bytes = found.bytes;
     let little = found.encoding.little;
     if bytes.is_empty() {
         // pydicom's empty values (`empty_value_for_VR`, with its default of '' for text).
@@ -370,13 +385,13 @@ fn find(elements: &[Element], tag: u32) -> Option<&Element> {
 }
 
 /// The element `path` names, entering sequence items from the dataset `elements`.
-fn follow(
-    buf: &[u8],
+fn follow<'a>(
+    buf: &'a [u8],
     elements: &[Element],
     encoding: Encoding,
     path: &TagPath,
     opts: &ReadOptions,
-) -> Result<Option<Found>, ParseError> {
+) -> Result<Option<Found<'a>>, ParseError> {
     let mut owned;
     let (mut elements, mut encoding) = (elements, encoding);
     for &(tag, index) in &path.items {
@@ -402,7 +417,7 @@ fn is_sequence(element: &Element) -> bool {
         || (element.vr.is_none() && dictionary::dictionary_vr(element.tag) == Some("SQ"))
 }
 
-fn found(buf: &[u8], element: &Element, encoding: Encoding) -> Found {
+fn found<'a>(buf: &'a [u8], element: &Element, encoding: Encoding) -> Found<'a> {
     let vr = match element.vr {
         Some("UN") | None => dictionary::dictionary_vr(element.tag).or(element.vr),
         vr => vr,
@@ -411,7 +426,7 @@ fn found(buf: &[u8], element: &Element, encoding: Encoding) -> Found {
         tag: element.tag,
         raw_vr: element.vr,
         vr,
-        bytes: parse::value_bytes(buf, element).to_vec(),
+        bytes: parse::value_bytes(buf, element),
         encoding,
     }
 }
@@ -513,16 +528,18 @@ mod tests {
 
     #[test]
     fn numbers_follow_byte_order_and_multiplicity() {
-        let found = |vr, bytes: &[u8], little| Found {
-            tag: 0x0028_0010,
-            raw_vr: Some(vr),
-            vr: Some(vr),
-            bytes: bytes.to_vec(),
-            encoding: Encoding {
-                implicit: false,
-                little,
-            },
-        };
+        fn found<'a>(vr: &'static str, bytes: &'a [u8], little: bool) -> Found<'a> {
+            Found {
+                tag: 0x0028_0010,
+                raw_vr: Some(vr),
+                vr: Some(vr),
+                bytes,
+                encoding: Encoding {
+                    implicit: false,
+                    little,
+                },
+            }
+        }
         assert_eq!(
             plain(&found("US", &[1, 2], false), true, false),
             Some(Plain::UInt(0x0102))

@@ -170,7 +170,7 @@ def _flatten(paths: PathArg | Iterable[PathArg]) -> Iterator[str]:
     if isinstance(paths, (str, bytes, os.PathLike)):
         paths = [paths]
     for path in paths:
-        yield os.fsdecode(os.fspath(path))
+        yield path if type(path) is str else os.fsdecode(os.fspath(path))
 
 
 def _scan_all(

@@ -109,7 +109,7 @@ pub fn scan_paths<'py>(
                         column,
                         row,
                         found.tag,
-                        found.raw_vr,
+                        found.vr,
                         PyBytes::new(py, &found.bytes),
                         found.encoding.implicit,
                         found.encoding.little,
