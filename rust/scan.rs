@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
 
 /// (0008,0005) Specific Character Set, which every scan reads for decoding text.
@@ -154,38 +155,67 @@ impl Plan {
     }
 }
 
-/// Scan `paths` on `workers` threads; results come in the order of `paths`.
-pub fn scan_files(
+/// One file's result, with its index in the scanned paths.
+pub type Outcome = (usize, Result<FileValues, ScanError>);
+
+/// Files a worker takes at a time, and hands on together: fewer wake-ups of the consumer.
+const CHUNK: usize = 64;
+
+/// Scan `paths` on `workers` threads, handing each file's outcome to `consume` on the calling
+/// thread soon after it is ready (in no set order), while the workers go on. `wait` runs each
+/// wait for more outcomes (the binding layer releases the GIL there). An error from `consume`
+/// stops the scan and is returned.
+pub fn scan_files<E>(
     paths: &[PathBuf],
     plan: &Plan,
     workers: usize,
-) -> Vec<Result<FileValues, ScanError>> {
-    let slots: Vec<Mutex<Option<Result<FileValues, ScanError>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
+    wait: impl Fn(&Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Outcome>>,
+    mut consume: impl FnMut(Outcome) -> Result<(), E>,
+) -> Result<(), E> {
     let next = AtomicUsize::new(0);
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(path) = paths.get(i) else { break };
-        let result = scan_file(path, plan);
-        *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-    };
-    let workers = workers.clamp(1, paths.len().max(1));
-    if workers == 1 {
-        work();
-    } else {
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(work);
+    // Bounded, so memory stays bounded when `consume` is the slower side.
+    let (sender, receiver) = mpsc::sync_channel::<Vec<Outcome>>(workers.max(1) * 4);
+    let receiver = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, paths.len().div_ceil(CHUNK).max(1)) {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                let end = paths.len().min(start.saturating_add(CHUNK));
+                if start >= end {
+                    break;
+                }
+                let chunk = (start..end)
+                    .map(|i| (i, scan_file(&paths[i], plan)))
+                    .collect();
+                if sender.send(chunk).is_err() {
+                    break; // the consumer stopped
+                }
+            });
+        }
+        drop(sender);
+        let result = (|| {
+            while let Some(chunk) = wait(&receiver) {
+                for outcome in chunk {
+                    consume(outcome)?;
+                }
             }
-        });
-    }
-    slots
-        .into_iter()
-        .map(|slot| {
-            let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
-            result.unwrap_or_else(|| Err(ScanError::Io("not scanned".into())))
-        })
-        .collect()
+            Ok(())
+        })();
+        // Workers blocked on a full channel see it closed and stop.
+        drop(receiver);
+        result
+    })
+}
+
+/// Receive the next outcomes (None when every worker is done).
+pub fn next_outcomes(receiver: &Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Outcome>> {
+    receiver
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .recv()
+        .ok()
 }
 
 /// Scan one file.
@@ -557,6 +587,49 @@ mod tests {
             Some(Plain::List(vec![Plain::Float(1.5), Plain::Float(2.0)]))
         );
         assert_eq!(plain(&found("LO", b"caf\xe9", true), true, false), None);
+    }
+
+    #[test]
+    fn every_file_is_scanned_once_on_any_number_of_workers() {
+        let dir = std::env::temp_dir().join(format!("dcmfast-scan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut paths = Vec::new();
+        for i in 0..150u16 {
+            let path = dir.join(format!("{i}.dcm"));
+            std::fs::write(
+                &path,
+                file(&explicit_le(0x0028_0010, "US", &i.to_le_bytes())),
+            )
+            .unwrap();
+            paths.push(path);
+        }
+        paths.push(dir.join("missing.dcm"));
+        let plan = plan(vec![top(0x0028_0010)]);
+        for workers in [1, 2, 5] {
+            let mut seen = vec![None; paths.len()];
+            let wait = |receiver: &_| next_outcomes(receiver);
+            scan_files(&paths, &plan, workers, wait, |(i, outcome)| {
+                assert!(seen[i].is_none(), "scanned twice");
+                seen[i] = Some(outcome);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            for (i, outcome) in seen.iter().enumerate().take(150) {
+                let values = outcome.as_ref().unwrap().as_ref().unwrap();
+                assert_eq!(
+                    values.values,
+                    vec![Some(Value::Plain(Plain::UInt(i as u64)))]
+                );
+            }
+            assert!(matches!(seen[150], Some(Err(ScanError::Io(_)))));
+        }
+        // A consumer error stops the scan.
+        let wait = |receiver: &_| next_outcomes(receiver);
+        assert_eq!(
+            scan_files(&paths, &plan, 2, wait, |_| Err("stop")),
+            Err("stop")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

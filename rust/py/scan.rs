@@ -76,14 +76,13 @@ pub fn scan_paths<'py>(
     Vec<(usize, Bound<'py, PyBytes>)>,
     Vec<(usize, &'static str, String)>,
 )> {
-    let results = py.detach(|| scan::scan_files(&paths, &plan.plan, workers));
-    let mut columns: Vec<Vec<Bound<'py, PyAny>>> = (0..plan.columns)
-        .map(|_| Vec::with_capacity(paths.len()))
-        .collect();
+    let rows = paths.len();
+    let mut columns: Vec<Vec<Option<Bound<'py, PyAny>>>> =
+        (0..plan.columns).map(|_| vec![None; rows]).collect();
     let mut pending = Vec::new();
     let mut charsets = Vec::new();
     let mut failures = Vec::new();
-    for (row, result) in results.into_iter().enumerate() {
+    let mut take = |(row, result): scan::Outcome| -> PyResult<()> {
         let file = match result {
             Ok(file) => file,
             Err(err) => {
@@ -94,38 +93,52 @@ pub fn scan_paths<'py>(
                     ScanError::Irregular(message) => ("irregular", message),
                 };
                 failures.push((row, kind, message));
-                for column in &mut columns {
-                    column.push(py.None().into_bound(py));
-                }
-                continue;
+                return Ok(());
             }
         };
         for (column, value) in file.values.into_iter().enumerate() {
-            let object = match value {
-                None => py.None().into_bound(py),
-                Some(Value::Plain(value)) => to_python(py, value)?,
-                Some(Value::Raw(found)) => {
+            columns[column][row] = match value {
+                None => None,
+                Some(Value::Plain(value)) => Some(to_python(py, value)?),
+                Some(Value::Raw(raw)) => {
+                    let bytes = PyBytes::new(py, &raw.bytes);
+                    let encoding = raw.encoding;
                     pending.push((
                         column,
                         row,
-                        found.tag,
-                        found.vr,
-                        PyBytes::new(py, &found.bytes),
-                        found.encoding.implicit,
-                        found.encoding.little,
+                        raw.tag,
+                        raw.vr,
+                        bytes,
+                        encoding.implicit,
+                        encoding.little,
                     ));
-                    py.None().into_bound(py)
+                    None
                 }
             };
-            columns[column].push(object);
         }
         if let Some(charset) = &file.charset {
             charsets.push((row, PyBytes::new(py, charset)));
         }
+        Ok(())
+    };
+    if workers <= 1 {
+        // One thread: this one, with the GIL released while each file is read.
+        for (row, path) in paths.iter().enumerate() {
+            let result = py.detach(|| scan::scan_file(path, &plan.plan));
+            take((row, result))?;
+        }
+    } else {
+        // The workers scan while this thread makes Python values of what they found.
+        let wait = |receiver: &_| py.detach(|| scan::next_outcomes(receiver));
+        scan::scan_files(&paths, &plan.plan, workers, wait, &mut take)?;
+        pending.sort_unstable_by_key(|p| (p.1, p.0));
+        charsets.sort_unstable_by_key(|c| c.0);
+        failures.sort_unstable_by_key(|f| f.0);
     }
+    let none = py.None().into_bound(py);
     let columns = columns
         .into_iter()
-        .map(|column| PyList::new(py, column))
+        .map(|column| PyList::new(py, column.into_iter().map(|v| v.unwrap_or(none.clone()))))
         .collect::<PyResult<Vec<_>>>()?;
     Ok((columns, pending, charsets, failures))
 }
