@@ -21,6 +21,9 @@ use std::sync::Mutex;
 /// (0008,0005) Specific Character Set, which every scan reads for decoding text.
 pub const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 
+/// The preamble and `DICM`: a file shorter than this is read as a bare dataset (forced).
+const PREAMBLE_AND_PREFIX: usize = 132;
+
 /// Bytes read before each walk of a file, in turn; past the last, the file is mapped.
 const HEAD_READS: [usize; 2] = [4 * 1024, 64 * 1024];
 
@@ -242,9 +245,17 @@ pub fn scan_file(path: &Path, plan: &Plan) -> Result<FileValues, ScanError> {
         .ok_or_else(|| ScanError::Irregular("header walk did not settle".into()))
 }
 
-/// The wanted values of a file held (or begun) in `buf`; `None` when `partial` and the walk
-/// needs bytes beyond `buf`.
-fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileValues>, ScanError> {
+/// The wanted values of a file held in `buf`, or begun there when `partial`: then `None`
+/// when the walk needs bytes beyond `buf`. A partial result, when given, is the one the
+/// whole file gives.
+pub fn values_in(
+    buf: &[u8],
+    plan: &Plan,
+    partial: bool,
+) -> Result<Option<FileValues>, ScanError> {
+    if partial && buf.len() < PREAMBLE_AND_PREFIX {
+        return Ok(None); // whether the file has a preamble is not known yet
+    }
     let parsed = match parse::parse_file(buf, &plan.opts) {
         Ok(parsed) => parsed,
         // The first 132 bytes decide that; more would not change it.

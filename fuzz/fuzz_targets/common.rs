@@ -1,4 +1,5 @@
 // Shared by the fuzz targets (included with `#[path]`, not a target itself).
+#![allow(dead_code)] // each target uses only some of these
 
 use dcmfast::parse::{value_bytes, Element, ReadOptions};
 

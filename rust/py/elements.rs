@@ -370,7 +370,13 @@ impl ElementDict {
         let mut slots = this.lock();
         match slots.get(tag) {
             Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
-            Some(_) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
+            Some(Slot::Plain(first)) => {
+                // Another thread converted it for its value: the element holds that value.
+                let first = Arc::clone(first);
+                drop(slots);
+                return this.element_of(py, tag, &first).map(Resolved::Element);
+            }
+            Some(Slot::Lazy(_)) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
             None => {}
         }
         Ok(Resolved::Element(elem))
@@ -440,6 +446,7 @@ impl ElementDict {
         charset: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         match Self::resolve(slf, key, charset, false)? {
+            // (A bare value comes back only when asked for.)
             Resolved::Element(elem) | Resolved::Value(elem) => Ok(elem),
             Resolved::Raw(lazy) => slf.get().make(slf.py(), &lazy, slf),
             Resolved::Missing => Err(PyKeyError::new_err(key.clone().unbind())),
