@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 src=$(python3 -c "import os, pydicom.data; print(os.path.dirname(pydicom.data.get_testdata_file('CT_small.dcm')))")
-mkdir -p corpus/parse_file corpus/parse_dataset
+mkdir -p corpus/parse_file corpus/parse_dataset corpus/scan_values
 
 # A mix of encodings and oddities: implicit/explicit LE, explicit BE, deflated, no meta,
 # missing transfer syntax, truncated, private and UN sequences, encapsulated pixel data,
@@ -35,6 +35,14 @@ for f in "${files[@]}"; do
   n=$((n + 1))
 done
 echo "parse_file: $n seed files"
+
+# scan_values: two leading bytes pick the option set and where a partial read is cut.
+for seed in corpus/parse_file/*; do
+  for head in '\x00\x40' '\x02\x80' '\x09\xc0' '\x80\x20'; do
+    { printf "$head"; cat "$seed"; } > "corpus/scan_values/$(basename "$seed")-${head//\\x/}"
+  done
+done
+echo "scan_values: $(ls corpus/scan_values | wc -l) seed files"
 
 # parse_dataset starts at offset 0, so its seeds are the same files with the preamble and
 # file meta removed (the deflated file is skipped: its body is compressed).
