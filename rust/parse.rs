@@ -273,15 +273,7 @@ pub fn sequence_items(
     let mut pos = element.value_offset;
     let mut items = Vec::new();
     while items.len() < max_items && pos < end {
-        let (Some(tag), Some(length)) = (
-            walker.tag_at(pos, encoding.little),
-            walker.u32_at(pos + 4, encoding.little),
-        ) else {
-            return Err(ParseError::Truncated {
-                offset: pos,
-                tag: Some(element.tag),
-            });
-        };
+        let (tag, length) = walker.item_header(pos, encoding.little, Some(element.tag))?;
         if tag == SEQUENCE_DELIMITER {
             break;
         }
@@ -783,15 +775,7 @@ impl<'a> Walker<'a> {
             });
         }
         loop {
-            let (Some(tag), Some(length)) = (
-                self.tag_at(pos, enc.little),
-                self.u32_at(pos + 4, enc.little),
-            ) else {
-                return Err(ParseError::Truncated {
-                    offset: pos,
-                    tag: None,
-                });
-            };
+            let (tag, length) = self.item_header(pos, enc.little, None)?;
             if tag == SEQUENCE_DELIMITER {
                 return Ok(pos + 8);
             }
@@ -814,6 +798,18 @@ impl<'a> Walker<'a> {
                 self.walk(start, Limit::At(end), item_enc, &Level::NESTED, depth)?;
                 end
             };
+        }
+    }
+
+    /// The tag and length of the item (or delimiter) header at `pos`; running out of input
+    /// there is a truncation of the sequence `within`.
+    fn item_header(&self, pos: usize, little: bool, within: Option<u32>) -> Result<(u32, u32)> {
+        match (self.tag_at(pos, little), self.u32_at(pos + 4, little)) {
+            (Some(tag), Some(length)) => Ok((tag, length)),
+            _ => Err(ParseError::Truncated {
+                offset: pos,
+                tag: within,
+            }),
         }
     }
 

@@ -248,11 +248,7 @@ pub fn scan_file(path: &Path, plan: &Plan) -> Result<FileValues, ScanError> {
 /// The wanted values of a file held in `buf`, or begun there when `partial`: then `None`
 /// when the walk needs bytes beyond `buf`. A partial result, when given, is the one the
 /// whole file gives.
-pub fn values_in(
-    buf: &[u8],
-    plan: &Plan,
-    partial: bool,
-) -> Result<Option<FileValues>, ScanError> {
+pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileValues>, ScanError> {
     if partial && buf.len() < PREAMBLE_AND_PREFIX {
         return Ok(None); // whether the file has a preamble is not known yet
     }
