@@ -7,13 +7,16 @@ memory-mapped file and converted only when accessed.
 
 from dcmfast._dataset import FileDataset
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
+from dcmfast._pixels import iter_pixels, pixel_array
 from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
 
 __all__ = [
     "FileDataset",
     "dcmread",
+    "iter_pixels",
     "patch_pydicom",
+    "pixel_array",
     "register_decoder",
     "unpatch_pydicom",
     "unregister_decoder",

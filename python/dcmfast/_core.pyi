@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from os import PathLike
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from typing_extensions import Self, TypeAlias
 
 class ParseError(ValueError):
@@ -64,6 +66,7 @@ class SourceReader:
 
 class ElementDict:
     def __len__(self) -> int: ...
+    def pixel_region(self, tag: int) -> PixelRegion | None: ...
     def __contains__(self, key: object) -> bool: ...
     def __getitem__(self, key: int) -> Any: ...
     def __setitem__(self, key: int, value: Any) -> None: ...
@@ -95,3 +98,39 @@ def rle_decode_frame(
     bits_allocated: int,
     segment_order: str = ">",
 ) -> tuple[bytearray | None, list[str], Exception | None]: ...
+
+class PixelMap:
+    """Owns the private mapping a native pixel array views (the array's base)."""
+
+class PixelRegion:
+    def __len__(self) -> int: ...
+    @property
+    def vr(self) -> str | None: ...
+    def array(
+        self, path: str | PathLike[str] | None, start: int, length: int
+    ) -> NDArray[np.uint8]: ...
+    def fits_bits_stored(
+        self,
+        start: int,
+        length: int,
+        bytes_per_sample: int,
+        little: bool,
+        signed: bool,
+        bits_stored: int,
+    ) -> bool: ...
+    def frame_ranges(
+        self,
+        number_of_frames: int,
+        little: bool = True,
+        extended: tuple[list[int], list[int]] | None = None,
+    ) -> list[tuple[int, int]] | None: ...
+    def rle_decode(
+        self,
+        ranges: list[tuple[int, int]],
+        rows: int,
+        columns: int,
+        samples_per_pixel: int,
+        bits_allocated: int,
+        out: NDArray[np.uint8],
+        segment_order: str = ">",
+    ) -> list[list[str]] | None: ...

@@ -4,7 +4,9 @@
 //! for the caller to emit.
 //!
 //! Each segment is decoded straight into its final, strided place in the output: no
-//! per-segment buffer, no second pass. Every read and write is bounds-checked by slicing, and
+//! per-segment buffer, no second pass. Two output layouts: pydicom's plugin layout (one plane
+//! per sample), and the layout of pydicom's final array (rows, columns, samples; C order), which
+//! whole arrays are decoded into directly, frames in parallel. Every read and write is bounds-checked by slicing, and
 //! output beyond a segment's `rows * columns` bytes is counted, never written.
 
 use std::fmt;
@@ -19,6 +21,15 @@ pub enum SegmentOrder {
     /// Any other option value: pydicom then reads segments in big-endian order but places
     /// them as if little endian (it flips byte positions only for exactly `">"`).
     Other,
+}
+
+/// Where a frame's decoded samples go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One plane per sample (planar configuration 1): what pydicom's RLE plugins return.
+    Planar,
+    /// Samples of a pixel together (rows, columns, samples): pydicom's final array.
+    Interleaved,
 }
 
 /// Why a frame cannot be decoded; `Display` gives pydicom's message.
@@ -116,8 +127,22 @@ pub fn decode_frame(
     order: SegmentOrder,
     out: &mut [u8],
 ) -> Result<Padding, (RleError, Padding)> {
+    decode_frame_as(src, shape, order, Layout::Planar, out)
+}
+
+/// One frame's outcome: its padding warnings, or the error and the warnings before it.
+pub type FrameResult = Result<Padding, (RleError, Padding)>;
+
+/// Decode one RLE frame into `out` (`shape.frame_len()` bytes) in `layout`.
+pub fn decode_frame_as(
+    src: &[u8],
+    shape: FrameShape,
+    order: SegmentOrder,
+    layout: Layout,
+    out: &mut [u8],
+) -> FrameResult {
     let mut padding = Padding::default();
-    match decode_into(src, shape, order, out, &mut padding) {
+    match decode_into(src, shape, order, layout, out, &mut padding) {
         Ok(()) => Ok(padding),
         Err(err) => Err((err, padding)),
     }
@@ -159,10 +184,67 @@ pub fn check_header(src: &[u8], shape: FrameShape) -> Result<Vec<usize>, RleErro
     Ok(offsets)
 }
 
+/// Decode `frames` (one encoded frame each) into consecutive frames of `out`
+/// (`frames.len() * shape.frame_len()` bytes) in `layout`, on up to `threads` threads. Every
+/// frame is decoded whatever the others' outcome; results are in frame order.
+pub fn decode_frames(
+    frames: &[&[u8]],
+    shape: FrameShape,
+    order: SegmentOrder,
+    layout: Layout,
+    out: &mut [u8],
+    threads: usize,
+) -> Result<Vec<FrameResult>, RleError> {
+    let frame_len = shape.frame_len()?;
+    let total = frame_len
+        .checked_mul(frames.len())
+        .ok_or(RleError::TooLarge)?;
+    assert_eq!(out.len(), total, "output buffer must hold every frame");
+    let decode = |(src, out): (&&[u8], &mut [u8])| decode_frame_as(src, shape, order, layout, out);
+    // Empty frames have no bytes to split the output by.
+    if frame_len == 0 {
+        let mut none: [u8; 0] = [];
+        return Ok(frames
+            .iter()
+            .map(|src| decode_frame_as(src, shape, order, layout, &mut none))
+            .collect());
+    }
+    let threads = threads.clamp(1, frames.len().max(1));
+    if threads == 1 {
+        return Ok(frames
+            .iter()
+            .zip(out.chunks_mut(frame_len))
+            .map(decode)
+            .collect());
+    }
+    // Contiguous blocks of frames per thread: each writes only its own part of `out`.
+    let per_thread = frames.len().div_ceil(threads);
+    let results = std::thread::scope(|scope| {
+        let workers: Vec<_> = frames
+            .chunks(per_thread)
+            .zip(out.chunks_mut(per_thread * frame_len))
+            .map(|(srcs, out)| {
+                scope.spawn(move || {
+                    srcs.iter()
+                        .zip(out.chunks_mut(frame_len))
+                        .map(decode)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("an RLE worker panicked"))
+            .collect()
+    });
+    Ok(results)
+}
+
 fn decode_into(
     src: &[u8],
     shape: FrameShape,
     order: SegmentOrder,
+    layout: Layout,
     out: &mut [u8],
     padding: &mut Padding,
 ) -> Result<(), RleError> {
@@ -187,10 +269,16 @@ fn decode_into(
                 SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
                 SegmentOrder::Little | SegmentOrder::Other => byte_offset,
             };
-            let start = out_byte + sample * stride;
+            let (start, step) = match layout {
+                Layout::Planar => (out_byte + sample * stride, bytes_per_sample),
+                Layout::Interleaved => (
+                    out_byte + sample * bytes_per_sample,
+                    bytes_per_sample * samples,
+                ),
+            };
             // An empty frame (no rows or columns) has no plane to write to.
             let plane = out.get_mut(start..).unwrap_or(&mut []);
-            let found = decode_segment(segment, plane, bytes_per_sample, pixels);
+            let found = decode_segment(segment, plane, step, pixels);
             if found < pixels {
                 return Err(RleError::ShortSegment {
                     found,
@@ -436,5 +524,51 @@ mod tests {
             )),
             RleError::BitsAllocated(12)
         );
+    }
+
+    #[test]
+    fn interleaved_layout_and_frames_in_parallel() {
+        // 1x2 RGB 16-bit: R = [0x0102, 0x0304], G = [0x0506, 0x0708], B = [0x090A, 0x0B0C].
+        let src = frame(&[
+            &[1, 1, 3],
+            &[1, 2, 4],
+            &[1, 5, 7],
+            &[1, 6, 8],
+            &[1, 9, 11],
+            &[1, 10, 12],
+        ]);
+        let shape = shape(1, 2, 3, 16);
+        let mut out = vec![0; 12];
+        decode_frame_as(
+            &src,
+            shape,
+            SegmentOrder::Big,
+            Layout::Interleaved,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [2, 1, 6, 5, 10, 9, 4, 3, 8, 7, 12, 11]);
+        let mut planar = vec![0; 12];
+        decode_frame(&src, shape, SegmentOrder::Big, &mut planar).unwrap();
+        assert_eq!(planar, [2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11]);
+        // Five frames on three threads, one of them short: every frame decoded, in order.
+        let short = frame(&[&[0, 1], &[0, 1], &[0, 1], &[0, 1], &[0, 1], &[0, 1]]);
+        let frames: Vec<&[u8]> = vec![&src, &src, &short, &src, &src];
+        let mut all = vec![0; 60];
+        let results = decode_frames(
+            &frames,
+            shape,
+            SegmentOrder::Big,
+            Layout::Interleaved,
+            &mut all,
+            3,
+        )
+        .unwrap();
+        assert_eq!(results.len(), 5);
+        assert!(results[2].is_err());
+        for k in [0, 1, 3, 4] {
+            assert!(results[k].is_ok());
+            assert_eq!(all[12 * k..12 * k + 12], out);
+        }
     }
 }

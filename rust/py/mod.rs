@@ -20,7 +20,7 @@ mod _core {
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
-    use super::pixels::rle_decode_frame;
+    use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
 }
 
 /// Silence the unused-import lint for `prelude` when only the submodules use it.
