@@ -110,13 +110,7 @@ class PixelRegion:
         self, path: str | PathLike[str] | None, start: int, length: int
     ) -> NDArray[np.uint8]: ...
     def fits_bits_stored(
-        self,
-        start: int,
-        length: int,
-        bytes_per_sample: int,
-        little: bool,
-        signed: bool,
-        bits_stored: int,
+        self, start: int, length: int, dtype: str, bits_stored: int
     ) -> bool: ...
     def frame_ranges(
         self,

@@ -55,16 +55,18 @@ class _Fallback(Exception):
 def _held_warnings() -> Iterator[None]:
     """Hold warnings back: re-emitted in order if the block finishes or raises,
     dropped on ``_Fallback`` (pydicom's pipeline then emits them itself)."""
+    failure: BaseException | None = None
     with warnings.catch_warnings(record=True) as held:
         warnings.simplefilter("always")
         try:
             yield
         except _Fallback:
             raise
-        except BaseException:
-            _emit(held)
-            raise
+        except BaseException as exc:  # noqa: BLE001 - re-raised after the warnings
+            failure = exc
     _emit(held)
+    if failure is not None:
+        raise failure
 
 
 def _emit(held: list[warnings.WarningMessage]) -> None:
@@ -90,6 +92,8 @@ class _Source:
         present = [kw for kw, tag in _KEYWORDS.items() if tag in elements]
         if not tsyntax or not present or (len(present) > 1 and not from_file):
             raise _Fallback
+        if from_file and tsyntax.is_deflated:
+            raise _Fallback  # pydicom reads the file as it is, without inflating it
         # Reading a file, pydicom stops at the first pixel data element.
         keyword = min(present, key=_KEYWORDS.__getitem__) if from_file else present[0]
         region = elements.pixel_region(_KEYWORDS[keyword])
@@ -148,7 +152,9 @@ class _Source:
             if isinstance(lengths, bytes):
                 lengths = unpack(f"<{len(lengths) // 8}Q", lengths)
             extended = (list(offsets), list(lengths))
-        ranges = self.region.frame_ranges(runner.number_of_frames, True, extended or None)
+        ranges = self.region.frame_ranges(
+            runner.number_of_frames, True, extended or None
+        )
         if ranges is None:
             raise _Fallback
         return ranges
@@ -219,12 +225,7 @@ class _Source:
         else:
             start, length = index * frame_bytes, frame_bytes
         return self.region.fits_bits_stored(
-            start,
-            length,
-            dtype.itemsize,
-            dtype.byteorder != ">",
-            dtype.kind == "i",
-            runner.bits_stored,
+            start, length, dtype.str, runner.bits_stored
         )
 
     def _rle(
@@ -302,16 +303,21 @@ def _open(
             warnings.simplefilter("always")
             try:
                 ds = dcmread(path)
-            except Exception:
-                return None, None  # pydicom's reading raises its own way
+            except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
+                return None, None
         if held:
             return None, None
     else:
         return None, None
     try:
         with _held_warnings():
-            source = _Source(ds, path if isinstance(path, str) else None, from_file,
-                             decoding_plugin, kwargs)
+            source = _Source(
+                ds,
+                path if isinstance(path, str) else None,
+                from_file,
+                decoding_plugin,
+                kwargs,
+            )
     except _Fallback:
         return None, ds
     return source, ds

@@ -162,22 +162,28 @@ impl PixelRegion {
     }
 
     /// True when pydicom's Bits Stored correction leaves `length` bytes from `start`
-    /// unchanged (GIL released).
+    /// unchanged, for samples of numpy dtype `dtype` (`dtype.str`: "<u2", ">i2", "|u1",
+    /// ...). GIL released.
     fn fits_bits_stored(
         &self,
         py: Python<'_>,
         start: usize,
         length: usize,
-        bytes_per_sample: usize,
-        little: bool,
-        signed: bool,
+        dtype: &str,
         bits_stored: u32,
     ) -> PyResult<bool> {
         let data = self.range(start, length)?;
-        let format = SampleFormat {
-            bytes: bytes_per_sample,
-            little,
-            signed,
+        let format = match dtype.as_bytes() {
+            [order, kind @ (b'u' | b'i'), size @ (b'1' | b'2' | b'4' | b'8')] => SampleFormat {
+                bytes: usize::from(size - b'0'),
+                little: *order != b'>',
+                signed: *kind == b'i',
+            },
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "not an integer sample dtype: {dtype:?}"
+                )))
+            }
         };
         Ok(py.detach(|| native::fits_bits_stored(data, format, bits_stored)))
     }
