@@ -127,4 +127,5 @@ class PixelRegion:
         bits_allocated: int,
         out: NDArray[np.uint8],
         segment_order: str = ">",
+        correct: tuple[str, int] | None = None,
     ) -> list[list[str]] | None: ...

@@ -26,13 +26,20 @@ from typing import Any
 
 import numpy as np
 from pydicom import config
+from pydicom.datadict import keyword_dict
 from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 from pydicom.pixels import iter_pixels as _pydicom_iter_pixels
 from pydicom.pixels import pixel_array as _pydicom_pixel_array
 from pydicom.pixels.decoders.base import DecodeRunner, _correct_unused_bits
 from pydicom.pixels.utils import as_pixel_options, get_image_pixel_ids
-from pydicom.uid import RLELossless
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    RLELossless,
+)
 
 from dcmfast._core import ElementDict
 
@@ -184,8 +191,6 @@ class _Source:
             if out is not None and (raw or not _converts_colour(runner)):
                 target = _checked_out(out, shape, runner.pixel_dtype)
             arr = self._rle(index, shape, target)
-            if runner._test_for("shift_correction"):
-                arr = _correct_unused_bits(arr, runner)  # in place
             if target is not None:
                 return target
         if not raw:
@@ -239,6 +244,10 @@ class _Source:
         else:
             raise _Fallback
         arr = np.empty(shape, runner.pixel_dtype) if out is None else out
+        # pydicom's _correct_unused_bits, applied to each frame as it is decoded
+        correct = None
+        if runner._test_for("shift_correction"):
+            correct = (arr.dtype.str, runner.bits_stored)
         padding = self.region.rle_decode(
             ranges,
             runner.rows,
@@ -247,6 +256,7 @@ class _Source:
             runner.bits_allocated,
             arr.reshape(-1).view(np.uint8),
             runner.get_option("rle_segment_order", ">"),
+            correct,
         )
         if padding is None:
             raise _Fallback  # a frame pydicom's plugins must fail on, their way
@@ -254,6 +264,116 @@ class _Source:
             for message in messages:
                 _warn_and_log(message)
         return arr
+
+
+# Uncompressed transfer syntaxes whose data dcmfast views (deflated: a dataset's
+# inflated bytes, copied).
+_NATIVE = frozenset(
+    {
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        ExplicitVRBigEndian,
+        DeflatedExplicitVRLittleEndian,
+    }
+)
+# Photometric interpretations pydicom's processing leaves alone by default.
+_UNPROCESSED = frozenset({"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB"})
+_MODULE = (
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+    "SamplesPerPixel",
+)
+
+
+def _plain_native(
+    ds: Dataset, index: int | None, path: str | None, from_file: bool
+) -> np.ndarray | None:
+    """pydicom's array for the plainest native pixel data with default options, or
+    None. "Plain": every Image Pixel value present and valid, Pixel Data of exactly
+    the expected length (one pad byte allowed), no colour conversion, no byte
+    swapping: where pydicom's pipeline validates silently and only reshapes and
+    corrects unused bits, done here without its machinery."""
+    elements = ds._dict
+    if type(elements) is not ElementDict or 0x7FE00008 in elements:
+        return None
+    if 0x7FE00009 in elements:
+        return None
+    tsyntax = (
+        ds.file_meta.get("TransferSyntaxUID") if "file_meta" in ds.__dict__ else None
+    )
+    if (
+        tsyntax not in _NATIVE
+        or from_file
+        and tsyntax == DeflatedExplicitVRLittleEndian
+    ):
+        return None
+    region = elements.pixel_region(0x7FE00010)
+    if region is None:
+        return None
+    values = [getattr(ds, kw, None) for kw in _MODULE]
+    if any(type(v) is not int for v in values):
+        return None
+    rows, columns, bits, stored, signed, spp = values
+    photometric = getattr(ds, "PhotometricInterpretation", None)
+    if not (
+        0 < rows < 65536
+        and 0 < columns < 65536
+        and bits in (8, 16, 32, 64)
+        and 1 <= stored <= bits
+        and signed in (0, 1)
+        and photometric in _UNPROCESSED
+    ):
+        return None
+    planar = 0
+    if spp == 3 and photometric == "RGB":
+        planar = getattr(ds, "PlanarConfiguration", None)
+        if type(planar) is not int or planar not in (0, 1):
+            return None
+    elif spp != 1:
+        return None
+    frames = 1
+    if _NUMBER_OF_FRAMES in elements:
+        frames = getattr(ds, "NumberOfFrames", None)
+        if not isinstance(frames, int) or frames < 1:
+            return None
+    little = tsyntax.is_little_endian
+    if not little and bits == 8 and region.vr == "OW":
+        return None  # pydicom swaps the bytes pairwise
+    frame_bytes = rows * columns * spp * bits // 8
+    expected = frame_bytes * frames
+    if len(region) not in (expected, expected + expected % 2):
+        return None  # pydicom warns or raises
+    if index is None:
+        start, length = 0, expected
+    elif 0 <= index < frames:
+        start, length, frames = index * frame_bytes, frame_bytes, 1
+    else:
+        return None
+    dtype = np.dtype(f"{'ui'[signed]}{bits // 8}")
+    if not little:
+        dtype = dtype.newbyteorder(">")
+    arr = region.array(path, start, length).view(dtype)
+    if spp == 1:
+        arr = (
+            arr.reshape(rows, columns)
+            if frames == 1
+            else arr.reshape(-1, rows, columns)
+        )
+    elif planar == 0:
+        shape = (rows, columns, spp)
+        arr = arr.reshape(shape) if frames == 1 else arr.reshape(-1, *shape)
+    elif frames == 1:
+        arr = arr.reshape(spp, rows, columns).transpose(1, 2, 0)
+    else:
+        arr = arr.reshape(-1, spp, rows, columns).transpose(0, 2, 3, 1)
+    if stored < bits and not region.fits_bits_stored(start, length, dtype.str, stored):
+        # pydicom's _correct_unused_bits, in the array's private pages
+        np.left_shift(arr, bits - stored, out=arr)
+        np.right_shift(arr, bits - stored, out=arr)
+    return arr
 
 
 def _warn_and_log(message: str) -> None:
@@ -287,40 +407,34 @@ def _checked_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     return out
 
 
-def _open(
-    src: Any, decoding_plugin: str, kwargs: dict[str, Any]
-) -> tuple[_Source | None, Dataset | None]:
-    """The fast source for `src` (a dataset or a path), or None for pydicom's way."""
+def _dataset_of(src: Any) -> tuple[Dataset | None, str | None, bool]:
+    """(dataset, path, from_file) for `src`; no dataset when pydicom must read it."""
     if isinstance(src, Dataset):
         path = getattr(src, "filename", None)
-        from_file, ds = False, src
-    elif isinstance(src, (str, os.PathLike)):
-        from dcmfast._reader import dcmread
+        return src, path if isinstance(path, str) else None, False
+    if not isinstance(src, (str, os.PathLike)):
+        return None, None, True
+    from dcmfast._reader import dcmread
 
-        path = os.fspath(src)
-        from_file = True
-        with warnings.catch_warnings(record=True) as held:
-            warnings.simplefilter("always")
-            try:
-                ds = dcmread(path)
-            except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
-                return None, None
-        if held:
-            return None, None
-    else:
-        return None, None
+    path = os.fspath(src)
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        try:
+            ds = dcmread(path)
+        except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
+            return None, None, True
+    # Anything dcmfast's reader warns about, pydicom's reader decides about.
+    return (None if held else ds), path, True
+
+
+def _source(
+    ds: Dataset, path: str | None, from_file: bool, plugin: str, kwargs: dict[str, Any]
+) -> _Source | None:
     try:
         with _held_warnings():
-            source = _Source(
-                ds,
-                path if isinstance(path, str) else None,
-                from_file,
-                decoding_plugin,
-                kwargs,
-            )
+            return _Source(ds, path, from_file, plugin, kwargs)
     except _Fallback:
-        return None, ds
-    return source, ds
+        return None
 
 
 def pixel_array(
@@ -340,15 +454,25 @@ def pixel_array(
     that the pixel data is written into (and returned); RLE frames are decoded
     straight into it.
     """
-    source = None
     if ds_out is None and (index is None or index >= 0):
-        source, _ = _open(src, decoding_plugin, kwargs)
-    if source is not None:
-        try:
-            with _held_warnings():
-                return source.array(index, raw, out)
-        except _Fallback:
-            pass
+        ds, path, from_file = _dataset_of(src)
+        if ds is not None:
+            arr = None
+            if not kwargs and not raw:
+                arr = _plain_native(ds, index, path, from_file)
+            if arr is None:
+                source = _source(ds, path, from_file, decoding_plugin, kwargs)
+                if source is not None:
+                    try:
+                        with _held_warnings():
+                            return source.array(index, raw, out)
+                    except _Fallback:
+                        pass
+            elif out is None:
+                return arr
+            else:
+                np.copyto(_checked_out(out, arr.shape, arr.dtype), arr, casting="no")
+                return out
     arr = _pydicom_pixel_array(
         src,
         ds_out=ds_out,
@@ -378,7 +502,9 @@ def iter_pixels(
     frame at a time, each read (or decoded) only when reached."""
     source = None
     if ds_out is None:
-        source, _ = _open(src, decoding_plugin, kwargs)
+        ds, path, from_file = _dataset_of(src)
+        if ds is not None:
+            source = _source(ds, path, from_file, decoding_plugin, kwargs)
     if source is None:
         yield from _pydicom_iter_pixels(
             src,
@@ -415,9 +541,10 @@ def _pixel_ids(ds: Dataset) -> dict[str, int]:
     if type(elements) is not ElementDict:
         return get_image_pixel_ids(ds)
     ids = {}
-    for keyword in _ID_KEYWORDS:
-        tag = _KEYWORDS.get(keyword)
-        if tag is not None and elements.pixel_region(tag) is not None:
+    for keyword, tag in _ID_KEYWORDS:
+        if tag not in elements:
+            ids[keyword] = id(None)  # what getattr(ds, keyword, None) gives
+        elif tag in _PIXEL_TAGS and elements.pixel_region(tag) is not None:
             ids[keyword] = 0
         else:
             ids[keyword] = id(getattr(ds, keyword, None))
@@ -425,20 +552,24 @@ def _pixel_ids(ds: Dataset) -> dict[str, int]:
 
 
 # The elements get_image_pixel_ids looks at, in its order.
-_ID_KEYWORDS = (
-    "SamplesPerPixel",
-    "PhotometricInterpretation",
-    "PlanarConfiguration",
-    "NumberOfFrames",
-    "Rows",
-    "Columns",
-    "BitsAllocated",
-    "BitsStored",
-    "PixelRepresentation",
-    "FloatPixelData",
-    "DoubleFloatPixelData",
-    "PixelData",
+_ID_KEYWORDS = tuple(
+    (keyword, keyword_dict[keyword])
+    for keyword in (
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "PlanarConfiguration",
+        "NumberOfFrames",
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "PixelRepresentation",
+        "FloatPixelData",
+        "DoubleFloatPixelData",
+        "PixelData",
+    )
 )
+_PIXEL_TAGS = frozenset(_KEYWORDS.values())
 
 
 class PixelDataMixin:

@@ -64,6 +64,56 @@ pub fn fits_bits_stored(data: &[u8], format: SampleFormat, bits_stored: u32) -> 
     }
 }
 
+/// Apply pydicom's Bits Stored correction to every whole sample of `data` in place:
+/// `v = (v << (bits - BS)) >> (bits - BS)` in the sample's type (arithmetic shift when
+/// signed), as numpy's `left_shift`/`right_shift` compute it. Samples are read and written
+/// in the data's byte order.
+pub fn correct_bits_stored(data: &mut [u8], format: SampleFormat, bits_stored: u32) {
+    let bits = 8 * format.bytes as u32;
+    if bits_stored == 0 || bits_stored >= bits {
+        return;
+    }
+    let shift = bits - bits_stored;
+    macro_rules! correct {
+        ($u:ty, $i:ty, $n:expr) => {{
+            for chunk in data.chunks_exact_mut($n) {
+                let raw: [u8; $n] = (&*chunk).try_into().expect("chunk of the sample width");
+                let v = if format.little {
+                    <$u>::from_le_bytes(raw)
+                } else {
+                    <$u>::from_be_bytes(raw)
+                };
+                let v = if format.signed {
+                    (((v as $i) << shift) >> shift) as $u
+                } else {
+                    (v << shift) >> shift
+                };
+                chunk.copy_from_slice(&if format.little {
+                    v.to_le_bytes()
+                } else {
+                    v.to_be_bytes()
+                });
+            }
+        }};
+    }
+    match format.bytes {
+        1 => correct!(u8, i8, 1),
+        2 => correct!(u16, i16, 2),
+        4 => correct!(u32, i32, 4),
+        8 => correct!(u64, i64, 8),
+        _ => {}
+    }
+}
+
+/// Check, then correct only if needed: true when something changed.
+pub fn fix_bits_stored(data: &mut [u8], format: SampleFormat, bits_stored: u32) -> bool {
+    if fits_bits_stored(data, format, bits_stored) {
+        return false;
+    }
+    correct_bits_stored(data, format, bits_stored);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +153,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn correction_is_the_shift() {
+        for bits_stored in 1..=16u32 {
+            for signed in [false, true] {
+                for little in [true, false] {
+                    let values: Vec<u16> = (0..=u16::MAX).step_by(13).collect();
+                    let mut data: Vec<u8> = values
+                        .iter()
+                        .flat_map(|v| {
+                            if little {
+                                v.to_le_bytes()
+                            } else {
+                                v.to_be_bytes()
+                            }
+                        })
+                        .collect();
+                    fix_bits_stored(&mut data, format(2, little, signed), bits_stored);
+                    for (chunk, &v) in data.chunks_exact(2).zip(&values) {
+                        let got = if little {
+                            u16::from_le_bytes([chunk[0], chunk[1]])
+                        } else {
+                            u16::from_be_bytes([chunk[0], chunk[1]])
+                        };
+                        assert_eq!(got, corrected(v, 16 - bits_stored, signed));
+                    }
+                }
+            }
+        }
+        let mut data = (-3i64 << 40).to_le_bytes().to_vec();
+        fix_bits_stored(&mut data, format(8, true, true), 20);
+        assert_eq!(
+            i64::from_le_bytes(data.try_into().unwrap()),
+            ((-3i64 << 40) << 44) >> 44
+        );
     }
 
     #[test]

@@ -173,18 +173,7 @@ impl PixelRegion {
         bits_stored: u32,
     ) -> PyResult<bool> {
         let data = self.range(start, length)?;
-        let format = match dtype.as_bytes() {
-            [order, kind @ (b'u' | b'i'), size @ (b'1' | b'2' | b'4' | b'8')] => SampleFormat {
-                bytes: usize::from(size - b'0'),
-                little: *order != b'>',
-                signed: *kind == b'i',
-            },
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "not an integer sample dtype: {dtype:?}"
-                )))
-            }
-        };
+        let format = sample_format(dtype)?;
         Ok(py.detach(|| native::fits_bits_stored(data, format, bits_stored)))
     }
 
@@ -206,11 +195,13 @@ impl PixelRegion {
 
     /// Decode the RLE frames at `ranges` into `out` (a C-contiguous uint8 array of exactly
     /// their decoded size) in pydicom's final layout, frames in parallel with the GIL
-    /// released. Returns each frame's warnings, or None when any frame fails (pydicom's
-    /// pipeline then decodes, to raise exactly its errors).
+    /// released. `correct` = (sample dtype, Bits Stored) applies pydicom's Bits Stored
+    /// correction to each frame as it is decoded (where it changes anything). Returns each
+    /// frame's warnings, or None when any frame fails (pydicom's pipeline then decodes, to
+    /// raise exactly its errors).
     // The frame shape is four DICOM attributes; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (ranges, rows, columns, samples_per_pixel, bits_allocated, out, segment_order = ">"))]
+    #[pyo3(signature = (ranges, rows, columns, samples_per_pixel, bits_allocated, out, segment_order = ">", correct = None))]
     fn rle_decode<'py>(
         &self,
         py: Python<'py>,
@@ -221,7 +212,17 @@ impl PixelRegion {
         bits_allocated: u32,
         out: &Bound<'py, PyArray1<u8>>,
         segment_order: &str,
+        correct: Option<(String, u32)>,
     ) -> PyResult<Option<Vec<Vec<String>>>> {
+        let correct = match &correct {
+            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
+            None => None,
+        };
+        let after = |frame: &mut [u8]| {
+            if let Some((format, bits_stored)) = correct {
+                native::fix_bits_stored(frame, format, bits_stored);
+            }
+        };
         let shape = FrameShape {
             rows,
             columns,
@@ -251,12 +252,36 @@ impl PixelRegion {
         }
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let results = py
-            .detach(|| rle::decode_frames(&frames, shape, order, Layout::Interleaved, out, threads))
+            .detach(|| {
+                rle::decode_frames(
+                    &frames,
+                    shape,
+                    order,
+                    Layout::Interleaved,
+                    out,
+                    threads,
+                    &after,
+                )
+            })
             .map_err(to_py_err)?;
         Ok(results
             .into_iter()
             .map(|r| r.ok().map(|padding| padding.messages().collect()))
             .collect())
+    }
+}
+
+/// The sample format of an integer numpy dtype string ("<u2", ">i2", "|u1", ...).
+fn sample_format(dtype: &str) -> PyResult<SampleFormat> {
+    match dtype.as_bytes() {
+        [order, kind @ (b'u' | b'i'), size @ (b'1' | b'2' | b'4' | b'8')] => Ok(SampleFormat {
+            bytes: usize::from(size - b'0'),
+            little: *order != b'>',
+            signed: *kind == b'i',
+        }),
+        _ => Err(PyValueError::new_err(format!(
+            "not an integer sample dtype: {dtype:?}"
+        ))),
     }
 }
 
