@@ -64,6 +64,32 @@ pub fn fits_bits_stored(data: &[u8], format: SampleFormat, bits_stored: u32) -> 
     }
 }
 
+/// `fits_bits_stored` on up to `threads` threads, for large data (a whole multi-frame
+/// array): each thread checks a contiguous, sample-aligned part.
+pub fn fits_bits_stored_parallel(
+    data: &[u8],
+    format: SampleFormat,
+    bits_stored: u32,
+    threads: usize,
+) -> bool {
+    const MIN_PART: usize = 4 << 20;
+    let threads = threads.clamp(1, data.len() / MIN_PART + 1);
+    if threads == 1 {
+        return fits_bits_stored(data, format, bits_stored);
+    }
+    let samples = data.len() / format.bytes.max(1);
+    let part = samples.div_ceil(threads) * format.bytes.max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = data
+            .chunks(part)
+            .map(|chunk| scope.spawn(move || fits_bits_stored(chunk, format, bits_stored)))
+            .collect();
+        workers
+            .into_iter()
+            .all(|worker| worker.join().expect("a Bits Stored check panicked"))
+    })
+}
+
 /// Apply pydicom's Bits Stored correction to every whole sample of `data` in place:
 /// `v = (v << (bits - BS)) >> (bits - BS)` in the sample's type (arithmetic shift when
 /// signed), as numpy's `left_shift`/`right_shift` compute it. Samples are read and written
@@ -189,6 +215,17 @@ mod tests {
             i64::from_le_bytes(data.try_into().unwrap()),
             ((-3i64 << 40) << 44) >> 44
         );
+    }
+
+    #[test]
+    fn parallel_check_agrees() {
+        let mut data = vec![0u8; 9 << 20];
+        let f = format(2, true, false);
+        assert!(fits_bits_stored_parallel(&data, f, 12, 4));
+        let last = data.len() - 1;
+        data[last] = 0x10; // the very last sample's high byte
+        assert!(!fits_bits_stored_parallel(&data, f, 12, 4));
+        assert!(fits_bits_stored_parallel(&data, f, 13, 3));
     }
 
     #[test]

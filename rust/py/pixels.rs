@@ -174,7 +174,8 @@ impl PixelRegion {
     ) -> PyResult<bool> {
         let data = self.range(start, length)?;
         let format = sample_format(dtype)?;
-        Ok(py.detach(|| native::fits_bits_stored(data, format, bits_stored)))
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(py.detach(|| native::fits_bits_stored_parallel(data, format, bits_stored, threads)))
     }
 
     /// Each frame's (start, end) in this encapsulated value when every frame is one
