@@ -107,11 +107,12 @@ class PixelRegion:
     @property
     def vr(self) -> str | None: ...
     def array(
-        self, path: str | PathLike[str] | None, start: int, length: int
-    ) -> NDArray[np.uint8]: ...
-    def fits_bits_stored(
-        self, start: int, length: int, dtype: str, bits_stored: int
-    ) -> bool: ...
+        self,
+        path: str | PathLike[str] | None,
+        start: int,
+        length: int,
+        check: tuple[str, int] | None = None,
+    ) -> tuple[NDArray[np.uint8], bool]: ...
     def frame_ranges(
         self,
         number_of_frames: int,

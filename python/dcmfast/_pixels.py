@@ -181,9 +181,9 @@ class _Source:
         frames = 1 if as_frame else runner.number_of_frames
         shape = self.frame_shape() if frames == 1 else (frames, *self.frame_shape())
         if self.native:
-            arr = self._native(index)
+            arr, fits = self._native(index)
             arr = runner.reshape(arr, as_frame=as_frame)
-            if runner._test_for("shift_correction") and not self._fits(index):
+            if not fits:
                 arr = _correct_unused_bits(arr, runner)
         else:
             # Decoded straight into `out` when processing cannot change the values.
@@ -200,7 +200,7 @@ class _Source:
             return out
         return arr
 
-    def _native(self, index: int | None) -> np.ndarray:
+    def _native(self, index: int | None) -> tuple[np.ndarray, bool]:
         runner = self.runner
         frame_bytes = runner.frame_length(unit="bytes")
         if index is None:
@@ -218,20 +218,13 @@ class _Source:
                 )
         if start + length > len(self.region):
             raise _Fallback  # a short file: pydicom's reads decide what happens
-        return self.region.array(self.path, start, length).view(runner.pixel_dtype)
-
-    def _fits(self, index: int | None) -> bool:
-        """True when the Bits Stored correction would change nothing."""
-        runner = self.runner
         dtype = runner.pixel_dtype
-        frame_bytes = runner.frame_length(unit="bytes")
-        if index is None:
-            start, length = 0, frame_bytes * runner.number_of_frames
-        else:
-            start, length = index * frame_bytes, frame_bytes
-        return self.region.fits_bits_stored(
-            start, length, dtype.str, runner.bits_stored
-        )
+        # fits: True when pydicom's Bits Stored correction (if due) changes nothing
+        check = None
+        if runner._test_for("shift_correction"):
+            check = (dtype.str, runner.bits_stored)
+        arr, fits = self.region.array(self.path, start, length, check)
+        return arr.view(dtype), fits
 
     def _rle(
         self, index: int | None, shape: tuple[int, ...], out: np.ndarray | None
@@ -355,7 +348,9 @@ def _plain_native(
     dtype = np.dtype(f"{'ui'[signed]}{bits // 8}")
     if not little:
         dtype = dtype.newbyteorder(">")
-    arr = region.array(path, start, length).view(dtype)
+    check = (dtype.str, stored) if stored < bits else None
+    arr, fits = region.array(path, start, length, check)
+    arr = arr.view(dtype)
     if spp == 1:
         arr = (
             arr.reshape(rows, columns)
@@ -369,7 +364,7 @@ def _plain_native(
         arr = arr.reshape(spp, rows, columns).transpose(1, 2, 0)
     else:
         arr = arr.reshape(-1, spp, rows, columns).transpose(0, 2, 3, 1)
-    if stored < bits and not region.fits_bits_stored(start, length, dtype.str, stored):
+    if not fits:
         # pydicom's _correct_unused_bits, in the array's private pages
         np.left_shift(arr, bits - stored, out=arr)
         np.right_shift(arr, bits - stored, out=arr)

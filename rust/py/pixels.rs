@@ -12,7 +12,7 @@ use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A decoded frame (or None), the warnings to emit, then the error to raise (or None).
 type DecodeOutcome<'py> = (Option<Bound<'py, PyByteArray>>, Vec<String>, Option<PyErr>);
@@ -131,20 +131,37 @@ impl PixelRegion {
 
     /// A writeable uint8 array of `length` bytes from `start`: a copy-on-write view of the
     /// file `path` names when it is still the mapped file (writes stay private to the array),
-    /// else a copy.
+    /// else a copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits
+    /// Stored correction would leave those bytes unchanged (GIL released); else True.
+    #[pyo3(signature = (path, start, length, check = None))]
     fn array<'py>(
         &self,
         py: Python<'py>,
         path: Option<PathBuf>,
         start: usize,
         length: usize,
-    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        check: Option<(String, u32)>,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, bool)> {
         let bytes = self.range(start, length)?;
-        let mapped = path.and_then(|path| {
-            py.detach(|| self.source.private_range(&path, self.start + start, length))
+        let check = match &check {
+            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
+            None => None,
+        };
+        let fits = |data: &[u8]| match check {
+            Some((format, bits_stored)) => {
+                native::fits_bits_stored_parallel(data, format, bits_stored, threads())
+            }
+            None => true,
+        };
+        // Checked in the dataset's mapping: fault-around maps its pages cheaply, and the
+        // array's own pages stay untouched until the caller reads them.
+        let (mapped, fits) = py.detach(|| {
+            let mapped =
+                path.and_then(|path| self.source.private_range(&path, self.start + start, length));
+            (mapped, fits(bytes))
         });
         let Some(mut range) = mapped else {
-            return Ok(PyArray1::from_slice(py, bytes));
+            return Ok((PyArray1::from_slice(py, bytes), fits));
         };
         let data = range.bytes_mut();
         let ptr = data.as_mut_ptr();
@@ -158,24 +175,10 @@ impl PixelRegion {
         let view = unsafe { ArrayView1::from_shape_ptr(len, ptr as *const u8) };
         // SAFETY: as above, the data outlives the array through its base object `owner`, and
         // the mapping is never reallocated or unmapped before `owner` is dropped.
-        Ok(unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) })
-    }
-
-    /// True when pydicom's Bits Stored correction leaves `length` bytes from `start`
-    /// unchanged, for samples of numpy dtype `dtype` (`dtype.str`: "<u2", ">i2", "|u1",
-    /// ...). GIL released.
-    fn fits_bits_stored(
-        &self,
-        py: Python<'_>,
-        start: usize,
-        length: usize,
-        dtype: &str,
-        bits_stored: u32,
-    ) -> PyResult<bool> {
-        let data = self.range(start, length)?;
-        let format = sample_format(dtype)?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Ok(py.detach(|| native::fits_bits_stored_parallel(data, format, bits_stored, threads)))
+        Ok((
+            unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) },
+            fits,
+        ))
     }
 
     /// Each frame's (start, end) in this encapsulated value when every frame is one
@@ -251,7 +254,7 @@ impl PixelRegion {
                 out.len()
             )));
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = threads();
         let results = py
             .detach(|| {
                 rle::decode_frames(
@@ -270,6 +273,13 @@ impl PixelRegion {
             .map(|r| r.ok().map(|padding| padding.messages().collect()))
             .collect())
     }
+}
+
+/// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
+/// reads cgroup files, too slow to repeat per call).
+fn threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The sample format of an integer numpy dtype string ("<u2", ">i2", "|u1", ...).
