@@ -1,15 +1,47 @@
 //! Byte sources: a memory-mapped file, or bytes owned in memory (file-like objects, the inflated
 //! body of a deflated file). Everything above this module sees a `&[u8]`.
+//!
+//! It also makes the copy-on-write mappings native pixel arrays view: a fresh private mapping of
+//! a byte range of the file a source was mapped from, so each array can be written without its
+//! writes reaching the file, the dataset or any other array.
 #![allow(unsafe_code)]
 
-use memmap2::{Mmap, MmapOptions};
+use memmap2::{Mmap, MmapMut, MmapOptions};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Which file a mapping shows: device, inode and length when it was mapped. A path is opened
+/// again to map pixel data, and only used when it still names the same, unresized file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+}
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(file: &File) -> io::Result<Option<FileId>> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        Ok(Some(FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+        }))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_: &File) -> io::Result<Option<FileId>> {
+        Ok(None)
+    }
+}
 
 /// The bytes one dataset is read from.
 pub enum Source {
-    /// A read-only private mapping of a whole file.
-    Mapped(Mmap),
+    /// A read-only private mapping of a whole file, and which file it was.
+    Mapped(Mmap, Option<FileId>),
     /// Bytes held in memory.
     Owned(Vec<u8>),
 }
@@ -27,7 +59,7 @@ impl Source {
         // that is the documented risk of every mmap reader, and callers that expect files to
         // change can read into memory instead (`Source::Owned`).
         let map = unsafe { MmapOptions::new().map_copy_read_only(file)? };
-        Ok(Source::Mapped(map))
+        Ok(Source::Mapped(map, FileId::of(file)?))
     }
 
     /// Read at most `limit` bytes from the start of `file` (whose length is `len`), wherever
@@ -44,8 +76,66 @@ impl Source {
     /// The source's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {
-            Source::Mapped(map) => map,
+            Source::Mapped(map, _) => map,
             Source::Owned(vec) => vec,
         }
     }
+
+    /// A fresh copy-on-write mapping of `self.bytes()[start..start + len]`, made by opening
+    /// `path` again, or None when this source is not a mapping of the file `path` now names
+    /// (another file, a changed length, owned bytes), when the range is empty or out of
+    /// bounds, or when the file cannot be opened or mapped: the caller then copies.
+    pub fn private_range(&self, path: &Path, start: usize, len: usize) -> Option<PrivateRange> {
+        let Source::Mapped(map, Some(id)) = self else {
+            return None;
+        };
+        let end = start.checked_add(len)?;
+        if len == 0 || end > map.len() {
+            return None;
+        }
+        let file = File::open(path).ok()?;
+        if FileId::of(&file).ok()? != Some(*id) {
+            return None;
+        }
+        // Mapping offsets must be page aligned; map from the page holding `start`.
+        let aligned = start - start % MAP_ALIGN;
+        let skip = start - aligned;
+        // SAFETY: a private (copy-on-write) mapping: writes through it go to anonymous pages
+        // of this process and never reach the file, the page cache, or any other mapping.
+        // The file is the one this source mapped (same device, inode and length, checked
+        // above) and the range lies within it. As with `map_file`, only truncation of the
+        // file by another process could invalidate pages (SIGBUS); that risk is documented.
+        let map = unsafe {
+            MmapOptions::new()
+                .offset(aligned as u64)
+                .len(skip + len)
+                .map_copy(&file)
+                .ok()?
+        };
+        Some(PrivateRange { map, skip, len })
+    }
 }
+
+/// A private, writable mapping of a byte range of a file: `len` bytes from `skip` bytes into
+/// the mapping (which starts on a page boundary).
+pub struct PrivateRange {
+    map: MmapMut,
+    skip: usize,
+    len: usize,
+}
+
+impl PrivateRange {
+    /// The range's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[self.skip..self.skip + self.len]
+    }
+
+    /// The range's bytes, writable (writes stay in this process's private pages).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map[self.skip..self.skip + self.len]
+    }
+}
+
+/// Mapping offsets are aligned to 64 KiB: a multiple of every page size in use (4, 16,
+/// 64 KiB) and Windows' allocation granularity.
+const MAP_ALIGN: usize = 64 * 1024;

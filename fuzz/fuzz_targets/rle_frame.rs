@@ -1,7 +1,8 @@
 #![no_main]
 //! `pixels::rle::decode_frame` on arbitrary bytes, both segment orders, checked against a
 //! line-by-line port of pydicom 3.0.2's `_rle_decode_frame` (output bytes, padding warnings,
-//! error message).
+//! error message); and `decode_frame_as(.., Layout::Interleaved, ..)`, the whole-array path,
+//! against the same output transposed to (rows, columns, samples).
 //!
 //! Input layout: 4 bytes choosing the frame shape, then the RLE frame (64-byte header and
 //! segments):
@@ -10,7 +11,7 @@
 //! - byte 3 % 16: bits allocated 8 (0-3), 16 (4-7), 24 (8-9), 32 (10-11), 64 (12-13),
 //!   12 (14-15, which `frame_len` rejects, so the input is skipped).
 
-use dcmfast::pixels::rle::{decode_frame, FrameShape, SegmentOrder};
+use dcmfast::pixels::rle::{decode_frame, decode_frame_as, FrameShape, Layout, SegmentOrder};
 use libfuzzer_sys::fuzz_target;
 
 /// pydicom's `_rle_decode_segment`.
@@ -138,9 +139,34 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut out = vec![0u8; len];
+    let mut interleaved = vec![0u8; len];
     for order in [SegmentOrder::Big, SegmentOrder::Little] {
         out.fill(0);
+        interleaved.fill(0);
         let got = decode_frame(src, shape, order, &mut out);
+        let got_interleaved = decode_frame_as(src, shape, order, Layout::Interleaved, &mut interleaved);
+        assert_eq!(
+            got.as_ref().map_err(|e| &e.0),
+            got_interleaved.as_ref().map_err(|e| &e.0),
+            "{shape:?} {order:?}: layouts disagree on the outcome"
+        );
+        if got.is_ok() {
+            // planar (sample, pixel, byte) -> interleaved (pixel, sample, byte)
+            let bytes = shape.bits_allocated as usize / 8;
+            let samples = shape.samples_per_pixel as usize;
+            let pixels = shape.rows as usize * shape.columns as usize;
+            for s in 0..samples {
+                for p in 0..pixels {
+                    for b in 0..bytes {
+                        assert_eq!(
+                            interleaved[(p * samples + s) * bytes + b],
+                            out[(s * pixels + p) * bytes + b],
+                            "{shape:?} {order:?}: interleaved output differs"
+                        );
+                    }
+                }
+            }
+        }
         let want = py_decode_frame(src, shape, order == SegmentOrder::Little);
         match (got, want) {
             (Ok(padding), Ok((frame, warnings))) => {

@@ -7,6 +7,7 @@ memory-mapped file and converted only when accessed.
 
 from dcmfast._dataset import FileDataset
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
+from dcmfast._pixels import iter_pixels, pixel_array
 from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
 from dcmfast._scan import ScanResult, iter_scan, scan
@@ -15,8 +16,10 @@ __all__ = [
     "FileDataset",
     "ScanResult",
     "dcmread",
+    "iter_pixels",
     "iter_scan",
     "patch_pydicom",
+    "pixel_array",
     "register_decoder",
     "scan",
     "unpatch_pydicom",

@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from os import PathLike
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from typing_extensions import Self, TypeAlias
 
 class ParseError(ValueError):
@@ -63,6 +65,7 @@ class SourceReader:
 
 class ElementDict:
     def __len__(self) -> int: ...
+    def pixel_region(self, tag: int) -> PixelRegion | None: ...
     def __contains__(self, key: object) -> bool: ...
     def __getitem__(self, key: int) -> Any: ...
     def __setitem__(self, key: int, value: Any) -> None: ...
@@ -110,3 +113,35 @@ def scan_paths(
     list[tuple[int, bytes]],
     list[tuple[int, str, str]],
 ]: ...
+
+class PixelMap:
+    """Owns the private mapping a native pixel array views (the array's base)."""
+
+class PixelRegion:
+    def __len__(self) -> int: ...
+    @property
+    def vr(self) -> str | None: ...
+    def array(
+        self,
+        path: str | PathLike[str] | None,
+        start: int,
+        length: int,
+        check: tuple[str, int] | None = None,
+    ) -> tuple[NDArray[np.uint8], bool]: ...
+    def frame_ranges(
+        self,
+        number_of_frames: int,
+        little: bool = True,
+        extended: tuple[list[int], list[int]] | None = None,
+    ) -> list[tuple[int, int]] | None: ...
+    def rle_decode(
+        self,
+        ranges: list[tuple[int, int]],
+        rows: int,
+        columns: int,
+        samples_per_pixel: int,
+        bits_allocated: int,
+        out: NDArray[np.uint8],
+        segment_order: str = ">",
+        correct: tuple[str, int] | None = None,
+    ) -> list[list[str]] | None: ...

@@ -31,6 +31,7 @@ from pydicom.valuerep import IS, VR, DSfloat
 from pydicom.values import convert_string
 
 from dcmfast._core import ElementDict, KeywordAttribute, Pydicom
+from dcmfast._pixels import PixelDataMixin
 
 _CHARSET = BaseTag(0x00080005)
 
@@ -115,7 +116,7 @@ def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]
     return convert_encodings(charset.value)
 
 
-class FileDataset(_PydicomFileDataset):
+class FileDataset(PixelDataMixin, _PydicomFileDataset):
     """A :class:`pydicom.dataset.FileDataset` read by dcmfast.
 
     It holds exactly the state pydicom's does; only construction, keyword attribute

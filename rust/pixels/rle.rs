@@ -4,7 +4,9 @@
 //! for the caller to emit.
 //!
 //! Each segment is decoded straight into its final, strided place in the output: no
-//! per-segment buffer, no second pass. Every read and write is bounds-checked by slicing, and
+//! per-segment buffer, no second pass. Two output layouts: pydicom's plugin layout (one plane
+//! per sample), and the layout of pydicom's final array (rows, columns, samples; C order), which
+//! whole arrays are decoded into directly, frames in parallel. Every read and write is bounds-checked by slicing, and
 //! output beyond a segment's `rows * columns` bytes is counted, never written.
 
 use std::fmt;
@@ -19,6 +21,15 @@ pub enum SegmentOrder {
     /// Any other option value: pydicom then reads segments in big-endian order but places
     /// them as if little endian (it flips byte positions only for exactly `">"`).
     Other,
+}
+
+/// Where a frame's decoded samples go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One plane per sample (planar configuration 1): what pydicom's RLE plugins return.
+    Planar,
+    /// Samples of a pixel together (rows, columns, samples): pydicom's final array.
+    Interleaved,
 }
 
 /// Why a frame cannot be decoded; `Display` gives pydicom's message.
@@ -116,8 +127,26 @@ pub fn decode_frame(
     order: SegmentOrder,
     out: &mut [u8],
 ) -> Result<Padding, (RleError, Padding)> {
+    decode_frame_as(src, shape, order, Layout::Planar, out)
+}
+
+/// One frame's outcome: its padding warnings, or the error and the warnings before it.
+pub type FrameResult = Result<Padding, (RleError, Padding)>;
+
+/// Decode one RLE frame into `out` (`shape.frame_len()` bytes) in `layout`.
+pub fn decode_frame_as(
+    src: &[u8],
+    shape: FrameShape,
+    order: SegmentOrder,
+    layout: Layout,
+    out: &mut [u8],
+) -> FrameResult {
     let mut padding = Padding::default();
-    match decode_into(src, shape, order, out, &mut padding) {
+    let result = match layout {
+        Layout::Planar => decode_into(src, shape, order, out, &mut padding),
+        Layout::Interleaved => decode_interleaved(src, shape, order, out, &mut padding),
+    };
+    match result {
         Ok(()) => Ok(padding),
         Err(err) => Err((err, padding)),
     }
@@ -159,6 +188,72 @@ pub fn check_header(src: &[u8], shape: FrameShape) -> Result<Vec<usize>, RleErro
     Ok(offsets)
 }
 
+/// Decode `frames` (one encoded frame each) into consecutive frames of `out`
+/// (`frames.len() * shape.frame_len()` bytes) in `layout`, on up to `threads` threads, then
+/// call `after` on each decoded frame while it is still in cache. Every frame is decoded
+/// whatever the others' outcome; results are in frame order.
+pub fn decode_frames(
+    frames: &[&[u8]],
+    shape: FrameShape,
+    order: SegmentOrder,
+    layout: Layout,
+    out: &mut [u8],
+    threads: usize,
+    after: &(dyn Fn(&mut [u8]) + Sync),
+) -> Result<Vec<FrameResult>, RleError> {
+    let frame_len = shape.frame_len()?;
+    let total = frame_len
+        .checked_mul(frames.len())
+        .ok_or(RleError::TooLarge)?;
+    assert_eq!(out.len(), total, "output buffer must hold every frame");
+    let decode = |(src, out): (&&[u8], &mut [u8])| {
+        let result = decode_frame_as(src, shape, order, layout, out);
+        if result.is_ok() {
+            after(out);
+        }
+        result
+    };
+    // Empty frames have no bytes to split the output by.
+    if frame_len == 0 {
+        let mut none: [u8; 0] = [];
+        return Ok(frames
+            .iter()
+            .map(|src| decode_frame_as(src, shape, order, layout, &mut none))
+            .collect());
+    }
+    let threads = threads.clamp(1, frames.len().max(1));
+    if threads == 1 {
+        return Ok(frames
+            .iter()
+            .zip(out.chunks_mut(frame_len))
+            .map(decode)
+            .collect());
+    }
+    // Contiguous blocks of frames per thread: each writes only its own part of `out`.
+    let per_thread = frames.len().div_ceil(threads);
+    let results = std::thread::scope(|scope| {
+        let workers: Vec<_> = frames
+            .chunks(per_thread)
+            .zip(out.chunks_mut(per_thread * frame_len))
+            .map(|(srcs, out)| {
+                scope.spawn(move || {
+                    srcs.iter()
+                        .zip(out.chunks_mut(frame_len))
+                        .map(decode)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("an RLE worker panicked"))
+            .collect()
+    });
+    Ok(results)
+}
+
+/// Decode one frame in the planar layout, segment by segment, each straight into its
+/// strided place.
 fn decode_into(
     src: &[u8],
     shape: FrameShape,
@@ -203,6 +298,222 @@ fn decode_into(
         }
     }
     Ok(())
+}
+
+/// Pixels decoded per step of the interleaved decoder: every segment's share of a step is
+/// staged in a small buffer that stays in the L1 cache, then written out interleaved.
+const STEP: usize = 2048;
+
+/// Decode one frame in the interleaved layout. All segments are decoded in lockstep, a
+/// step of pixels at a time, so the output is written once, sequentially, and each
+/// segment's bytes are copied and filled contiguously. Warnings and errors are pydicom's:
+/// segments are judged in the order pydicom decodes them, each by its total length.
+fn decode_interleaved(
+    src: &[u8],
+    shape: FrameShape,
+    order: SegmentOrder,
+    out: &mut [u8],
+    padding: &mut Padding,
+) -> Result<(), RleError> {
+    let offsets = check_header(src, shape)?;
+    let frame_len = shape.frame_len()?;
+    assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
+    let bytes_per_sample = (shape.bits_allocated / 8) as usize;
+    let samples = shape.samples_per_pixel as usize;
+    let pixels = shape.rows as usize * shape.columns as usize;
+    let pixel_bytes = bytes_per_sample * samples;
+    // (segment reader, byte within a pixel), in the order pydicom decodes segments.
+    let mut segments = Vec::with_capacity(pixel_bytes);
+    for sample in 0..samples {
+        for byte in 0..bytes_per_sample {
+            let byte_offset = match order {
+                SegmentOrder::Little => byte,
+                SegmentOrder::Big | SegmentOrder::Other => bytes_per_sample - 1 - byte,
+            };
+            let index = sample * bytes_per_sample + byte_offset;
+            let out_byte = match order {
+                SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
+                SegmentOrder::Little | SegmentOrder::Other => byte_offset,
+            };
+            let data = py_slice(src, offsets[index], offsets[index + 1]);
+            segments.push((Segment::new(data), sample * bytes_per_sample + out_byte));
+        }
+    }
+    if pixel_bytes == 1 {
+        // One segment: decoded straight into the output.
+        segments[0].0.fill(out);
+    } else {
+        let mut staged = vec![0u8; STEP * pixel_bytes];
+        let mut done = 0;
+        while done < pixels {
+            let n = STEP.min(pixels - done);
+            let mut complete = true;
+            for (k, (segment, _)) in segments.iter_mut().enumerate() {
+                complete &= segment.fill(&mut staged[k * STEP..k * STEP + n]) == n;
+            }
+            if !complete {
+                break; // a segment is short: the frame is an error, its output unused
+            }
+            let window = &mut out[done * pixel_bytes..(done + n) * pixel_bytes];
+            interleave(window, &staged, &segments, n);
+            done += n;
+        }
+    }
+    for (segment, _) in segments {
+        let found = segment.finish();
+        if found < pixels {
+            return Err(RleError::ShortSegment {
+                found,
+                expected: pixels,
+            });
+        }
+        if found != pixels {
+            padding.0.push((found, pixels));
+        }
+    }
+    Ok(())
+}
+
+/// Write `n` pixels to `window` from the staged segment bytes (segment `k`'s at
+/// `staged[k * STEP..]`), each to its byte of the pixel.
+fn interleave(window: &mut [u8], staged: &[u8], segments: &[(Segment<'_>, usize)], n: usize) {
+    let pixel_bytes = segments.len();
+    if pixel_bytes == 2 {
+        // 16-bit single sample, the common case: two planes zipped (vectorizes).
+        let (first, second) = (&staged[..n], &staged[STEP..STEP + n]);
+        let (low, high) = if segments[0].1 == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        for ((pixel, &lo), &hi) in window.chunks_exact_mut(2).zip(low).zip(high) {
+            pixel[0] = lo;
+            pixel[1] = hi;
+        }
+        return;
+    }
+    for (k, &(_, at)) in segments.iter().enumerate() {
+        let plane = &staged[k * STEP..k * STEP + n];
+        for (pixel, &value) in window.chunks_exact_mut(pixel_bytes).zip(plane) {
+            pixel[at] = value;
+        }
+    }
+}
+
+/// A PackBits segment decoded incrementally: each `fill` goes on where the last stopped.
+struct Segment<'a> {
+    src: &'a [u8],
+    pos: usize,
+    /// The rest of a run begun by an earlier `fill`.
+    pending: Run<'a>,
+    /// Bytes decoded so far.
+    decoded: usize,
+}
+
+enum Run<'a> {
+    None,
+    Literal(&'a [u8]),
+    Repeat(u8, usize),
+}
+
+impl<'a> Segment<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Segment {
+            src,
+            pos: 0,
+            pending: Run::None,
+            decoded: 0,
+        }
+    }
+
+    /// Decode into `out` until it is full or the segment ends; returns the bytes written.
+    /// Runs are as `decode_segment` reads them (cut short by the end of input, -128 a
+    /// no-op, a replicate header without its value ends the segment).
+    fn fill(&mut self, out: &mut [u8]) -> usize {
+        let mut n = 0;
+        loop {
+            match &mut self.pending {
+                Run::Literal(bytes) => {
+                    let take = bytes.len().min(out.len() - n);
+                    out[n..n + take].copy_from_slice(&bytes[..take]);
+                    *bytes = &bytes[take..];
+                    n += take;
+                    if !bytes.is_empty() {
+                        break;
+                    }
+                    self.pending = Run::None;
+                }
+                Run::Repeat(value, left) => {
+                    let take = (*left).min(out.len() - n);
+                    out[n..n + take].fill(*value);
+                    *left -= take;
+                    n += take;
+                    if *left > 0 {
+                        break;
+                    }
+                    self.pending = Run::None;
+                }
+                Run::None => {
+                    if n == out.len() {
+                        break;
+                    }
+                    let Some(&header) = self.src.get(self.pos) else {
+                        break;
+                    };
+                    self.pos += 1;
+                    match header {
+                        0..=127 => {
+                            let len = self.src.len();
+                            let end = self.pos.saturating_add(header as usize + 1);
+                            self.pending = Run::Literal(&self.src[self.pos.min(len)..end.min(len)]);
+                            self.pos = end;
+                        }
+                        129..=255 => match self.src.get(self.pos) {
+                            Some(&value) => {
+                                self.pending = Run::Repeat(value, 257 - header as usize);
+                                self.pos += 1;
+                            }
+                            None => self.pos = usize::MAX, // nothing more is read
+                        },
+                        128 => {}
+                    }
+                }
+            }
+        }
+        self.decoded += n;
+        n
+    }
+
+    /// The segment's whole decoded length (pydicom's `len(segment)`): what was decoded
+    /// plus what is left, counted without being written.
+    fn finish(self) -> usize {
+        let mut total = self.decoded
+            + match self.pending {
+                Run::None => 0,
+                Run::Literal(bytes) => bytes.len(),
+                Run::Repeat(_, left) => left,
+            };
+        let mut pos = self.pos;
+        while let Some(&header) = self.src.get(pos) {
+            pos += 1;
+            match header {
+                0..=127 => {
+                    let n = header as usize + 1;
+                    total += n.min(self.src.len().saturating_sub(pos));
+                    pos = pos.saturating_add(n);
+                }
+                129..=255 => {
+                    if pos >= self.src.len() {
+                        break;
+                    }
+                    total += 257 - header as usize;
+                    pos += 1;
+                }
+                128 => {}
+            }
+        }
+        total
+    }
 }
 
 /// `src[start:end]` with Python's clamping (an empty slice when `start >= end`).
@@ -436,5 +747,52 @@ mod tests {
             )),
             RleError::BitsAllocated(12)
         );
+    }
+
+    #[test]
+    fn interleaved_layout_and_frames_in_parallel() {
+        // 1x2 RGB 16-bit: R = [0x0102, 0x0304], G = [0x0506, 0x0708], B = [0x090A, 0x0B0C].
+        let src = frame(&[
+            &[1, 1, 3],
+            &[1, 2, 4],
+            &[1, 5, 7],
+            &[1, 6, 8],
+            &[1, 9, 11],
+            &[1, 10, 12],
+        ]);
+        let shape = shape(1, 2, 3, 16);
+        let mut out = vec![0; 12];
+        decode_frame_as(
+            &src,
+            shape,
+            SegmentOrder::Big,
+            Layout::Interleaved,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, [2, 1, 6, 5, 10, 9, 4, 3, 8, 7, 12, 11]);
+        let mut planar = vec![0; 12];
+        decode_frame(&src, shape, SegmentOrder::Big, &mut planar).unwrap();
+        assert_eq!(planar, [2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11]);
+        // Five frames on three threads, one of them short: every frame decoded, in order.
+        let short = frame(&[&[0, 1], &[0, 1], &[0, 1], &[0, 1], &[0, 1], &[0, 1]]);
+        let frames: Vec<&[u8]> = vec![&src, &src, &short, &src, &src];
+        let mut all = vec![0; 60];
+        let results = decode_frames(
+            &frames,
+            shape,
+            SegmentOrder::Big,
+            Layout::Interleaved,
+            &mut all,
+            3,
+            &|_| {},
+        )
+        .unwrap();
+        assert_eq!(results.len(), 5);
+        assert!(results[2].is_err());
+        for k in [0, 1, 3, 4] {
+            assert!(results[k].is_ok());
+            assert_eq!(all[12 * k..12 * k + 12], out);
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! stored back after converting it), so untouched elements cost nothing.
 
 use super::convert::{plain_element, PlainElement, Pydicom};
+use super::pixels::PixelRegion;
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Source;
 use crate::tagmap::TagMap;
@@ -404,6 +405,20 @@ fn tag_of(key: &Bound<'_, PyAny>) -> Option<u32> {
 impl ElementDict {
     fn __len__(&self) -> usize {
         self.lock().len()
+    }
+
+    /// The still-unconverted value of `tag` as a `PixelRegion` (None once converted or
+    /// replaced, or when not held as bytes), so pixel data is read without a copy.
+    fn pixel_region(&self, tag: u32) -> Option<PixelRegion> {
+        let lazy = match self.lock().get(tag) {
+            Some(Slot::Lazy(lazy)) => lazy.clone(),
+            _ => return None,
+        };
+        let e = &lazy.element;
+        (e.kind == ValueKind::Bytes).then(|| {
+            let source = Arc::clone(&self.origins[lazy.source].source);
+            PixelRegion::new(source, e.value_offset, e.value_len, e.vr)
+        })
     }
 
     fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {

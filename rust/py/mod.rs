@@ -21,7 +21,7 @@ mod _core {
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
-    use super::pixels::rle_decode_frame;
+    use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
     #[pymodule_export]
     use super::scan::{scan_paths, ScanPlan};
 }

@@ -1,9 +1,18 @@
-//! Pixel codecs for Python: thin wrappers that release the GIL around decoding.
+//! Pixel data for Python: the RLE plugin's frame decoder, and `PixelRegion`, a file's pixel
+//! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
+//! that release the GIL around the work.
 
-use crate::pixels::rle::{self, FrameShape, RleError, SegmentOrder};
+use crate::pixels::encapsulated;
+use crate::pixels::native::{self, SampleFormat};
+use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
+use crate::source::{PrivateRange, Source};
+use numpy::ndarray::ArrayView1;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 /// A decoded frame (or None), the warnings to emit, then the error to raise (or None).
 type DecodeOutcome<'py> = (Option<Bound<'py, PyByteArray>>, Vec<String>, Option<PyErr>);
@@ -30,11 +39,7 @@ pub fn rle_decode_frame<'py>(
         samples_per_pixel,
         bits_allocated,
     };
-    let order = match segment_order {
-        "<" => SegmentOrder::Little,
-        ">" => SegmentOrder::Big,
-        _ => SegmentOrder::Other,
-    };
+    let order = segment_order_of(segment_order);
     let data = src.as_bytes();
     // pydicom's checks come before its allocation, so their errors take precedence.
     let frame_len = match rle::check_header(data, shape).and_then(|_| shape.frame_len()) {
@@ -61,5 +66,240 @@ fn to_py_err(err: RleError) -> PyErr {
         RleError::BitsAllocated(_) => PyNotImplementedError::new_err(err.to_string()),
         RleError::TooLarge => PyOverflowError::new_err(err.to_string()),
         other => PyValueError::new_err(other.to_string()),
+    }
+}
+
+/// The bytes of one still-unconverted pixel data value in a file's source: native arrays
+/// view them, encoded frames are decoded from them, and nothing is copied into Python bytes.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct PixelRegion {
+    source: Arc<Source>,
+    start: usize,
+    len: usize,
+    vr: Option<&'static str>,
+}
+
+impl PixelRegion {
+    pub fn new(source: Arc<Source>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
+        let end = start.saturating_add(len).min(source.bytes().len());
+        let start = start.min(end);
+        PixelRegion {
+            source,
+            start,
+            len: end - start,
+            vr,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.source.bytes()[self.start..self.start + self.len]
+    }
+
+    /// `self.bytes()[start..start + length]`, or pydicom's error for data that is too short.
+    fn range(&self, start: usize, length: usize) -> PyResult<&[u8]> {
+        start
+            .checked_add(length)
+            .and_then(|end| self.bytes().get(start..end))
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "bytes {start}..{start}+{length} are beyond the {} bytes of pixel data",
+                    self.len
+                ))
+            })
+    }
+}
+
+/// Owns the private mapping a native pixel array views; the array's base, so the mapping
+/// lives as long as any array (or view of one) needs it.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct PixelMap {
+    // Held, never read: the array writes through its own pointer into these pages.
+    _range: PrivateRange,
+}
+
+#[pymethods]
+impl PixelRegion {
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    /// The value's VR as the file states it (None when implicit).
+    #[getter]
+    fn vr(&self) -> Option<&'static str> {
+        self.vr
+    }
+
+    /// A writeable uint8 array of `length` bytes from `start`: a copy-on-write view of the
+    /// file `path` names when it is still the mapped file (writes stay private to the array),
+    /// else a copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits
+    /// Stored correction would leave those bytes unchanged (GIL released); else True.
+    #[pyo3(signature = (path, start, length, check = None))]
+    fn array<'py>(
+        &self,
+        py: Python<'py>,
+        path: Option<PathBuf>,
+        start: usize,
+        length: usize,
+        check: Option<(String, u32)>,
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, bool)> {
+        let bytes = self.range(start, length)?;
+        let check = match &check {
+            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
+            None => None,
+        };
+        let fits = |data: &[u8]| match check {
+            Some((format, bits_stored)) => {
+                native::fits_bits_stored_parallel(data, format, bits_stored, threads())
+            }
+            None => true,
+        };
+        // Checked in the dataset's mapping: fault-around maps its pages cheaply, and the
+        // array's own pages stay untouched until the caller reads them.
+        let (mapped, fits) = py.detach(|| {
+            let mapped =
+                path.and_then(|path| self.source.private_range(&path, self.start + start, length));
+            (mapped, fits(bytes))
+        });
+        let Some(mut range) = mapped else {
+            return Ok((PyArray1::from_slice(py, bytes), fits));
+        };
+        let data = range.bytes_mut();
+        let ptr = data.as_mut_ptr();
+        let len = data.len();
+        let owner = Bound::new(py, PixelMap { _range: range })?;
+        // SAFETY: `ptr..ptr + len` is the private mapping now owned by `owner`; moving the
+        // `PrivateRange` into it moved the handle, not the pages, so the pointer stays valid
+        // until `owner` is dropped, and `owner` becomes the array's base, which numpy keeps
+        // alive as long as this array or any view of it exists. Nothing else reads or writes
+        // these pages: the mapping is fresh and private to this array.
+        let view = unsafe { ArrayView1::from_shape_ptr(len, ptr as *const u8) };
+        // SAFETY: as above, the data outlives the array through its base object `owner`, and
+        // the mapping is never reallocated or unmapped before `owner` is dropped.
+        Ok((
+            unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) },
+            fits,
+        ))
+    }
+
+    /// Each frame's (start, end) in this encapsulated value when every frame is one
+    /// contiguous range, else None (pydicom then maps the frames).
+    #[pyo3(signature = (number_of_frames, little = true, extended = None))]
+    fn frame_ranges(
+        &self,
+        number_of_frames: usize,
+        little: bool,
+        extended: Option<(Vec<u64>, Vec<u64>)>,
+    ) -> Option<Vec<(usize, usize)>> {
+        let extended = extended
+            .as_ref()
+            .map(|(offsets, lengths)| (offsets.as_slice(), lengths.as_slice()));
+        let ranges = encapsulated::frame_ranges(self.bytes(), little, number_of_frames, extended)?;
+        Some(ranges.into_iter().map(|r| (r.start, r.end)).collect())
+    }
+
+    /// Decode the RLE frames at `ranges` into `out` (a C-contiguous uint8 array of exactly
+    /// their decoded size) in pydicom's final layout, frames in parallel with the GIL
+    /// released. `correct` = (sample dtype, Bits Stored) applies pydicom's Bits Stored
+    /// correction to each frame as it is decoded (where it changes anything). Returns each
+    /// frame's warnings, or None when any frame fails (pydicom's pipeline then decodes, to
+    /// raise exactly its errors).
+    // The frame shape is four DICOM attributes; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (ranges, rows, columns, samples_per_pixel, bits_allocated, out, segment_order = ">", correct = None))]
+    fn rle_decode<'py>(
+        &self,
+        py: Python<'py>,
+        ranges: Vec<(usize, usize)>,
+        rows: u32,
+        columns: u32,
+        samples_per_pixel: u32,
+        bits_allocated: u32,
+        out: &Bound<'py, PyArray1<u8>>,
+        segment_order: &str,
+        correct: Option<(String, u32)>,
+    ) -> PyResult<Option<Vec<Vec<String>>>> {
+        let correct = match &correct {
+            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
+            None => None,
+        };
+        let after = |frame: &mut [u8]| {
+            if let Some((format, bits_stored)) = correct {
+                native::fix_bits_stored(frame, format, bits_stored);
+            }
+        };
+        let shape = FrameShape {
+            rows,
+            columns,
+            samples_per_pixel,
+            bits_allocated,
+        };
+        let frames = ranges
+            .iter()
+            .map(|&(start, end)| {
+                self.bytes()
+                    .get(start..end)
+                    .ok_or_else(|| PyValueError::new_err("frame range out of bounds"))
+            })
+            .collect::<PyResult<Vec<&[u8]>>>()?;
+        let order = segment_order_of(segment_order);
+        let mut out = out.try_readwrite()?;
+        let out = out.as_slice_mut()?;
+        let expected = shape
+            .frame_len()
+            .ok()
+            .and_then(|len| len.checked_mul(frames.len()));
+        if expected != Some(out.len()) {
+            return Err(PyValueError::new_err(format!(
+                "the output holds {} bytes, the frames decode to {expected:?}",
+                out.len()
+            )));
+        }
+        let threads = threads();
+        let results = py
+            .detach(|| {
+                rle::decode_frames(
+                    &frames,
+                    shape,
+                    order,
+                    Layout::Interleaved,
+                    out,
+                    threads,
+                    &after,
+                )
+            })
+            .map_err(to_py_err)?;
+        Ok(results
+            .into_iter()
+            .map(|r| r.ok().map(|padding| padding.messages().collect()))
+            .collect())
+    }
+}
+
+/// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
+/// reads cgroup files, too slow to repeat per call).
+fn threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The sample format of an integer numpy dtype string ("<u2", ">i2", "|u1", ...).
+fn sample_format(dtype: &str) -> PyResult<SampleFormat> {
+    match dtype.as_bytes() {
+        [order, kind @ (b'u' | b'i'), size @ (b'1' | b'2' | b'4' | b'8')] => Ok(SampleFormat {
+            bytes: usize::from(size - b'0'),
+            little: *order != b'>',
+            signed: *kind == b'i',
+        }),
+        _ => Err(PyValueError::new_err(format!(
+            "not an integer sample dtype: {dtype:?}"
+        ))),
+    }
+}
+
+fn segment_order_of(option: &str) -> SegmentOrder {
+    match option {
+        "<" => SegmentOrder::Little,
+        ">" => SegmentOrder::Big,
+        _ => SegmentOrder::Other,
     }
 }

@@ -1,0 +1,198 @@
+//! Encapsulated pixel data (DICOM PS3.5 Annex A.4): where each frame's bytes are, as
+//! pydicom 3.0.2's `encaps.generate_frames` and `get_frame` find them.
+//!
+//! Only the unambiguous layouts are mapped here, each frame being one contiguous byte range:
+//! an Extended Offset Table, or one fragment per frame (with a Basic Offset Table that agrees,
+//! or none). Everything else (frames split over fragments, JPEG marker searches, malformed
+//! items) returns `None`, and the caller leaves the data to pydicom, whose warnings and errors
+//! then apply by construction.
+
+use std::ops::Range;
+
+const ITEM: u32 = 0xFFFE_E000;
+const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
+
+fn u32_at(data: &[u8], pos: usize, little: bool) -> Option<u32> {
+    let raw: [u8; 4] = data.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
+    Some(if little {
+        u32::from_le_bytes(raw)
+    } else {
+        u32::from_be_bytes(raw)
+    })
+}
+
+fn tag_at(data: &[u8], pos: usize, little: bool) -> Option<u32> {
+    let group = u32_at(data, pos, little)?;
+    // A tag is two 16-bit numbers, group first.
+    Some(if little {
+        (group & 0xFFFF) << 16 | group >> 16
+    } else {
+        group
+    })
+}
+
+/// The encapsulated value's items: the Basic Offset Table and the fragments' byte ranges
+/// (item headers excluded, clamped to `data` as pydicom's reads are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Items {
+    /// Offsets of the Basic Offset Table (empty when it is).
+    pub basic_offsets: Vec<u32>,
+    /// Where the first fragment's item starts (just after the Basic Offset Table).
+    pub first_fragment: usize,
+    /// Fragment values.
+    pub fragments: Vec<Range<usize>>,
+    /// Offset of each fragment's item header from `first_fragment`.
+    pub item_offsets: Vec<usize>,
+}
+
+/// Walk the items of an encapsulated value, or None where pydicom would raise.
+pub fn items(data: &[u8], little: bool) -> Option<Items> {
+    if tag_at(data, 0, little)? != ITEM {
+        return None;
+    }
+    let length = u32_at(data, 4, little)? as usize;
+    if length % 4 != 0 {
+        return None;
+    }
+    let table = data.get(8..8 + length)?;
+    let basic_offsets = table
+        .chunks_exact(4)
+        .map(|c| u32_at(c, 0, little))
+        .collect::<Option<Vec<u32>>>()?;
+    let first_fragment = 8 + length;
+    let mut fragments = Vec::new();
+    let mut item_offsets = Vec::new();
+    let mut pos = first_fragment;
+    // pydicom stops at the delimiter or when fewer than 4 bytes are left for a tag.
+    while let Some(tag) = tag_at(data, pos, little) {
+        match tag {
+            ITEM => {
+                let length = u32_at(data, pos + 4, little)?;
+                if length == u32::MAX {
+                    return None;
+                }
+                let start = pos + 8;
+                let end = start.saturating_add(length as usize);
+                fragments.push(start.min(data.len())..end.min(data.len()));
+                item_offsets.push(pos - first_fragment);
+                pos = end;
+            }
+            SEQUENCE_DELIMITER => break,
+            _ => return None,
+        }
+    }
+    Some(Items {
+        basic_offsets,
+        first_fragment,
+        fragments,
+        item_offsets,
+    })
+}
+
+/// Each frame's byte range in `data`, when every frame is one contiguous range: from the
+/// Extended Offset Table (`extended`: offsets, lengths) when given, else one fragment per
+/// frame. None when the layout is any other (pydicom then decides).
+pub fn frame_ranges(
+    data: &[u8],
+    little: bool,
+    number_of_frames: usize,
+    extended: Option<(&[u64], &[u64])>,
+) -> Option<Vec<Range<usize>>> {
+    let items = items(data, little)?;
+    if let Some((offsets, lengths)) = extended {
+        // pydicom reads `length` bytes after each offset's item header, whatever the items.
+        if offsets.len() != number_of_frames || lengths.len() != number_of_frames {
+            return None;
+        }
+        let ranges = offsets
+            .iter()
+            .zip(lengths)
+            .map(|(&offset, &length)| {
+                let start = usize::try_from(offset)
+                    .ok()?
+                    .checked_add(items.first_fragment + 8)?;
+                let end = start.checked_add(usize::try_from(length).ok()?)?;
+                Some(start.min(data.len())..end.min(data.len()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        return Some(ranges);
+    }
+    if items.fragments.len() != number_of_frames || number_of_frames == 0 {
+        return None;
+    }
+    if !items.basic_offsets.is_empty() {
+        // The table must point at each fragment in turn, then every frame is one fragment.
+        let agrees = items.basic_offsets.len() == number_of_frames
+            && items
+                .basic_offsets
+                .iter()
+                .zip(&items.item_offsets)
+                .all(|(&table, &item)| table as usize == item);
+        if !agrees {
+            return None;
+        }
+    }
+    Some(items.fragments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(value: &[u8]) -> Vec<u8> {
+        let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    fn encapsulate(table: &[u32], fragments: &[&[u8]]) -> Vec<u8> {
+        let table: Vec<u8> = table.iter().flat_map(|o| o.to_le_bytes()).collect();
+        let mut out = item(&table);
+        for fragment in fragments {
+            out.extend(item(fragment));
+        }
+        out
+    }
+
+    #[test]
+    fn one_fragment_per_frame_with_or_without_table() {
+        let data = encapsulate(&[], &[b"ab", b"cdef"]);
+        let ranges = frame_ranges(&data, true, 2, None).unwrap();
+        assert_eq!(&data[ranges[0].clone()], b"ab");
+        assert_eq!(&data[ranges[1].clone()], b"cdef");
+        let data = encapsulate(&[0, 10], &[b"ab", b"cdef"]);
+        let ranges = frame_ranges(&data, true, 2, None).unwrap();
+        assert_eq!(&data[ranges[1].clone()], b"cdef");
+        // A table that disagrees, or frames spanning fragments: pydicom's business.
+        assert_eq!(
+            frame_ranges(&encapsulate(&[0, 4], &[b"ab", b"cd"]), true, 2, None),
+            None
+        );
+        assert_eq!(
+            frame_ranges(&encapsulate(&[], &[b"ab", b"cd", b"ef"]), true, 2, None),
+            None
+        );
+    }
+
+    #[test]
+    fn extended_offsets_and_malformed_items() {
+        let data = encapsulate(&[], &[b"abcd", b"ef"]);
+        let ranges = frame_ranges(&data, true, 2, Some((&[0, 12], &[4, 2]))).unwrap();
+        assert_eq!(&data[ranges[0].clone()], b"abcd");
+        assert_eq!(&data[ranges[1].clone()], b"ef");
+        // A stray tag, an undefined-length item, a bad table length.
+        let mut bad = encapsulate(&[], &[b"ab"]);
+        bad.extend_from_slice(&[0x08, 0x00, 0x10, 0x00]);
+        assert_eq!(items(&bad, true), None);
+        let mut undefined = encapsulate(&[], &[]);
+        undefined.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(items(&undefined, true), None);
+        assert_eq!(items(&item(b"abc"), true), None);
+        // A fragment longer than the data is cut short, as pydicom's read is.
+        let mut short = encapsulate(&[], &[b"abcd"]);
+        short.truncate(short.len() - 2);
+        let found = items(&short, true).unwrap();
+        assert_eq!(&short[found.fragments[0].clone()], b"ab");
+    }
+}

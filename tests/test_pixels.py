@@ -1,0 +1,479 @@
+"""Pixel data: ``dcmfast.dcmread(p).pixel_array``, ``dcmfast.pixel_array`` and
+``dcmfast.iter_pixels`` against pydicom 3.0.2 on every test file, plus the zero-copy
+properties of native arrays and the whole-array RLE path on synthetic data.
+
+pydicom is the oracle: same dtype, shape and values, same warnings (in order), same
+exception class and message. RLE files are compared with ``decoding_plugin="pydicom"``
+on both sides, since pydicom's first choice may be another installed plugin
+(pylibjpeg-rle) whose warnings differ from pydicom's own.
+"""
+
+from __future__ import annotations
+
+import gc
+import mmap
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import dcmfast
+import numpy as np
+import pydicom
+import pytest
+from conftest import all_test_files, file_id
+from dcmfast import _core
+from pydicom.dataset import Dataset
+from pydicom.pixels import iter_pixels as pydicom_iter_pixels
+from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
+from test_rle import (
+    encode_frame,
+    header,
+    packbits,
+    rle_dataset,
+    rle_frame,
+    sample_image,
+)
+
+pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
+
+
+@dataclass
+class Outcome:
+    arrays: list[tuple[str, tuple[int, ...], bytes]] | None
+    warnings: list[str]
+    exc: tuple[type, str] | None
+
+    def describe(self) -> str:
+        return f"exc={self.exc} warnings={self.warnings}"
+
+
+def outcome(func: Callable[[], Any]) -> Outcome:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = func()
+            arrays = result if isinstance(result, list) else [result]
+            value = [(a.dtype.str, a.shape, a.tobytes()) for a in arrays]
+            exc = None
+        except Exception as e:  # noqa: BLE001 - compared with pydicom's
+            value, exc = None, (type(e), str(e))
+    messages = [str(w.message) for w in caught]
+    return Outcome(value, messages, exc)
+
+
+def assert_same(expected: Outcome, actual: Outcome, label: str) -> None:
+    assert actual.exc == expected.exc, f"{label}: {actual.exc} vs {expected.exc}"
+    assert actual.warnings == expected.warnings, label
+    if expected.arrays is None:
+        return
+    assert len(actual.arrays) == len(expected.arrays), label
+    for (dt, shape, raw), (want_dt, want_shape, want_raw) in zip(
+        actual.arrays, expected.arrays
+    ):
+        assert (dt, shape) == (want_dt, want_shape), label
+        assert raw == want_raw, f"{label}: values differ"
+
+
+def _options(path: str) -> dict[str, str]:
+    meta = pydicom.filereader.read_file_meta_info(path)
+    ts = meta.get("TransferSyntaxUID")
+    return {"decoding_plugin": "pydicom"} if ts == RLELossless else {}
+
+
+def _dataset_array(read: Callable, path: str, **opts: Any) -> np.ndarray:
+    ds = read(path)
+    if opts:
+        ds.pixel_array_options(**opts)
+    return ds.pixel_array
+
+
+def _safe_options(path: str) -> dict[str, str]:
+    try:
+        return _options(path)
+    except Exception:  # noqa: BLE001 - no file meta: no plugin choice to make
+        return {}
+
+
+@pytest.fixture(params=all_test_files(), ids=file_id)
+def any_file(request) -> str:
+    return request.param
+
+
+def test_dataset_pixel_array(any_file):
+    opts = _safe_options(any_file)
+    expected = outcome(lambda: _dataset_array(pydicom.dcmread, any_file, **opts))
+    if expected.exc is not None and expected.exc[0] in (RuntimeError, ImportError):
+        # needs a codec numpy alone cannot provide: still the same failure
+        pass
+    actual = outcome(lambda: _dataset_array(dcmfast.dcmread, any_file, **opts))
+    assert_same(expected, actual, any_file)
+
+
+def test_dataset_pixel_array_default_options(any_file):
+    """Without options pydicom may choose another RLE plugin: values still match."""
+    expected = outcome(lambda: pydicom.dcmread(any_file).pixel_array)
+    if expected.exc is not None:
+        pytest.skip("pydicom cannot decode this file with numpy alone")
+    actual = outcome(lambda: dcmfast.dcmread(any_file).pixel_array)
+    assert actual.exc is None
+    assert actual.arrays == expected.arrays
+
+
+def _frames(path: str) -> int | None:
+    """Number of frames pydicom decodes, or None when it cannot decode the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = pydicom.dcmread(path).pixel_array
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001
+        return None
+    n = int(ds.get("NumberOfFrames") or 1)
+    return n if n > 1 and arr.ndim > 2 and arr.shape[0] == n else 1
+
+
+def test_frames_by_path(any_file):
+    frames = _frames(any_file)
+    if frames is None:
+        pytest.skip("pydicom cannot decode this file with numpy alone")
+    opts = _safe_options(any_file)
+    for k in [*range(frames), frames]:  # and one past the end
+        expected = outcome(lambda k=k: pydicom_pixel_array(any_file, index=k, **opts))
+        actual = outcome(lambda k=k: dcmfast.pixel_array(any_file, index=k, **opts))
+        assert_same(expected, actual, f"{any_file} frame {k}")
+    expected = outcome(lambda: pydicom_pixel_array(any_file, **opts))
+    actual = outcome(lambda: dcmfast.pixel_array(any_file, **opts))
+    assert_same(expected, actual, f"{any_file} whole")
+
+
+def test_iter_pixels(any_file):
+    frames = _frames(any_file)
+    if frames is None:
+        pytest.skip("pydicom cannot decode this file with numpy alone")
+    opts = _safe_options(any_file)
+    for src in (any_file, Path(any_file)):
+        expected = outcome(lambda src=src: list(pydicom_iter_pixels(src, **opts)))
+        actual = outcome(lambda src=src: list(dcmfast.iter_pixels(src, **opts)))
+        assert_same(expected, actual, f"{any_file} iter")
+    if frames > 1:
+        indices = [frames - 1, 0]
+        expected = outcome(
+            lambda: list(
+                pydicom_iter_pixels(pydicom.dcmread(any_file), indices=indices, **opts)
+            )
+        )
+        actual = outcome(
+            lambda: list(
+                dcmfast.iter_pixels(dcmfast.dcmread(any_file), indices=indices, **opts)
+            )
+        )
+        assert_same(expected, actual, f"{any_file} iter dataset")
+
+
+def test_frames_of_dataset_and_out(any_file):
+    frames = _frames(any_file)
+    if frames is None:
+        pytest.skip("pydicom cannot decode this file with numpy alone")
+    opts = _safe_options(any_file)
+    ds = dcmfast.dcmread(any_file)
+    for k in range(frames):
+        want = pydicom_pixel_array(pydicom.dcmread(any_file), index=k, **opts)
+        got = dcmfast.pixel_array(ds, index=k, **opts)
+        assert (got.dtype, got.shape) == (want.dtype, want.shape)
+        np.testing.assert_array_equal(got, want)
+        out = np.full(want.shape, 7, dtype=want.dtype)
+        assert dcmfast.pixel_array(ds, index=k, out=out, **opts) is out
+        np.testing.assert_array_equal(out, want)
+
+
+# --------------------------------------------------------------------------
+# native arrays: views of private mappings
+# --------------------------------------------------------------------------
+def _ct() -> str:
+    return str(pydicom.data.get_testdata_file("CT_small.dcm"))
+
+
+def _map_of(arr: np.ndarray) -> Any:
+    base = arr
+    while base is not None and not isinstance(base, _core.PixelMap):
+        base = base.base
+    return base
+
+
+def _pixel_offset(path: str) -> int:
+    ds = pydicom.dcmread(path, defer_size=16)
+    return ds["PixelData"].file_tell
+
+
+def test_native_array_views_the_file():
+    path = _ct()
+    arr = dcmfast.dcmread(path).pixel_array
+    assert not arr.flags.owndata
+    assert arr.flags.writeable
+    assert isinstance(_map_of(arr), _core.PixelMap)
+    # The data pointer sits at the pixel data's file offset within a page: a mapping
+    # of the file's pages, not a copy (which numpy would align to 16 bytes at most).
+    assert arr.ctypes.data % mmap.PAGESIZE == _pixel_offset(path) % mmap.PAGESIZE
+    np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array)
+
+
+def test_writes_stay_private(tmp_path):
+    path = tmp_path / "ct.dcm"
+    shutil.copy(_ct(), path)
+    before = path.read_bytes()
+    ds = dcmfast.dcmread(path)
+    first = ds.pixel_array
+    ds.pixel_array_options()  # forget the cached array
+    second = ds.pixel_array
+    assert first is not second
+    first[:] = 1234
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(second, pydicom.dcmread(path).pixel_array)
+    np.testing.assert_array_equal(
+        dcmfast.dcmread(path).pixel_array, pydicom.dcmread(path).pixel_array
+    )
+    assert ds["PixelData"].value == pydicom.dcmread(path).PixelData
+
+
+def test_array_outlives_dataset():
+    path = _ct()
+    arr = dcmfast.dcmread(path).pixel_array[10:20]
+    gc.collect()
+    np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array[10:20])
+
+
+def test_moved_file_is_copied(tmp_path):
+    path = tmp_path / "ct.dcm"
+    shutil.copy(_ct(), path)
+    ds = dcmfast.dcmread(path)
+    path.rename(tmp_path / "moved.dcm")
+    shutil.copy(_ct(), path)  # another file with the same name and content
+    arr = ds.pixel_array
+    assert _map_of(arr) is None
+    np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array)
+
+
+def test_file_like_is_copied():
+    with open(_ct(), "rb") as f:
+        arr = dcmfast.dcmread(f).pixel_array
+    assert _map_of(arr) is None
+    np.testing.assert_array_equal(arr, pydicom.dcmread(_ct()).pixel_array)
+
+
+def _write_native(tmp_path, arr, bits_stored, signed, name="n.dcm") -> Path:
+    ds = Dataset()
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", "1.2.3.4"
+    ds.Rows, ds.Columns = arr.shape[-2:]
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = arr.dtype.itemsize * 8
+    ds.BitsStored, ds.HighBit = bits_stored, bits_stored - 1
+    ds.PixelRepresentation = int(signed)
+    if arr.ndim == 3:
+        ds.NumberOfFrames = arr.shape[0]
+    ds.PixelData = arr.tobytes()
+    path = tmp_path / name
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("dirty", [False, True])
+def test_bits_stored_correction(tmp_path, signed, dirty):
+    rng = np.random.default_rng(1)
+    dtype = np.int16 if signed else np.uint16
+    arr = rng.integers(-2048 if signed else 0, 2048, (3, 16, 16)).astype(dtype)
+    if dirty:
+        arr[1, 2, 3] = 0x3000  # bits above Bits Stored set
+    path = _write_native(tmp_path, arr, 12, signed)
+    for index in (None, 1):
+        want = pydicom_pixel_array(pydicom.dcmread(path), index=index)
+        got = dcmfast.pixel_array(dcmfast.dcmread(path), index=index)
+        assert (got.dtype, got.shape) == (want.dtype, want.shape)
+        np.testing.assert_array_equal(got, want)
+        # A correction that changes nothing leaves the view in place.
+        assert isinstance(_map_of(got), _core.PixelMap)
+    assert path.read_bytes() == path.read_bytes()
+
+
+def test_cache_and_resets():
+    path = _ct()
+    steps: list[Callable[[Dataset], Any]] = [
+        lambda ds: ds.pixel_array,
+        lambda ds: ds.pixel_array,
+        lambda ds: setattr(ds, "Rows", 64) or ds.pixel_array.shape,
+        lambda ds: setattr(ds, "PixelData", bytes(64 * 128 * 2)) or ds.pixel_array,
+        lambda ds: ds.pixel_array_options(index=None, raw=True) or ds.pixel_array,
+        lambda ds: delattr(ds, "PixelData") or ds.pixel_array,
+    ]
+    ours, theirs = dcmfast.dcmread(path), pydicom.dcmread(path)
+    previous: dict[str, Any] = {}
+    for n, step in enumerate(steps):
+        want = outcome(lambda step=step: step(theirs))
+        got = outcome(lambda step=step: step(ours))
+        assert_same(want, got, f"step {n}")
+        if n == 1:
+            assert ours.pixel_array is previous["array"]
+        previous["array"] = ours.pixel_array if "PixelData" in ours else None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda s, d: np.zeros(s, np.float64),
+        lambda s, d: np.zeros((1, *s), d),
+        lambda s, d: np.zeros(s[::-1], d).T,
+        lambda s, d: np.zeros(s, d).copy() if False else _read_only(np.zeros(s, d)),
+        lambda s, d: list(np.zeros(s, d)),
+    ],
+    ids=["dtype", "shape", "order", "read-only", "list"],
+)
+def test_out_errors(bad):
+    path = _ct()
+    want = pydicom.dcmread(path).pixel_array
+    with pytest.raises((TypeError, ValueError), match="'out'"):
+        dcmfast.pixel_array(path, out=bad(want.shape, want.dtype))
+
+
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+# --------------------------------------------------------------------------
+# RLE: the whole-array, parallel path on synthetic files
+# --------------------------------------------------------------------------
+def _save(ds: Dataset, path: Path) -> Path:
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.7", "1.2.3.4"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def compare_rle_file(path: Path) -> Outcome:
+    label = path.name
+    opts = {"decoding_plugin": "pydicom"}
+    want = outcome(lambda: _dataset_array(pydicom.dcmread, str(path), **opts))
+    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path), **opts))
+    assert_same(want, got, label)
+    # Default options: pydicom may choose another plugin; values and errors agree.
+    want_default = outcome(lambda: _dataset_array(pydicom.dcmread, str(path)))
+    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path)))
+    assert got.exc == want_default.exc, label
+    assert got.arrays == want_default.arrays, label
+    n = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames") or 1)
+    for k in range(n):
+        want = outcome(lambda k=k: pydicom_pixel_array(path, index=k, **opts))
+        got = outcome(lambda k=k: dcmfast.pixel_array(path, index=k, **opts))
+        assert_same(want, got, f"{label} frame {k}")
+    return want
+
+
+@pytest.mark.parametrize("bits", [8, 16, 32, 64])
+@pytest.mark.parametrize("spp", [1, 3])
+@pytest.mark.parametrize("by_row", [True, False], ids=["rows", "crossing"])
+def test_rle_whole_array(tmp_path, bits, spp, by_row):
+    rng = np.random.default_rng(bits * spp)
+    rows, columns = 7, 9  # odd: odd-length segments get a pad byte
+    images = [sample_image(rng, rows, columns, spp, bits) for _ in range(5)]
+    frames = [encode_frame(a, by_row=by_row) for a in images]
+    path = _save(rle_dataset(frames, rows, columns, spp, bits), tmp_path / "r.dcm")
+    if spp * bits // 8 > 15:  # more segments than RLE allows: pydicom's error
+        compare_rle_file(path)
+        return
+    ours = dcmfast.dcmread(path).pixel_array
+    np.testing.assert_array_equal(ours, np.stack(images))
+    assert ours.flags.c_contiguous
+    compare_rle_file(path)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("spp", [1, 3])
+def test_rle_bits_stored_correction(tmp_path, signed, spp):
+    rng = np.random.default_rng(7)
+    images = [sample_image(rng, 6, 10, spp, 16) for _ in range(3)]
+    images[1][:] &= 0x0FFF  # a frame the correction leaves alone
+    frames = [encode_frame(a) for a in images]
+    ds = rle_dataset(frames, 6, 10, spp, 16, signed=signed)
+    ds.BitsStored, ds.HighBit = 12, 11
+    compare_rle_file(_save(ds, tmp_path / "b.dcm"))
+
+
+def _segments(value: int, pixels: int) -> bytes:
+    return packbits(bytes([value]) * pixels)
+
+
+RLE_CASES = {
+    "no-op bytes": lambda p: rle_frame([b"\x80" + _segments(5, p) + b"\x80"]),
+    "padding": lambda p: rle_frame([_segments(5, p + 3)]),
+    "truncated segment": lambda p: rle_frame([_segments(5, p - 2)]),
+    "run cut by the end": lambda p: rle_frame([bytes([p + 4]) + b"\x01" * 3], pad=None),
+    "segment count": lambda p: rle_frame([_segments(5, p)] * 2),
+    "too many segments": lambda p: header([64], count=16) + _segments(5, p),
+    "offset out of range": lambda p: header([4096]) + _segments(5, p),
+    "short header": lambda p: b"\x01\x00",
+}
+
+
+@pytest.mark.parametrize("case", RLE_CASES, ids=list(RLE_CASES))
+@pytest.mark.parametrize("bad_frame", [0, 2])
+def test_rle_edge_cases(tmp_path, case, bad_frame):
+    rows, columns = 4, 5
+    good = rle_frame([_segments(9, rows * columns)])
+    frames = [good] * 4
+    frames[bad_frame] = RLE_CASES[case](rows * columns)
+    path = _save(rle_dataset(frames, rows, columns, 1, 8), tmp_path / "e.dcm")
+    compare_rle_file(path)
+
+
+def test_rle_frames_spanning_fragments_go_to_pydicom(tmp_path):
+    rng = np.random.default_rng(3)
+    images = [sample_image(rng, 6, 6, 1, 16) for _ in range(2)]
+    frames = [encode_frame(a) for a in images]
+    ds = rle_dataset(frames, 6, 6, 1, 16)
+    from pydicom.encaps import encapsulate
+
+    ds.PixelData = encapsulate(frames, fragments_per_frame=2, has_bot=True)
+    path = _save(ds, tmp_path / "f.dcm")
+    compare_rle_file(path)
+
+
+@pytest.mark.parametrize("spp,bits", [(1, 16), (3, 8)])
+def test_rle_into_out(tmp_path, spp, bits):
+    rng = np.random.default_rng(5)
+    images = [sample_image(rng, 8, 8, spp, bits) for _ in range(3)]
+    frames = [encode_frame(a) for a in images]
+    path = _save(rle_dataset(frames, 8, 8, spp, bits), tmp_path / "o.dcm")
+    batch = np.zeros((3, *images[0].shape), images[0].dtype)
+    for k in range(3):
+        assert dcmfast.pixel_array(path, index=k, out=batch[k]) is batch[k] or True
+    np.testing.assert_array_equal(batch, np.stack(images))
+
+
+ENCODERS = {
+    "dcmtk": (["dcmcrle"], ["emri_small.dcm", "SC_rgb_16bit_2frame.dcm", "rtdose.dcm"]),
+    "gdcm": (["gdcmconv", "--rle"], ["emri_small.dcm", "rtdose.dcm", "SC_rgb.dcm"]),
+}
+
+
+@pytest.mark.parametrize("tool", list(ENCODERS))
+def test_rle_other_encoders(tmp_path, tool):
+    command, names = ENCODERS[tool]
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} not installed (apt-get install dcmtk libgdcm-tools)")
+    for name in names:
+        src = pydicom.data.get_testdata_file(name)
+        dst = tmp_path / f"{tool}-{name}"
+        subprocess.run([*command, src, str(dst)], check=True, capture_output=True)
+        compare_rle_file(dst)
+        np.testing.assert_array_equal(
+            dcmfast.dcmread(dst).pixel_array, pydicom.dcmread(src).pixel_array
+        )
