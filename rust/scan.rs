@@ -13,6 +13,7 @@ use crate::source::Source;
 use crate::values;
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
@@ -161,44 +162,60 @@ impl Plan {
 /// One file's result, with its index in the scanned paths.
 pub type Outcome = (usize, Result<FileValues, ScanError>);
 
-/// Files a worker takes at a time, and hands on together: fewer wake-ups of the consumer.
+/// Files a thread takes at a time (and hands on together: fewer wake-ups of the consumer).
 const CHUNK: usize = 64;
 
-/// Scan `paths` on `workers` threads, handing each file's outcome to `consume` on the calling
-/// thread soon after it is ready (in no set order), while the workers go on. `wait` runs each
-/// wait for more outcomes (the binding layer releases the GIL there). An error from `consume`
-/// stops the scan and is returned.
+/// Scan `paths` on `workers` threads: the calling thread and `workers - 1` more. Every file's
+/// outcome reaches `consume` on the calling thread (in no set order), which between its own
+/// chunks takes what the others have found, so the consumer's work overlaps the scanning
+/// without a thread more than `workers`. `scan_here` runs the calling thread's chunks and
+/// `wait` its waits for the others' (the binding layer releases the GIL in both). An error
+/// from `consume` stops the scan and is returned.
 pub fn scan_files<E>(
     paths: &[PathBuf],
     plan: &Plan,
     workers: usize,
+    scan_here: impl Fn(Range<usize>) -> Vec<Outcome>,
     wait: impl Fn(&Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Outcome>>,
     mut consume: impl FnMut(Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
     let next = AtomicUsize::new(0);
+    let claim = || {
+        let start = next.fetch_add(CHUNK, Ordering::Relaxed).min(paths.len());
+        start..paths.len().min(start + CHUNK)
+    };
     // Bounded, so memory stays bounded when `consume` is the slower side.
     let (sender, receiver) = mpsc::sync_channel::<Vec<Outcome>>(workers.max(1) * 4);
     let receiver = Mutex::new(receiver);
+    let others = workers.clamp(1, paths.len().div_ceil(CHUNK).max(1)) - 1;
     std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, paths.len().div_ceil(CHUNK).max(1)) {
+        for _ in 0..others {
             let sender = sender.clone();
-            let next = &next;
             scope.spawn(move || loop {
-                let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                let end = paths.len().min(start.saturating_add(CHUNK));
-                if start >= end {
-                    break;
-                }
-                let chunk = (start..end)
-                    .map(|i| (i, scan_file(&paths[i], plan)))
-                    .collect();
-                if sender.send(chunk).is_err() {
-                    break; // the consumer stopped
+                let range = claim();
+                if range.is_empty() || sender.send(scan_range(paths, plan, range)).is_err() {
+                    break; // all claimed, or the consumer stopped
                 }
             });
         }
         drop(sender);
         let result = (|| {
+            loop {
+                let ready: Vec<_> = {
+                    let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
+                    receiver.try_iter().collect()
+                };
+                for outcome in ready.into_iter().flatten() {
+                    consume(outcome)?;
+                }
+                let range = claim();
+                if range.is_empty() {
+                    break;
+                }
+                for outcome in scan_here(range) {
+                    consume(outcome)?;
+                }
+            }
             while let Some(chunk) = wait(&receiver) {
                 for outcome in chunk {
                     consume(outcome)?;
@@ -210,6 +227,11 @@ pub fn scan_files<E>(
         drop(receiver);
         result
     })
+}
+
+/// Scan the files of `paths` in `range`.
+pub fn scan_range(paths: &[PathBuf], plan: &Plan, range: Range<usize>) -> Vec<Outcome> {
+    range.map(|i| (i, scan_file(&paths[i], plan))).collect()
 }
 
 /// Receive the next outcomes (None when every worker is done).
@@ -614,8 +636,9 @@ mod tests {
         let plan = plan(vec![top(0x0028_0010)]);
         for workers in [1, 2, 5] {
             let mut seen = vec![None; paths.len()];
+            let here = |range| scan_range(&paths, &plan, range);
             let wait = |receiver: &_| next_outcomes(receiver);
-            scan_files(&paths, &plan, workers, wait, |(i, outcome)| {
+            scan_files(&paths, &plan, workers, here, wait, |(i, outcome)| {
                 assert!(seen[i].is_none(), "scanned twice");
                 seen[i] = Some(outcome);
                 Ok::<(), ()>(())
@@ -631,11 +654,10 @@ mod tests {
             assert!(matches!(seen[150], Some(Err(ScanError::Io(_)))));
         }
         // A consumer error stops the scan.
+        let here = |range| scan_range(&paths, &plan, range);
         let wait = |receiver: &_| next_outcomes(receiver);
-        assert_eq!(
-            scan_files(&paths, &plan, 2, wait, |_| Err("stop")),
-            Err("stop")
-        );
+        let stopped = scan_files(&paths, &plan, 2, here, wait, |_| Err("stop"));
+        assert_eq!(stopped, Err("stop"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

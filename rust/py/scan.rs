@@ -121,20 +121,14 @@ pub fn scan_paths<'py>(
         }
         Ok(())
     };
-    if workers <= 1 {
-        // One thread: this one, with the GIL released while each file is read.
-        for (row, path) in paths.iter().enumerate() {
-            let result = py.detach(|| scan::scan_file(path, &plan.plan));
-            take((row, result))?;
-        }
-    } else {
-        // The workers scan while this thread makes Python values of what they found.
-        let wait = |receiver: &_| py.detach(|| scan::next_outcomes(receiver));
-        scan::scan_files(&paths, &plan.plan, workers, wait, &mut take)?;
-        pending.sort_unstable_by_key(|p| (p.1, p.0));
-        charsets.sort_unstable_by_key(|c| c.0);
-        failures.sort_unstable_by_key(|f| f.0);
-    }
+    // This thread scans too, with the GIL released, and makes Python values of what every
+    // thread found between its own chunks.
+    let here = |range| py.detach(|| scan::scan_range(&paths, &plan.plan, range));
+    let wait = |receiver: &_| py.detach(|| scan::next_outcomes(receiver));
+    scan::scan_files(&paths, &plan.plan, workers, here, wait, &mut take)?;
+    pending.sort_unstable_by_key(|p| (p.1, p.0));
+    charsets.sort_unstable_by_key(|c| c.0);
+    failures.sort_unstable_by_key(|f| f.0);
     let none = py.None().into_bound(py);
     let columns = columns
         .into_iter()
