@@ -64,9 +64,15 @@ def in_fresh_process(func: Callable[..., Any], *args: Any) -> Any:
         return pool.apply(func, args)
 
 
-def time_rounds(runners: dict, arg: Any, rounds: int, repeat: int = 1) -> dict:
+def time_rounds(runners: dict, arg: Any, rounds: int, repeat: int | dict = 1) -> dict:
     """Seconds per call of each runner on `arg`, one entry per round; the order of
-    runners rotates from round to round, so drift on a noisy machine evens out."""
+    runners rotates from round to round, so drift on a noisy machine evens out.
+
+    `repeat` (a number, or one per runner name) times a runner that many times in a
+    row and reports the mean; a runner repeated more than once also runs once untimed
+    first in each round, so a call of a few milliseconds is timed warm, not just
+    after another approach has emptied the caches.
+    """
     for run in runners.values():  # warm the page cache and lazy imports
         run(arg)
     times: dict = {name: [] for name in runners}
@@ -74,10 +80,13 @@ def time_rounds(runners: dict, arg: Any, rounds: int, repeat: int = 1) -> dict:
     for r in range(rounds):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             run = runners[name]
-            t0 = time.perf_counter()
-            for _ in range(repeat):
+            count = repeat.get(name, 1) if isinstance(repeat, dict) else repeat
+            if count > 1:
                 run(arg)
-            times[name].append((time.perf_counter() - t0) / repeat)
+            t0 = time.perf_counter()
+            for _ in range(count):
+                run(arg)
+            times[name].append((time.perf_counter() - t0) / count)
     return times
 
 
