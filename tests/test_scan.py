@@ -354,3 +354,31 @@ def test_empty_text_follows_pydicoms_setting(tmp_path):
         list(r) for r in zip(result["PatientID"], result["PatientName"])
     ] == expected
     assert None in result["PatientID"]
+
+
+def test_ambiguous_vrs_are_resolved_as_pydicoms_dataset_does(tmp_path):
+    """Implicit VR files leave 'US or SS' to the dataset (PixelRepresentation)."""
+    paths = []
+    for pixel_rep, value in [(0, 65000), (1, -300)]:
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.PixelRepresentation = pixel_rep
+        ds.SmallestImagePixelValue = value
+        ds.LargestImagePixelValue = abs(value)
+        ref = pydicom.Dataset()
+        ref.PixelPaddingValue = value
+        ds.ReferencedImageSequence = [ref]
+        path = tmp_path / f"rep{pixel_rep}.dcm"
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+        pydicom.dcmwrite(path, ds, implicit_vr=True, little_endian=True)
+        paths.append(str(path))
+    specs = [
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+        "ReferencedImageSequence[0].PixelPaddingValue",
+        "Rows",
+    ]
+    result = dcmfast.scan(paths, specs)
+    assert not result.errors
+    for row, path in enumerate(paths):
+        assert [result[s][row] for s in specs] == pydicom_values(path, specs)
+    assert result["SmallestImagePixelValue"] == [65000, -300]

@@ -231,15 +231,22 @@ def _scan_batch(
 ) -> tuple[list[list[Any]], list[tuple[int, str, str]], list[int]]:
     """Columns, errors as (row, path, message), and the rows that are directories."""
     columns, pending, charsets, failures = _core.scan_paths(paths, plan, workers)
+    # Rows whose values only pydicom's reading of the whole dataset decides.
+    reread = set()
     if pending:
         encodings = {row: value for row, value in charsets}
         for column, row, tag, vr, value, implicit, little in pending:
+            if vr is None and " or " in (_dictionary_vr(tag) or ""):
+                # An implicit ambiguous VR ("US or SS", ...): the dataset decides.
+                reread.add(row)
+                continue
             raw = RawDataElement(
                 BaseTag(tag), vr, len(value), value, 0, implicit, little
             )
             columns[column][row] = _pydicom_value(raw, encodings.get(row), little)
     errors = []
     directories = []
+    failures.extend((row, "irregular", "") for row in sorted(reread))
     for row, kind, message in failures:
         path = paths[row]
         if kind == "directory":
