@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from dcmfast._scan import ScanResult, iter_scan
+from dcmfast._scan import ScanResult, iter_scan, walk_entries
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -207,15 +207,9 @@ def _walk_files(roots: list[str]) -> Iterator[tuple[str, int, int]]:
 
 
 def _walk_directory(directory: str) -> Iterator[tuple[str, int, int]]:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
+    for entry in walk_entries(directory):
         try:
-            if entry.is_dir():
-                yield from _walk_directory(entry.path)
-            elif entry.is_file():
+            if entry.is_file():
                 st = entry.stat()
                 yield entry.path, st.st_size, st.st_mtime_ns
         except OSError:

@@ -204,26 +204,27 @@ def _scan_all(
             start = row + 1
 
 
-def iter_files(paths: PathArg | Iterable[PathArg]) -> Iterator[str]:
-    """Files named by `paths`: a file, a directory (searched recursively, entries in
-    sorted order), or an iterable of them."""
-    for path in _flatten(paths):
-        if os.path.isdir(path):
-            yield from _walk(path)
-        else:
-            yield path
-
-
-def _walk(directory: str) -> Iterator[str]:
+def walk_entries(directory: str) -> Iterator[os.DirEntry]:
+    """The files under `directory`, searched recursively in sorted order, as
+    ``os.DirEntry`` objects (their type and, on first ask, their stat come cheaply);
+    unreadable directories are skipped."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir(follow_symlinks=True):
-            yield from _walk(entry.path)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            continue
+        if is_dir:
+            yield from walk_entries(entry.path)
         else:
-            yield entry.path
+            yield entry
+
+
+def _walk(directory: str) -> Iterator[str]:
+    return (entry.path for entry in walk_entries(directory))
 
 
 def _scan_batch(
