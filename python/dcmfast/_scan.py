@@ -131,9 +131,10 @@ def scan(
     listed in ``errors``. For bounded memory over millions of files use
     :func:`iter_scan`.
     """
-    parts = list(iter_scan(paths, tags, workers=workers, force=force))
+    specs = _columns(tags)  # once: `tags` may be an iterator
+    parts = list(iter_scan(paths, list(specs), workers=workers, force=force))
     if not parts:
-        return ScanResult([], {name: [] for name in _columns(tags)}, [], _columns(tags))
+        return ScanResult([], {name: [] for name in specs}, [], specs)
     return ScanResult.concat(parts)
 
 

@@ -252,6 +252,31 @@ pub fn decode_frames(
     Ok(results)
 }
 
+/// The segments of a frame in the order pydicom decodes them: (sample, the segment's index
+/// in the header, the byte of the little-endian output sample it fills).
+fn segment_layout(
+    shape: FrameShape,
+    order: SegmentOrder,
+) -> impl Iterator<Item = (usize, usize, usize)> {
+    let bytes_per_sample = (shape.bits_allocated / 8) as usize;
+    let samples = shape.samples_per_pixel as usize;
+    (0..samples).flat_map(move |sample| {
+        (0..bytes_per_sample).map(move |byte| {
+            // Segment order within a sample, as pydicom iterates it.
+            let byte_offset = match order {
+                SegmentOrder::Little => byte,
+                SegmentOrder::Big | SegmentOrder::Other => bytes_per_sample - 1 - byte,
+            };
+            // Output is little endian: the most significant segment goes to the last byte.
+            let out_byte = match order {
+                SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
+                SegmentOrder::Little | SegmentOrder::Other => byte_offset,
+            };
+            (sample, sample * bytes_per_sample + byte_offset, out_byte)
+        })
+    })
+}
+
 /// Decode one frame in the planar layout, segment by segment, each straight into its
 /// strided place.
 fn decode_into(
@@ -265,36 +290,22 @@ fn decode_into(
     let frame_len = shape.frame_len()?;
     assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
     let bytes_per_sample = (shape.bits_allocated / 8) as usize;
-    let samples = shape.samples_per_pixel as usize;
     let pixels = shape.rows as usize * shape.columns as usize;
     let stride = bytes_per_sample * pixels;
-    for sample in 0..samples {
-        for byte in 0..bytes_per_sample {
-            // Segment order within a sample, as pydicom iterates it.
-            let byte_offset = match order {
-                SegmentOrder::Little => byte,
-                SegmentOrder::Big | SegmentOrder::Other => bytes_per_sample - 1 - byte,
-            };
-            let index = sample * bytes_per_sample + byte_offset;
-            let segment = py_slice(src, offsets[index], offsets[index + 1]);
-            // Output is little endian: the most significant segment goes to the last byte.
-            let out_byte = match order {
-                SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
-                SegmentOrder::Little | SegmentOrder::Other => byte_offset,
-            };
-            let start = out_byte + sample * stride;
-            // An empty frame (no rows or columns) has no plane to write to.
-            let plane = out.get_mut(start..).unwrap_or(&mut []);
-            let found = decode_segment(segment, plane, bytes_per_sample, pixels);
-            if found < pixels {
-                return Err(RleError::ShortSegment {
-                    found,
-                    expected: pixels,
-                });
-            }
-            if found != pixels {
-                padding.0.push((found, pixels));
-            }
+    for (sample, index, out_byte) in segment_layout(shape, order) {
+        let segment = py_slice(src, offsets[index], offsets[index + 1]);
+        let start = out_byte + sample * stride;
+        // An empty frame (no rows or columns) has no plane to write to.
+        let plane = out.get_mut(start..).unwrap_or(&mut []);
+        let found = decode_segment(segment, plane, bytes_per_sample, pixels);
+        if found < pixels {
+            return Err(RleError::ShortSegment {
+                found,
+                expected: pixels,
+            });
+        }
+        if found != pixels {
+            padding.0.push((found, pixels));
         }
     }
     Ok(())
@@ -324,20 +335,9 @@ fn decode_interleaved(
     let pixel_bytes = bytes_per_sample * samples;
     // (segment reader, byte within a pixel), in the order pydicom decodes segments.
     let mut segments = Vec::with_capacity(pixel_bytes);
-    for sample in 0..samples {
-        for byte in 0..bytes_per_sample {
-            let byte_offset = match order {
-                SegmentOrder::Little => byte,
-                SegmentOrder::Big | SegmentOrder::Other => bytes_per_sample - 1 - byte,
-            };
-            let index = sample * bytes_per_sample + byte_offset;
-            let out_byte = match order {
-                SegmentOrder::Big => bytes_per_sample - byte_offset - 1,
-                SegmentOrder::Little | SegmentOrder::Other => byte_offset,
-            };
-            let data = py_slice(src, offsets[index], offsets[index + 1]);
-            segments.push((Segment::new(data), sample * bytes_per_sample + out_byte));
-        }
+    for (sample, index, out_byte) in segment_layout(shape, order) {
+        let data = py_slice(src, offsets[index], offsets[index + 1]);
+        segments.push((Segment::new(data), sample * bytes_per_sample + out_byte));
     }
     if pixel_bytes == 1 {
         // One segment: decoded straight into the output.

@@ -247,8 +247,8 @@ impl Pydicom {
         }
     }
 
-    fn flag(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<bool> {
-        self.setting(py, &name.clone())?.is_truthy()
+    fn flag<'py>(&self, py: Python<'py>, name: &Bound<'py, PyString>) -> PyResult<bool> {
+        self.setting(py, name)?.is_truthy()
     }
 
     /// `config.settings.reading_validation_mode`, as its property computes it.
