@@ -107,6 +107,18 @@ impl FrameShape {
 pub struct Padding(pub Vec<(usize, usize)>);
 
 impl Padding {
+    /// Judge a segment that decoded to `found` bytes where `expected` were wanted: too few
+    /// is pydicom's error, too many its padding warning (recorded here).
+    fn judge(&mut self, found: usize, expected: usize) -> Result<(), RleError> {
+        if found < expected {
+            return Err(RleError::ShortSegment { found, expected });
+        }
+        if found != expected {
+            self.0.push((found, expected));
+        }
+        Ok(())
+    }
+
     /// pydicom's warning text for each padded segment.
     pub fn messages(&self) -> impl Iterator<Item = String> + '_ {
         self.0.iter().map(|(found, expected)| {
@@ -298,15 +310,7 @@ fn decode_into(
         // An empty frame (no rows or columns) has no plane to write to.
         let plane = out.get_mut(start..).unwrap_or(&mut []);
         let found = decode_segment(segment, plane, bytes_per_sample, pixels);
-        if found < pixels {
-            return Err(RleError::ShortSegment {
-                found,
-                expected: pixels,
-            });
-        }
-        if found != pixels {
-            padding.0.push((found, pixels));
-        }
+        padding.judge(found, pixels)?;
     }
     Ok(())
 }
@@ -360,16 +364,7 @@ fn decode_interleaved(
         }
     }
     for (segment, _) in segments {
-        let found = segment.finish();
-        if found < pixels {
-            return Err(RleError::ShortSegment {
-                found,
-                expected: pixels,
-            });
-        }
-        if found != pixels {
-            padding.0.push((found, pixels));
-        }
+        padding.judge(segment.finish(), pixels)?;
     }
     Ok(())
 }
