@@ -33,27 +33,35 @@ pub fn fits_bits_stored(data: &[u8], format: SampleFormat, bits_stored: u32) -> 
     } else {
         bits_stored
     };
+    // One loop per byte order and signedness, so each is branch-free and vectorizes.
     macro_rules! check {
-        ($ty:ty, $n:expr) => {{
+        ($ty:ty, $n:expr, $little:expr, $signed:expr) => {{
             let mut acc: $ty = 0;
             for chunk in data.chunks_exact($n) {
                 let raw: [u8; $n] = chunk.try_into().expect("chunk of the sample width");
-                let v = if format.little {
+                let v = if $little {
                     <$ty>::from_le_bytes(raw)
                 } else {
                     <$ty>::from_be_bytes(raw)
                 };
                 // For signed data, flip negative values so sign-extended ones have their
                 // high bits clear too.
-                let v = if format.signed {
+                acc |= if $signed {
                     v ^ ((v >> ($n * 8 - 1)).wrapping_neg())
                 } else {
                     v
                 };
-                acc |= v;
             }
             acc >> keep == 0
         }};
+        ($ty:ty, $n:expr) => {
+            match (format.little, format.signed) {
+                (true, false) => check!($ty, $n, true, false),
+                (true, true) => check!($ty, $n, true, true),
+                (false, false) => check!($ty, $n, false, false),
+                (false, true) => check!($ty, $n, false, true),
+            }
+        };
     }
     match format.bytes {
         1 => check!(u8, 1),

@@ -3,11 +3,13 @@
 //! bytes little endian), its errors carry pydicom's messages, and its one warning is returned
 //! for the caller to emit.
 //!
-//! Each segment is decoded straight into its final, strided place in the output: no
-//! per-segment buffer, no second pass. Two output layouts: pydicom's plugin layout (one plane
-//! per sample), and the layout of pydicom's final array (rows, columns, samples; C order), which
-//! whole arrays are decoded into directly, frames in parallel. Every read and write is bounds-checked by slicing, and
-//! output beyond a segment's `rows * columns` bytes is counted, never written.
+//! A frame's segments are decoded in lockstep, a step of pixels at a time, each step staged in
+//! a small buffer that stays in the L1 cache and then written out interleaved: the output is
+//! written once, sequentially, with no per-segment plane and no second pass. Two output
+//! layouts: pydicom's plugin layout (one plane per sample), and the layout of pydicom's final
+//! array (rows, columns, samples; C order), which whole arrays are decoded into directly,
+//! frames in parallel. Every read and write is bounds-checked by slicing, and output beyond
+//! a segment's `rows * columns` bytes is counted, never written.
 
 use std::fmt;
 
@@ -154,11 +156,7 @@ pub fn decode_frame_as(
     out: &mut [u8],
 ) -> FrameResult {
     let mut padding = Padding::default();
-    let result = match layout {
-        Layout::Planar => decode_into(src, shape, order, out, &mut padding),
-        Layout::Interleaved => decode_interleaved(src, shape, order, out, &mut padding),
-    };
-    match result {
+    match decode_into(src, shape, order, layout, out, &mut padding) {
         Ok(()) => Ok(padding),
         Err(err) => Err((err, padding)),
     }
@@ -289,12 +287,13 @@ fn segment_layout(
     })
 }
 
-/// Decode one frame in the planar layout, segment by segment, each straight into its
-/// strided place.
+/// Decode one frame in `layout`. Warnings and errors are pydicom's: segments are judged in
+/// the order pydicom decodes them, each by its total length.
 fn decode_into(
     src: &[u8],
     shape: FrameShape,
     order: SegmentOrder,
+    layout: Layout,
     out: &mut [u8],
     padding: &mut Padding,
 ) -> Result<(), RleError> {
@@ -303,64 +302,30 @@ fn decode_into(
     assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
     let bytes_per_sample = (shape.bits_allocated / 8) as usize;
     let pixels = shape.rows as usize * shape.columns as usize;
-    let stride = bytes_per_sample * pixels;
-    for (sample, index, out_byte) in segment_layout(shape, order) {
-        let segment = py_slice(src, offsets[index], offsets[index + 1]);
-        let start = out_byte + sample * stride;
-        // An empty frame (no rows or columns) has no plane to write to.
-        let plane = out.get_mut(start..).unwrap_or(&mut []);
-        let found = decode_segment(segment, plane, bytes_per_sample, pixels);
-        padding.judge(found, pixels)?;
-    }
-    Ok(())
-}
-
-/// Pixels decoded per step of the interleaved decoder: every segment's share of a step is
-/// staged in a small buffer that stays in the L1 cache, then written out interleaved.
-const STEP: usize = 2048;
-
-/// Decode one frame in the interleaved layout. All segments are decoded in lockstep, a
-/// step of pixels at a time, so the output is written once, sequentially, and each
-/// segment's bytes are copied and filled contiguously. Warnings and errors are pydicom's:
-/// segments are judged in the order pydicom decodes them, each by its total length.
-fn decode_interleaved(
-    src: &[u8],
-    shape: FrameShape,
-    order: SegmentOrder,
-    out: &mut [u8],
-    padding: &mut Padding,
-) -> Result<(), RleError> {
-    let offsets = check_header(src, shape)?;
-    let frame_len = shape.frame_len()?;
-    assert_eq!(out.len(), frame_len, "output buffer must hold one frame");
-    let bytes_per_sample = (shape.bits_allocated / 8) as usize;
-    let samples = shape.samples_per_pixel as usize;
-    let pixels = shape.rows as usize * shape.columns as usize;
-    let pixel_bytes = bytes_per_sample * samples;
-    // (segment reader, byte within a pixel), in the order pydicom decodes segments.
-    let mut segments = Vec::with_capacity(pixel_bytes);
-    for (sample, index, out_byte) in segment_layout(shape, order) {
+    // (segment reader, byte within a sample), in the order pydicom decodes segments, which
+    // takes the samples in turn.
+    let mut segments = Vec::with_capacity(offsets.len());
+    for (_, index, out_byte) in segment_layout(shape, order) {
         let data = py_slice(src, offsets[index], offsets[index + 1]);
-        segments.push((Segment::new(data), sample * bytes_per_sample + out_byte));
+        segments.push((Segment::new(data), out_byte));
     }
-    if pixel_bytes == 1 {
-        // One segment: decoded straight into the output.
-        segments[0].0.fill(out);
-    } else {
-        let mut staged = vec![0u8; STEP * pixel_bytes];
-        let mut done = 0;
-        while done < pixels {
-            let n = STEP.min(pixels - done);
-            let mut complete = true;
-            for (k, (segment, _)) in segments.iter_mut().enumerate() {
-                complete &= segment.fill(&mut staged[k * STEP..k * STEP + n]) == n;
+    // No pixels or no segments (0 samples or bits): nothing to write, only lengths to judge.
+    if pixels > 0 && !segments.is_empty() {
+        match layout {
+            // Each sample's segments into its own plane.
+            Layout::Planar => {
+                let plane = pixels * bytes_per_sample;
+                for (group, out) in segments
+                    .chunks_mut(bytes_per_sample)
+                    .zip(out.chunks_mut(plane))
+                {
+                    decode_lockstep(group, out, pixels, |_| 0);
+                }
             }
-            if !complete {
-                break; // a segment is short: the frame is an error, its output unused
-            }
-            let window = &mut out[done * pixel_bytes..(done + n) * pixel_bytes];
-            interleave(window, &staged, &segments, n);
-            done += n;
+            // All segments together: a sample's bytes follow the previous sample's.
+            Layout::Interleaved => decode_lockstep(&mut segments, out, pixels, |k| {
+                k / bytes_per_sample * bytes_per_sample
+            }),
         }
     }
     for (segment, _) in segments {
@@ -369,14 +334,52 @@ fn decode_interleaved(
     Ok(())
 }
 
-/// Write `n` pixels to `window` from the staged segment bytes (segment `k`'s at
-/// `staged[k * STEP..]`), each to its byte of the pixel.
-fn interleave(window: &mut [u8], staged: &[u8], segments: &[(Segment<'_>, usize)], n: usize) {
+/// Pixels decoded per step of `decode_lockstep`.
+const STEP: usize = 2048;
+
+/// Decode `pixels` pixels of `segments` in lockstep into `out`, where a pixel is one byte
+/// of each segment: segment `k`'s byte goes to byte `base(k) + segments[k].1` of the pixel.
+/// Stops early when a segment runs short (the frame is then an error, its output unused).
+fn decode_lockstep(
+    segments: &mut [(Segment<'_>, usize)],
+    out: &mut [u8],
+    pixels: usize,
+    base: impl Fn(usize) -> usize,
+) {
     let pixel_bytes = segments.len();
+    let places: Vec<usize> = (0..pixel_bytes).map(|k| base(k) + segments[k].1).collect();
+    if pixel_bytes == 1 {
+        // One segment: decoded straight into the output.
+        segments[0].0.fill(out, pixels);
+        return;
+    }
+    // Each segment's share may be overrun by up to a run (see `fill`): into the next
+    // segment's share, which is filled after it, or into the slack at the end.
+    let mut staged = vec![0u8; STEP * pixel_bytes + MAX_RUN];
+    let mut done = 0;
+    while done < pixels {
+        let n = STEP.min(pixels - done);
+        let mut complete = true;
+        for (k, (segment, _)) in segments.iter_mut().enumerate() {
+            complete &= segment.fill(&mut staged[k * STEP..], n) == n;
+        }
+        if !complete {
+            break;
+        }
+        let window = &mut out[done * pixel_bytes..(done + n) * pixel_bytes];
+        interleave(window, &staged, &places, n);
+        done += n;
+    }
+}
+
+/// Write `n` pixels to `window` from the staged segment bytes (segment `k`'s at
+/// `staged[k * STEP..]`), each to its byte of the pixel, `places[k]`.
+fn interleave(window: &mut [u8], staged: &[u8], places: &[usize], n: usize) {
+    let pixel_bytes = places.len();
     if pixel_bytes == 2 {
         // 16-bit single sample, the common case: two planes zipped (vectorizes).
         let (first, second) = (&staged[..n], &staged[STEP..STEP + n]);
-        let (low, high) = if segments[0].1 == 0 {
+        let (low, high) = if places[0] == 0 {
             (first, second)
         } else {
             (second, first)
@@ -387,11 +390,23 @@ fn interleave(window: &mut [u8], staged: &[u8], segments: &[(Segment<'_>, usize)
         }
         return;
     }
-    for (k, &(_, at)) in segments.iter().enumerate() {
+    for (k, &at) in places.iter().enumerate() {
         let plane = &staged[k * STEP..k * STEP + n];
         for (pixel, &value) in window.chunks_exact_mut(pixel_bytes).zip(plane) {
             pixel[at] = value;
         }
+    }
+}
+
+/// The longest PackBits run.
+const MAX_RUN: usize = 128;
+
+/// The bytes a run header stands for (none for the -128 no-op).
+fn run_length(header: u8) -> usize {
+    match header {
+        0..=127 => header as usize + 1,
+        129..=255 => 257 - header as usize,
+        128 => 0,
     }
 }
 
@@ -421,35 +436,41 @@ impl<'a> Segment<'a> {
         }
     }
 
-    /// Decode into `out` until it is full or the segment ends; returns the bytes written.
-    /// Runs are as `decode_segment` reads them (cut short by the end of input, -128 a
-    /// no-op, a replicate header without its value ends the segment).
-    fn fill(&mut self, out: &mut [u8]) -> usize {
+    /// Decode into `out[..want]` until that is full or the segment ends; returns the bytes
+    /// written. A run cut short by the end of input is truncated, as pydicom does; -128 is
+    /// a no-op; a replicate header without its value ends the segment. Bytes of
+    /// `out` past `want` may be overwritten: whole runs are copied as fixed
+    /// `MAX_RUN`-byte blocks where `out` and the input leave room, which avoids a
+    /// variable-length copy per run (runs are short: tens of bytes in CT data).
+    fn fill(&mut self, out: &mut [u8], want: usize) -> usize {
+        let want = want.min(out.len());
         let mut n = 0;
         loop {
             match &mut self.pending {
-                Run::Literal(bytes) => {
-                    let take = bytes.len().min(out.len() - n);
-                    out[n..n + take].copy_from_slice(&bytes[..take]);
-                    *bytes = &bytes[take..];
-                    n += take;
-                    if !bytes.is_empty() {
-                        break;
-                    }
-                    self.pending = Run::None;
-                }
-                Run::Repeat(value, left) => {
-                    let take = (*left).min(out.len() - n);
-                    out[n..n + take].fill(*value);
-                    *left -= take;
-                    n += take;
-                    if *left > 0 {
-                        break;
-                    }
-                    self.pending = Run::None;
-                }
                 Run::None => {
-                    if n == out.len() {
+                    // The fast path: whole runs that fit, each with a block of room after it.
+                    while let (Some(block), Some(input)) = (
+                        out.get_mut(n..n + MAX_RUN),
+                        // (`pos` may be past the end, even usize::MAX, when the input is)
+                        self.src
+                            .get(self.pos..)
+                            .and_then(|rest| rest.get(..1 + MAX_RUN)),
+                    ) {
+                        let header = input[0];
+                        let len = run_length(header);
+                        if header == 128 || n + len > want {
+                            break;
+                        }
+                        if header < 128 {
+                            block.copy_from_slice(&input[1..]);
+                            self.pos += 1 + len;
+                        } else {
+                            block.fill(input[1]);
+                            self.pos += 2;
+                        }
+                        n += len;
+                    }
+                    if n == want {
                         break;
                     }
                     let Some(&header) = self.src.get(self.pos) else {
@@ -472,6 +493,26 @@ impl<'a> Segment<'a> {
                         },
                         128 => {}
                     }
+                }
+                Run::Literal(bytes) => {
+                    let take = bytes.len().min(want - n);
+                    out[n..n + take].copy_from_slice(&bytes[..take]);
+                    *bytes = &bytes[take..];
+                    n += take;
+                    if !bytes.is_empty() {
+                        break;
+                    }
+                    self.pending = Run::None;
+                }
+                Run::Repeat(value, left) => {
+                    let take = (*left).min(want - n);
+                    out[n..n + take].fill(*value);
+                    *left -= take;
+                    n += take;
+                    if *left > 0 {
+                        break;
+                    }
+                    self.pending = Run::None;
                 }
             }
         }
@@ -515,68 +556,6 @@ impl<'a> Segment<'a> {
 fn py_slice(src: &[u8], start: usize, end: usize) -> &[u8] {
     let end = end.min(src.len());
     &src[start.min(end)..end]
-}
-
-/// PackBits-decode `src`, writing decoded byte `k` to `out[k * step]` for `k < limit`.
-/// Returns how many bytes the segment decodes to in all (pydicom's `len(segment)`), which
-/// may exceed `limit`. A run cut short by the end of `src` is truncated, as pydicom does.
-fn decode_segment(src: &[u8], out: &mut [u8], step: usize, limit: usize) -> usize {
-    let mut written = 0usize;
-    let mut pos = 0usize;
-    while let Some(&header) = src.get(pos) {
-        pos += 1;
-        match header {
-            0..=127 => {
-                let n = header as usize + 1;
-                let run = &src[pos.min(src.len())..(pos + n).min(src.len())];
-                if step == 1 && written < limit {
-                    let take = run.len().min(limit - written);
-                    out[written..written + take].copy_from_slice(&run[..take]);
-                } else {
-                    let room = limit.saturating_sub(written);
-                    for (slot, &value) in
-                        strided(out, written, step).zip(&run[..run.len().min(room)])
-                    {
-                        *slot = value;
-                    }
-                }
-                written += run.len();
-                pos += n;
-            }
-            129..=255 => {
-                let n = 257 - header as usize;
-                match src.get(pos) {
-                    Some(&value) => {
-                        if step == 1 && written < limit {
-                            let take = n.min(limit - written);
-                            out[written..written + take].fill(value);
-                        } else {
-                            let room = limit.saturating_sub(written);
-                            strided(out, written, step)
-                                .take(n.min(room))
-                                .for_each(|slot| *slot = value);
-                        }
-                        written += n;
-                    }
-                    // pydicom: src[pos:pos+1] is empty, the next header read fails.
-                    None => break,
-                }
-                pos += 1;
-            }
-            // -128 is a no-op.
-            128 => {}
-        }
-    }
-    written
-}
-
-/// The output places of decoded bytes `from`, `from + 1`, ... (every `step`-th byte), as an
-/// iterator, so strided writes need no bounds check each.
-fn strided(out: &mut [u8], from: usize, step: usize) -> impl Iterator<Item = &mut u8> {
-    out.get_mut(from.saturating_mul(step)..)
-        .unwrap_or_default()
-        .iter_mut()
-        .step_by(step)
 }
 
 #[cfg(test)]
@@ -728,6 +707,26 @@ mod tests {
                 expected: 4
             }
         );
+        // A replicate header without its value ends the segment (here after 128 bytes).
+        let mut out = vec![0; 2 * 200];
+        let segment = [0x81, 7, 0xFF];
+        let src = frame(&[&segment, &segment]);
+        for layout in [Layout::Planar, Layout::Interleaved] {
+            let result = decode_frame_as(
+                &src,
+                shape(10, 20, 1, 16),
+                SegmentOrder::Big,
+                layout,
+                &mut out,
+            );
+            assert_eq!(
+                error(result),
+                RleError::ShortSegment {
+                    found: 128,
+                    expected: 200
+                }
+            );
+        }
     }
 
     #[test]
