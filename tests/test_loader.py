@@ -786,3 +786,28 @@ def test_readme_dataloader_example(series, tmp_path):
     images, tags = namespace["images"], namespace["tags"]
     assert tuple(images.shape[1:]) == (32, 48)
     assert len(tags["PatientID"]) == images.shape[0]
+
+
+@pytest.mark.parametrize("function", ["LINEAR", "LINEAR_EXACT", "SIGMOID"])
+def test_every_16_bit_value(tmp_path, function):
+    """All 65536 stored values through rescale and each window function, to the bit."""
+    values = np.arange(-32768, 32768, dtype=np.int16).reshape(256, 256)
+    for n, (slope, intercept, center, width) in enumerate(
+        [
+            ("1", "-1024", "40", "400"),
+            ("0.37", "-7.1", "-123.45", "2.5"),
+            ("3.3e-2", "0.5", "10", "1"),
+        ]
+    ):
+        path = write_image(
+            tmp_path / f"{function}{n}.dcm",
+            values,
+            RescaleSlope=slope,
+            RescaleIntercept=intercept,
+            WindowCenter=center,
+            WindowWidth=width,
+            VOILUTFunction=function,
+        )
+        for options in PROCESSING[1:]:
+            assert fallbacks([(path, 0)], **options) == []
+            assert_like_pydicom(path, 0, options)
