@@ -16,7 +16,7 @@
 
 use crate::parse::{self, Element, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
-use crate::pixels::lut::{self, Rescale, Transform, VoiFunction, Window};
+use crate::pixels::lut::{self, Rescale, Tables, Transform, VoiFunction, Window};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::Source;
@@ -125,9 +125,22 @@ struct LutAttributes {
     monochrome: bool,
 }
 
+/// Where a file's bytes come from.
+enum Data {
+    /// All of them, mapped (or held in memory).
+    Source(Source),
+    /// Only the header was read; native frames are read from the file when wanted, straight
+    /// into their slot (no mapping to set up, fault in and tear down per file).
+    File(File),
+}
+
+/// Bytes read from the start of a file to find its pixel data; a header longer than this
+/// (or encapsulated data) gets the file mapped instead.
+const HEAD: usize = 16 * 1024;
+
 /// One file's pixel data, described as pydicom decodes it.
 pub struct PixelFile {
-    source: Source,
+    data: Data,
     geometry: FrameGeometry,
     /// How samples are stored (RLE: as decoded, little endian).
     format: SampleFormat,
@@ -141,16 +154,37 @@ pub struct PixelFile {
 }
 
 impl PixelFile {
-    /// Map and describe the file at `path`.
+    /// Describe the file at `path`: from its first bytes when they hold everything up to
+    /// native pixel data, else from a mapping of the whole file.
     pub fn open(path: &Path) -> Result<PixelFile, Fallback> {
         let file = File::open(path).map_err(|e| e.to_string())?;
         let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let head = Source::read_head(&file, len, HEAD).map_err(|e| e.to_string())?;
+        if head.bytes().len() as u64 == len {
+            return PixelFile::from_source(head);
+        }
+        // A walk cut short by the end of the head is no verdict: the whole file decides.
+        if let Ok(Some(described)) = PixelFile::describe(head, Some((file, len))) {
+            return Ok(described);
+        }
+        let file = File::open(path).map_err(|e| e.to_string())?;
         let source = Source::map_file(&file, len).map_err(|e| e.to_string())?;
         PixelFile::from_source(source)
     }
 
     /// Describe the Part 10 file held in `source`.
     pub fn from_source(source: Source) -> Result<PixelFile, Fallback> {
+        PixelFile::describe(source, None)?.ok_or_else(|| "not described".into())
+    }
+
+    /// Describe the file whose bytes are `source`, or whose first bytes are when `head_of`
+    /// gives the file and its length: then only native data lying wholly in the file is
+    /// described (frames to be read from the file), and None means the whole file is
+    /// needed.
+    fn describe(
+        source: Source,
+        head_of: Option<(File, u64)>,
+    ) -> Result<Option<PixelFile>, Fallback> {
         let buf = source.bytes();
         let parsed =
             parse::parse_file(buf, &ReadOptions::pydicom_defaults()).map_err(|e| e.to_string())?;
@@ -226,6 +260,9 @@ impl PixelFile {
             .ok_or("frame too large")?;
         let value = parse::value_bytes(buf, pixel);
         let frames = if rle {
+            if head_of.is_some() {
+                return Ok(None); // the frames are found by walking the items
+            }
             if pixel.length != UNDEFINED_LENGTH {
                 return Err("encapsulated Pixel Data of defined length".into());
             }
@@ -242,8 +279,16 @@ impl PixelFile {
             let expected = frame_len
                 .checked_mul(number_of_frames)
                 .ok_or("pixel data too large")?;
+            // The value's bytes in the file (fewer than its length when the file is short).
+            let present = match &head_of {
+                Some((_, len)) => {
+                    let rest = len.saturating_sub(pixel.value_offset as u64);
+                    usize::try_from(rest.min(u64::from(pixel.length))).unwrap_or(usize::MAX)
+                }
+                None => value.len(),
+            };
             if pixel.length == UNDEFINED_LENGTH
-                || (value.len() != expected && value.len() != expected + expected % 2)
+                || (present != expected && present != expected + expected % 2)
             {
                 return Err("Pixel Data length is not the expected length".into());
             }
@@ -288,8 +333,12 @@ impl PixelFile {
             monochrome,
         };
         drop(parsed);
-        Ok(PixelFile {
-            source,
+        let data = match head_of {
+            Some((file, _)) => Data::File(file),
+            None => Data::Source(source),
+        };
+        Ok(Some(PixelFile {
+            data,
             geometry,
             format,
             bits_allocated,
@@ -298,7 +347,7 @@ impl PixelFile {
             number_of_frames,
             frames,
             luts,
-        })
+        }))
     }
 
     /// The frame geometry.
@@ -388,7 +437,7 @@ impl PixelFile {
         index: usize,
         slot: Slot<'_>,
         transform: &Transform,
-        scratch: &mut Vec<u8>,
+        scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
         if index >= self.number_of_frames {
             return Err(format!("frame {index} is beyond the data"));
@@ -402,23 +451,43 @@ impl PixelFile {
         if !fits {
             return Err("the frame does not fit the batch".into());
         }
-        let bytes = self.source.bytes();
         let le = SampleFormat {
             little: true,
             ..self.format
         };
+        let as_stored = self.format.little && !self.planar;
+        let Scratch(read, normalised, tables) = scratch;
         match &self.frames {
             Frames::Native { start } => {
                 let from = start + index * frame_len;
-                let src = bytes
-                    .get(from..from + frame_len)
-                    .ok_or("pixel data beyond the file")?;
-                let data = if self.format.little && !self.planar {
+                let src = match (&self.data, slot) {
+                    (Data::Source(source), slot) => (
+                        source
+                            .bytes()
+                            .get(from..from + frame_len)
+                            .ok_or("pixel data beyond the file")?,
+                        slot,
+                    ),
+                    // Read straight into the batch when nothing is to be done but the
+                    // Bits Stored check.
+                    (Data::File(file), Slot::Raw(out)) if as_stored => {
+                        read_at(file, out, from)?;
+                        native::fix_bits_stored(out, le, self.bits_stored);
+                        return Ok(Vec::new());
+                    }
+                    (Data::File(file), slot) => {
+                        read.resize(frame_len, 0);
+                        read_at(file, read, from)?;
+                        (&read[..], slot)
+                    }
+                };
+                let (src, slot) = src;
+                let data = if as_stored {
                     src
                 } else {
-                    scratch.resize(frame_len, 0);
-                    self.normalise(src, scratch);
-                    &scratch[..]
+                    normalised.resize(frame_len, 0);
+                    self.normalise(src, normalised);
+                    &normalised[..]
                 };
                 match slot {
                     Slot::Raw(out) => {
@@ -426,15 +495,18 @@ impl PixelFile {
                         native::fix_bits_stored(out, le, self.bits_stored);
                     }
                     Slot::Float(out) => {
-                        lut::samples_to_f32(data, le, self.bits_stored, transform, out)
+                        lut::samples_to_f32(data, le, self.bits_stored, transform, out, tables)
                     }
                 }
                 Ok(Vec::new())
             }
             Frames::Rle(ranges) => {
+                let Data::Source(source) = &self.data else {
+                    return Err("RLE data not mapped".into());
+                };
                 let src = ranges
                     .get(index)
-                    .and_then(|r| bytes.get(r.clone()))
+                    .and_then(|r| source.bytes().get(r.clone()))
                     .ok_or("RLE frame beyond the file")?;
                 let shape = FrameShape {
                     rows: self.geometry.rows,
@@ -453,9 +525,9 @@ impl PixelFile {
                         padding
                     }
                     Slot::Float(out) => {
-                        scratch.resize(frame_len, 0);
-                        let padding = decode(scratch)?;
-                        lut::samples_to_f32(scratch, le, self.bits_stored, transform, out);
+                        read.resize(frame_len, 0);
+                        let padding = decode(read)?;
+                        lut::samples_to_f32(read, le, self.bits_stored, transform, out, tables);
                         padding
                     }
                 };
@@ -486,6 +558,28 @@ impl PixelFile {
             }
         }
     }
+}
+
+/// Reusable buffers of one thread: frames read from a file, frames normalised, the
+/// float32 conversion's table.
+#[derive(Default)]
+pub struct Scratch(Vec<u8>, Vec<u8>, Tables);
+
+/// Fill `buf` from `file` at `offset`.
+fn read_at(file: &File, buf: &mut [u8], offset: usize) -> Result<(), Fallback> {
+    #[cfg(unix)]
+    let read = {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, offset as u64)
+    };
+    #[cfg(not(unix))]
+    let read = {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset as u64))
+            .and_then(|_| file.read_exact(buf))
+    };
+    read.map_err(|e| format!("reading pixel data: {e}"))
 }
 
 /// The dataset's top-level elements and the bytes they point into.
@@ -648,7 +742,7 @@ pub fn read_batch(
     let queue = Mutex::new(queue);
     let work = || {
         let mut outcome = BatchOutcome::default();
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         loop {
             let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(unit) = next else {
@@ -696,7 +790,7 @@ fn run_unit(
     geometry: FrameGeometry,
     expected: Option<SampleFormat>,
     processing: Processing,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
     outcome: &mut BatchOutcome,
 ) {
     let prepared = PixelFile::open(unit.path).and_then(|file| {
@@ -829,7 +923,7 @@ mod tests {
 
     fn raw(file: &PixelFile, index: usize) -> Vec<i16> {
         let mut out = vec![0u8; file.frame_len()];
-        let mut scratch = Vec::new();
+        let mut scratch = Scratch::default();
         let t = Transform::default();
         file.read_frame(index, Slot::Raw(&mut out), &t, &mut scratch)
             .unwrap();
@@ -853,7 +947,7 @@ mod tests {
                 2,
                 Slot::Raw(&mut out),
                 &Transform::default(),
-                &mut Vec::new(),
+                &mut Scratch::default(),
             );
             assert!(err.is_err());
         }
@@ -879,7 +973,7 @@ mod tests {
         let w = Window::new(VoiFunction::Linear, 300.0, 400.0, 12, true, Some(r));
         assert_eq!(t.window, w);
         let mut out = vec![0f32; 6];
-        f.read_frame(0, Slot::Float(&mut out), &t, &mut Vec::new())
+        f.read_frame(0, Slot::Float(&mut out), &t, &mut Scratch::default())
             .unwrap();
         let want: Vec<f32> = [0i16, 1, -1, -1, 2047, -2048]
             .iter()
@@ -989,6 +1083,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(outcome.fallbacks.len(), 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn frames_read_after_the_header() {
+        // Frames of 3000 x 3 samples: the files outgrow the head read.
+        let samples: Vec<i16> = (0..18_000).map(|i| (i % 4096) as i16 - 2048).collect();
+        let dir = std::env::temp_dir().join(format!("dcmfast-head-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let extra = [
+            element(RESCALE_INTERCEPT, "DS", b"-3", true),
+            element(RESCALE_SLOPE, "DS", b"2 ", true),
+        ];
+        for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"] {
+            let path = dir.join(format!("{ts}.dcm"));
+            let bytes = file(
+                ts,
+                &samples,
+                3000,
+                2,
+                if ts.ends_with(".1") { &extra } else { &[] },
+            );
+            assert!(bytes.len() > HEAD);
+            std::fs::write(&path, &bytes).unwrap();
+            let f = PixelFile::open(&path).unwrap();
+            assert!(matches!(f.data, Data::File(_)));
+            let mapped = open(bytes.clone()).unwrap();
+            for index in 0..2 {
+                assert_eq!(raw(&f, index), raw(&mapped, index));
+                assert_eq!(raw(&f, index)[..3], samples[index * 9000..index * 9000 + 3]);
+            }
+            let t = f
+                .transform(Processing {
+                    modality_lut: true,
+                    ..Processing::default()
+                })
+                .unwrap();
+            let (mut a, mut b) = (vec![0f32; 9000], vec![0f32; 9000]);
+            f.read_frame(1, Slot::Float(&mut a), &t, &mut Scratch::default())
+                .unwrap();
+            mapped
+                .read_frame(1, Slot::Float(&mut b), &t, &mut Scratch::default())
+                .unwrap();
+            assert_eq!(a, b);
+            // Cut short: the length check fails from the head as from the whole file.
+            std::fs::write(&path, &bytes[..bytes.len() - 2]).unwrap();
+            assert!(PixelFile::open(&path).is_err());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
