@@ -105,20 +105,29 @@ impl Window {
     #[inline]
     pub fn apply(&self, x: f64) -> f64 {
         match self.function {
-            VoiFunction::Linear | VoiFunction::LinearExact => {
-                if x <= self.below {
-                    self.y_min
-                } else if x > self.above {
-                    self.y_max
-                } else {
-                    ((x - self.center) / self.width + 0.5) * self.y_range + self.y_min
-                }
-            }
-            // y_range / (1 + np.exp(-4 * (arr - center) / width)) + y_min
-            VoiFunction::Sigmoid => {
-                self.y_range / (1.0 + (-4.0 * (x - self.center) / self.width).exp()) + self.y_min
-            }
+            VoiFunction::Linear | VoiFunction::LinearExact => self.linear(x),
+            VoiFunction::Sigmoid => self.sigmoid(x),
         }
+    }
+
+    /// LINEAR and LINEAR_EXACT: `y_min` at or below the window, `y_max` above it, the line
+    /// between. Branch-free (the line is computed and discarded outside the window, which
+    /// has no effect on the result) so that loops over it vectorize.
+    #[inline(always)]
+    fn linear(&self, x: f64) -> f64 {
+        let line = ((x - self.center) / self.width + 0.5) * self.y_range + self.y_min;
+        let v = if x > self.above { self.y_max } else { line };
+        if x <= self.below {
+            self.y_min
+        } else {
+            v
+        }
+    }
+
+    /// y_range / (1 + np.exp(-4 * (arr - center) / width)) + y_min
+    #[inline(always)]
+    fn sigmoid(&self, x: f64) -> f64 {
+        self.y_range / (1.0 + (-4.0 * (x - self.center) / self.width).exp()) + self.y_min
     }
 }
 
@@ -153,18 +162,37 @@ macro_rules! sample {
 sample!(u8, i8, u16, i16, u32, i32, u64, i64);
 
 fn apply_all<S: Sample>(values: impl Iterator<Item = S>, out: &mut [f32], t: &Transform) {
-    let pairs = out.iter_mut().zip(values);
     match (t.rescale, t.window) {
-        (None, None) => pairs.for_each(|(o, v)| *o = v.to_f32()),
-        (Some(r), None) => pairs.for_each(|(o, v)| {
-            let x = v.to_f64() * r.slope;
-            *o = (x + r.intercept) as f32;
-        }),
-        (None, Some(w)) => pairs.for_each(|(o, v)| *o = w.apply(v.to_f64()) as f32),
-        (Some(r), Some(w)) => pairs.for_each(|(o, v)| {
-            let x = v.to_f64() * r.slope;
-            *o = w.apply(x + r.intercept) as f32;
-        }),
+        // Nothing applied: the integers cast once, as `astype(np.float32)` casts them.
+        (None, None) => out
+            .iter_mut()
+            .zip(values)
+            .for_each(|(o, v)| *o = v.to_f32()),
+        (None, window) => window_all(values, out, window, |x| x),
+        (Some(r), window) => window_all(values, out, window, |x| x * r.slope + r.intercept),
+    }
+}
+
+/// `values` through `rescale` then `window` into `out`: one loop per case, each free of
+/// per-sample dispatch.
+#[inline(always)]
+fn window_all<S: Sample>(
+    values: impl Iterator<Item = S>,
+    out: &mut [f32],
+    window: Option<Window>,
+    rescale: impl Fn(f64) -> f64,
+) {
+    let pairs = out.iter_mut().zip(values);
+    match window {
+        None => pairs.for_each(|(o, v)| *o = rescale(v.to_f64()) as f32),
+        Some(w) => match w.function {
+            VoiFunction::Linear | VoiFunction::LinearExact => {
+                pairs.for_each(|(o, v)| *o = w.linear(rescale(v.to_f64())) as f32)
+            }
+            VoiFunction::Sigmoid => {
+                pairs.for_each(|(o, v)| *o = w.sigmoid(rescale(v.to_f64())) as f32)
+            }
+        },
     }
 }
 
@@ -172,7 +200,74 @@ fn apply_all<S: Sample>(values: impl Iterator<Item = S>, out: &mut [f32], t: &Tr
 /// sample: pydicom's Bits Stored correction (`arr <<= BA - BS; arr >>= BA - BS`, where Bits
 /// Stored is below the sample width), then `transform`, then `astype(np.float32)`. `out`
 /// takes as many values as both hold.
+///
+/// 8- and 16-bit samples of frames large enough go through a table of the result for
+/// every possible stored value, made by the same per-sample code (so the results are the
+/// same) and kept in `tables` for the next frame with the same format and transform: a
+/// lookup instead of a division per sample.
 pub fn samples_to_f32(
+    data: &[u8],
+    format: SampleFormat,
+    bits_stored: u32,
+    transform: &Transform,
+    out: &mut [f32],
+    tables: &mut Tables,
+) {
+    let worth = match format.bytes {
+        1 => out.len() >= 256,
+        2 => out.len() >= 1 << 14,
+        _ => false,
+    };
+    if !worth || (transform.rescale.is_none() && transform.window.is_none()) {
+        return convert(data, format, bits_stored, transform, out);
+    }
+    let key = (format, bits_stored, *transform);
+    if tables.key != Some(key) {
+        let every: Vec<u8> = match format.bytes {
+            1 => (0..=u8::MAX).collect(),
+            _ => (0..=u16::MAX)
+                .flat_map(|v| {
+                    if format.little {
+                        v.to_le_bytes()
+                    } else {
+                        v.to_be_bytes()
+                    }
+                })
+                .collect(),
+        };
+        tables.values.resize(every.len() / format.bytes, 0.0);
+        convert(&every, format, bits_stored, transform, &mut tables.values);
+        tables.key = Some(key);
+    }
+    let values = &tables.values;
+    let pairs = out.iter_mut();
+    if format.bytes == 1 {
+        for (o, &b) in pairs.zip(data) {
+            *o = values[usize::from(b)];
+        }
+    } else {
+        for (o, c) in pairs.zip(data.chunks_exact(2)) {
+            let raw = [c[0], c[1]];
+            let v = if format.little {
+                u16::from_le_bytes(raw)
+            } else {
+                u16::from_be_bytes(raw)
+            };
+            *o = values[usize::from(v)];
+        }
+    }
+}
+
+/// The table `samples_to_f32` last made, for reuse while format and transform stay the
+/// same (one per thread).
+#[derive(Debug, Default)]
+pub struct Tables {
+    key: Option<(SampleFormat, u32, Transform)>,
+    values: Vec<f32>,
+}
+
+/// `samples_to_f32` sample by sample.
+fn convert(
     data: &[u8],
     format: SampleFormat,
     bits_stored: u32,
@@ -226,10 +321,17 @@ mod tests {
         signed: true,
     };
 
-    fn convert(values: &[i16], bits_stored: u32, t: Transform) -> Vec<f32> {
+    fn to_floats(values: &[i16], bits_stored: u32, t: Transform) -> Vec<f32> {
         let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         let mut out = vec![f32::NAN; values.len()];
-        samples_to_f32(&data, LE_I16, bits_stored, &t, &mut out);
+        samples_to_f32(
+            &data,
+            LE_I16,
+            bits_stored,
+            &t,
+            &mut out,
+            &mut Tables::default(),
+        );
         out
     }
 
@@ -243,7 +345,7 @@ mod tests {
             rescale: Some(r),
             window: None,
         };
-        let got = convert(&[0, 7, -3, 4095], 16, t);
+        let got = to_floats(&[0, 7, -3, 4095], 16, t);
         let want: Vec<f32> = [0i16, 7, -3, 4095]
             .iter()
             .map(|&v| ((v as f64 * 0.1) + -1024.3) as f32)
@@ -254,7 +356,7 @@ mod tests {
     #[test]
     fn bits_stored_correction_before_the_transform() {
         // 0x0FFF with 12 bits stored, signed, is -1.
-        let got = convert(&[0x0FFF, 0x07FF], 12, Transform::default());
+        let got = to_floats(&[0x0FFF, 0x07FF], 12, Transform::default());
         assert_eq!(got, vec![-1.0, 2047.0]);
     }
 
@@ -292,5 +394,39 @@ mod tests {
         assert_eq!(w.apply(100.0), 4095.0 * 2.0 - 1024.0);
         let w = Window::new(VoiFunction::LinearExact, 0.0, 10.0, 64, false, None).unwrap();
         assert_eq!(w.apply(100.0), u64::MAX as f64);
+    }
+
+    #[test]
+    fn tables_give_what_each_sample_gives() {
+        let r = Rescale {
+            slope: 0.37,
+            intercept: -7.1,
+        };
+        let windows = [
+            None,
+            Window::new(VoiFunction::Linear, -123.45, 2.5, 12, true, Some(r)),
+            Window::new(VoiFunction::Sigmoid, 40.0, 400.0, 12, true, Some(r)),
+        ];
+        let mut tables = Tables::default();
+        for window in windows {
+            for (bytes, little, signed) in [(2, true, true), (2, false, false), (1, true, true)] {
+                let format = SampleFormat {
+                    bytes,
+                    little,
+                    signed,
+                };
+                let t = Transform {
+                    rescale: Some(r),
+                    window,
+                };
+                // Every stored value, twice over, in a frame big enough for a table.
+                let data: Vec<u8> = (0..1usize << 18).map(|i| ((i * 7919) >> 3) as u8).collect();
+                let n = data.len() / bytes;
+                let (mut fast, mut slow) = (vec![0f32; n], vec![0f32; n]);
+                samples_to_f32(&data, format, 12, &t, &mut fast, &mut tables);
+                super::convert(&data, format, 12, &t, &mut slow);
+                assert_eq!(fast, slow);
+            }
+        }
     }
 }
