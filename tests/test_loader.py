@@ -429,13 +429,19 @@ def test_rgb_planar_and_8_32_bit(tmp_path):
 # --------------------------------------------------------------------------
 # batches
 # --------------------------------------------------------------------------
+# Frames of the series: 24 KiB, so native frames are read from the file after its
+# header (files up to 16 KiB are read whole).
+SHAPE = (96, 128)
+
+
 @pytest.fixture(scope="module")
 def series(tmp_path_factory) -> list[str]:
-    """12 CT-like files (explicit, implicit, big endian, RLE) and a 6-frame RLE file."""
+    """12 CT-like files (explicit, implicit, big endian, RLE) and a 6-frame RLE file,
+    SHAPE frames."""
     root = tmp_path_factory.mktemp("series")
     paths = []
     for i in range(12):
-        values = stored_values(True, 12, (32, 48), seed=i)
+        values = stored_values(True, 12, SHAPE, seed=i)
         paths.append(
             write_image(
                 root / f"ct{i:02d}.dcm",
@@ -450,7 +456,7 @@ def series(tmp_path_factory) -> list[str]:
                 InstanceNumber=i + 1,
             )
         )
-    multi = stored_values(True, 12, (6, 32, 48), seed=99)
+    multi = stored_values(True, 12, (6, *SHAPE), seed=99)
     paths.append(
         write_image(
             root / "multi.dcm",
@@ -501,7 +507,7 @@ def test_batch_with_fallback_frames(series, tmp_path):
     lut = Dataset()
     lut.add_new(0x00283002, "SS", [4096, -2048, 16])
     lut.add_new(0x00283006, "US", list(range(0, 8192, 2)))  # LUT Data
-    values = stored_values(True, 12, (32, 48), seed=5)
+    values = stored_values(True, 12, SHAPE, seed=5)
     voi = write_image(
         tmp_path / "voi.dcm", values, bits_stored=12, VOILUTSequence=Sequence([lut])
     )
@@ -525,34 +531,34 @@ def test_items_forms(series):
         dcmfast.read_batch([(path, -1)])
     with pytest.raises(ValueError, match="no frames"):
         dcmfast.read_batch([])
-    empty = np.empty((0, 32, 48), np.int16)
+    empty = np.empty((0, *SHAPE), np.int16)
     assert dcmfast.read_batch([], out=empty) is empty
 
 
 def test_out_is_validated(series):
     items = [(series[0], 0), (series[1], 0)]
-    good = np.empty((2, 32, 48), np.int16)
+    good = np.empty((2, *SHAPE), np.int16)
     dcmfast.read_batch(items, out=good)
     with pytest.raises(TypeError, match="dtype"):
-        dcmfast.read_batch(items, out=np.empty((2, 32, 48), np.float32))
+        dcmfast.read_batch(items, out=np.empty((2, *SHAPE), np.float32))
     with pytest.raises(TypeError, match="float32"):
         dcmfast.read_batch(items, out=good, modality_lut=True)
     with pytest.raises(TypeError, match="dtype"):
-        dcmfast.read_batch(items, out=np.empty((2, 32, 48), np.uint16))
+        dcmfast.read_batch(items, out=np.empty((2, *SHAPE), np.uint16))
     with pytest.raises(ValueError, match="shape"):
-        dcmfast.read_batch(items, out=np.empty((3, 32, 48), np.int16))
+        dcmfast.read_batch(items, out=np.empty((3, *SHAPE), np.int16))
     with pytest.raises(ValueError, match="shape"):
-        dcmfast.read_batch(items, out=np.empty((2, 48, 32), np.int16))
+        dcmfast.read_batch(items, out=np.empty((2, *SHAPE[::-1]), np.int16))
     with pytest.raises(ValueError, match="C-contiguous"):
         dcmfast.read_batch(
-            items, out=np.empty((2, 48, 32), np.int16).transpose(0, 2, 1)
+            items, out=np.empty((2, *SHAPE[::-1]), np.int16).transpose(0, 2, 1)
         )
-    readonly = np.empty((2, 32, 48), np.int16)
+    readonly = np.empty((2, *SHAPE), np.int16)
     readonly.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
         dcmfast.read_batch(items, out=readonly)
     with pytest.raises(TypeError, match="byte order"):
-        dcmfast.read_batch(items, out=np.empty((2, 32, 48), ">i2"))
+        dcmfast.read_batch(items, out=np.empty((2, *SHAPE), ">i2"))
     with pytest.raises(TypeError, match="ndarray"):
         dcmfast.read_batch(items, out=[[0]])
 
@@ -601,7 +607,7 @@ def test_errors_name_the_file(series, tmp_path):
     with pytest.raises(ValueError, match=re.escape(other)):
         dcmfast.read_batch([(good, 0), (other, 0)])
     unsigned = write_image(
-        tmp_path / "unsigned.dcm", np.zeros((32, 48), np.uint16), signed=False
+        tmp_path / "unsigned.dcm", np.zeros(SHAPE, np.uint16), signed=False
     )
     with pytest.raises(TypeError, match=re.escape(unsigned)):
         dcmfast.read_batch([(good, 0), (unsigned, 0)])
@@ -762,7 +768,7 @@ def test_dataloader_contract(series):
     ) as pool:
         fetched = pool.map(_loader_worker.fetch_batch, batches)
     for indices, (images, tags) in zip(batches, fetched):
-        assert images.dtype == np.float32 and images.shape == (len(indices), 32, 48)
+        assert images.dtype == np.float32 and images.shape == (len(indices), *SHAPE)
         for row, i in enumerate(indices):
             path, k = ds.locate(i)
             want = expected(path, k, modality_lut=True, voi_lut=True)
@@ -784,7 +790,7 @@ def test_readme_dataloader_example(series, tmp_path):
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our README
     images, tags = namespace["images"], namespace["tags"]
-    assert tuple(images.shape[1:]) == (32, 48)
+    assert tuple(images.shape[1:]) == SHAPE
     assert len(tags["PatientID"]) == images.shape[0]
 
 
