@@ -36,6 +36,9 @@ PathArg = Union[str, "os.PathLike[str]"]
 Item = Union[PathArg, tuple[PathArg, int]]
 
 _FLOAT32 = np.dtype(np.float32)
+# Largest array FrameDataset allocates for a batch (glibc's mmap threshold, at most
+# 32 MiB, is raised to the size of a freed block: arrays below it are recycled).
+_CHUNK = 16 << 20
 # The Image Pixel attributes a FrameDataset reads to size its frames.
 _LAYOUT = (
     "NumberOfFrames",
@@ -366,8 +369,14 @@ class FrameDataset:
             return [self._batch([r], None)[0] for r in requests]
         shape, dtype = kind
         dtype = _FLOAT32 if self.options.as_float else np.dtype(dtype)
-        out = np.empty((len(requests), *shape), dtype)
-        return list(self._batch(requests, out))
+        # Arrays of at most _CHUNK bytes: glibc recycles those once freed, where bigger
+        # ones are fresh pages from the kernel (zeroed, faulted in) every batch.
+        per = max(1, _CHUNK // (dtype.itemsize * int(np.prod(shape))))
+        frames = []
+        for start in range(0, len(requests), per):
+            part = requests[start : start + per]
+            frames.extend(self._batch(part, np.empty((len(part), *shape), dtype)))
+        return frames
 
     def _batch(
         self, requests: list[tuple[str, int]], out: np.ndarray | None
