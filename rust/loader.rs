@@ -540,7 +540,7 @@ impl PixelFile {
     fn normalise(&self, src: &[u8], out: &mut [u8]) {
         let n = self.format.bytes;
         let spp = self.geometry.samples_per_pixel as usize;
-        let pixels = src.len() / n / spp.max(1);
+        let pixels = (src.len() / n / spp.max(1)).max(1);
         let little = self.format.little;
         for (i, sample) in src.chunks_exact(n).enumerate() {
             // Sample i of the stored frame is (plane, pixel) when planar, else (pixel, plane).
