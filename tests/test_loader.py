@@ -692,6 +692,27 @@ def test_frame_dataset(series, tmp_path):
     assert len(dcmfast.FrameDataset([])) == 0
 
 
+def test_batch_arrays_reused_only_when_released(series):
+    """__getitems__ reuses a batch array of its own once no frame from it is alive, and
+    never one whose frames are still held."""
+    ds = dcmfast.FrameDataset(series, modality_lut=True)
+    want = {i: ds[i].tobytes() for i in range(len(ds))}
+    held = ds.__getitems__([0, 1, 2])
+    batch = held[0].base  # the frames' batch
+    for start in range(0, 15, 3):  # more batches than the pool keeps
+        others = ds.__getitems__(list(range(start + 3, start + 6)))
+        assert not any(np.shares_memory(f, batch) for f in others)
+        assert [f.tobytes() for f in others] == [
+            want[i] for i in range(start + 3, start + 6)
+        ]
+    assert [f.tobytes() for f in held] == [want[0], want[1], want[2]]
+    start = held[0].ctypes.data
+    del held, others, batch
+    again = ds.__getitems__([5, 6])
+    assert again[0].ctypes.data == start  # warm pages, reused
+    assert [f.tobytes() for f in again] == [want[5], want[6]]
+
+
 def test_frame_dataset_of_test_files():
     """Every frame of pydicom's image test files, through the dataset: the values of
     a frame that pydicom reads, or pydicom's exception class."""

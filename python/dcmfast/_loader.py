@@ -19,6 +19,8 @@ warnings and errors are pydicom's, the errors naming the file.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any, Union
@@ -36,9 +38,8 @@ PathArg = Union[str, "os.PathLike[str]"]
 Item = Union[PathArg, tuple[PathArg, int]]
 
 _FLOAT32 = np.dtype(np.float32)
-# Largest array FrameDataset allocates for a batch (glibc's mmap threshold, at most
-# 32 MiB, is raised to the size of a freed block: arrays below it are recycled).
-_CHUNK = 16 << 20
+# Batch arrays a FrameDataset keeps for reuse once nothing refers to them.
+_POOL = 2
 # The Image Pixel attributes a FrameDataset reads to size its frames.
 _LAYOUT = (
     "NumberOfFrames",
@@ -283,6 +284,8 @@ class FrameDataset:
         skip_invalid: bool = False,
     ) -> None:
         self.options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
+        self._pool: list[np.ndarray] = []
+        self._lock = threading.Lock()
         self.workers = workers
         specs = _columns(tags)
         result = scan(paths, [*_LAYOUT, *specs], workers=workers)
@@ -369,14 +372,41 @@ class FrameDataset:
             return [self._batch([r], None)[0] for r in requests]
         shape, dtype = kind
         dtype = _FLOAT32 if self.options.as_float else np.dtype(dtype)
-        # Arrays of at most _CHUNK bytes: glibc recycles those once freed, where bigger
-        # ones are fresh pages from the kernel (zeroed, faulted in) every batch.
-        per = max(1, _CHUNK // (dtype.itemsize * int(np.prod(shape))))
-        frames = []
-        for start in range(0, len(requests), per):
-            part = requests[start : start + per]
-            frames.extend(self._batch(part, np.empty((len(part), *shape), dtype)))
-        return frames
+        return list(self._batch(requests, self._buffer(len(requests), shape, dtype)))
+
+    def _buffer(
+        self, count: int, shape: tuple[int, ...], dtype: np.dtype
+    ) -> np.ndarray:
+        """An array for `count` frames: part of one this dataset made before that
+        nothing refers to any more (no frame handed out from it is alive: each holds
+        its base), so it is reused as malloc would reuse freed memory, but with its
+        pages still mapped; else a new one. A fresh batch-sized array is often new
+        pages from the kernel, zeroed and faulted in as they are written: slower than
+        reading the frames."""
+        with self._lock:
+            for arr in self._pool:
+                # references: the pool, `arr`, getrefcount's argument
+                if (
+                    arr.shape[1:] == shape
+                    and arr.dtype == dtype
+                    and len(arr) >= count
+                    and sys.getrefcount(arr) == 3
+                ):
+                    return arr[:count]  # referring to it claims it
+            arr = np.empty((count, *shape), dtype)
+            if len(self._pool) < _POOL:
+                self._pool.append(arr)
+            return arr
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_pool"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pool = []
+        self._lock = threading.Lock()
 
     def _batch(
         self, requests: list[tuple[str, int]], out: np.ndarray | None
