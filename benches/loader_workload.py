@@ -9,8 +9,9 @@ generators plus a Window Center/Width so that windowing has work to do:
   volume (12 bits stored, Rescale Slope/Intercept), with the same window.
 
 Loaders, each a callable ``load(indices)`` over a frame table, returning the last frame
-(or batch) it made: like a training loop, each consumes what it reads and drops it, so
-memory is reused rather than growing with the number of frames read.
+(or batch) it made. Like torch's DataLoader worker loop (which deletes a batch before
+fetching the next), each drops what it read before reading more, so memory is reused
+rather than growing with the number of frames read.
 
 - ``pydicom``: per frame, what a map-style dataset built on pydicom does: ``dcmread``
   + ``pixel_array`` for single-frame files, ``pydicom.pixels.pixel_array(path,
@@ -103,6 +104,7 @@ def pydicom_loader(table: list[tuple[str, int]], processed: bool, plugin: str = 
     def load(indices):
         arr = None
         for i in indices:
+            arr = None
             arr = frame(i)
         return arr
 
@@ -120,6 +122,7 @@ def dcmfast_loader(paths: list[str], processed: bool, workers: int):
     def load(indices):
         batch = None
         for start in range(0, len(indices), BATCH):
+            batch = None
             batch = dataset.__getitems__(indices[start : start + BATCH])
         return batch
 
