@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const SAMPLES_PER_PIXEL: u32 = 0x0028_0002;
 const PHOTOMETRIC_INTERPRETATION: u32 = 0x0028_0004;
@@ -776,6 +776,66 @@ pub fn read_batch(
     Ok(outcome)
 }
 
+/// Multi-frame files described lately, for the next batch from them: describing one maps
+/// it and walks every item of its pixel data, which costs as much as decoding several
+/// frames. An entry is used only while the path still names a file of the same device,
+/// inode, length and modification time.
+static RECENT: Mutex<Vec<(PathBuf, Stamp, Arc<PixelFile>)>> = Mutex::new(Vec::new());
+/// Entries `RECENT` keeps.
+const RECENT_FILES: usize = 4;
+
+/// What a path names: the file's identity, length and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    id: (u64, u64),
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let id = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
+        #[cfg(not(unix))]
+        let id = (0, 0);
+        Some(Stamp {
+            id,
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+/// `PixelFile::open(path)`, from `RECENT` when it holds the file as it is now.
+fn open_recent(path: &Path) -> Result<Arc<PixelFile>, Fallback> {
+    let stamp = Stamp::of(path);
+    let recent = || RECENT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(stamp) = &stamp {
+        let found = recent()
+            .iter()
+            .find(|(p, s, _)| p == path && s == stamp)
+            .map(|(_, _, file)| Arc::clone(file));
+        if let Some(file) = found {
+            return Ok(file);
+        }
+    }
+    let file = Arc::new(PixelFile::open(path)?);
+    // Stamped before opening: a file changed in between is opened again next time.
+    if let (Some(stamp), true) = (stamp, file.number_of_frames > 1) {
+        if matches!(file.data, Data::Source(_)) {
+            let mut recent = recent();
+            recent.retain(|(p, _, _)| p != path);
+            recent.insert(0, (path.to_path_buf(), stamp, Arc::clone(&file)));
+            recent.truncate(RECENT_FILES);
+        }
+    }
+    Ok(file)
+}
+
 fn check_len(len: usize, frame: usize, items: usize) -> Result<(), String> {
     match frame.checked_mul(items) {
         Some(total) if total == len => Ok(()),
@@ -793,7 +853,7 @@ fn run_unit(
     scratch: &mut Scratch,
     outcome: &mut BatchOutcome,
 ) {
-    let prepared = PixelFile::open(unit.path).and_then(|file| {
+    let prepared = open_recent(unit.path).and_then(|file| {
         if file.geometry != geometry {
             return Err("frame shape differs from the batch's".into());
         }

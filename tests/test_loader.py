@@ -16,6 +16,7 @@ installed).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import re
 import shutil
@@ -517,6 +518,23 @@ def test_batch_with_fallback_frames(series, tmp_path):
     got = dcmfast.read_batch(items, workers=2, **options)
     want = np.stack([expected(p, k, **options) for p, k in items])
     assert got.tobytes() == want.tobytes()
+
+
+def test_changed_multi_frame_file_is_read_again(tmp_path):
+    """A multi-frame file's description is kept for the next batch only while the path
+    names the same, unchanged file."""
+    path = tmp_path / "cine.dcm"
+    versions = [stored_values(True, 12, (4, *SHAPE), seed=s) for s in (1, 2, 3)]
+    for n, values in enumerate(versions):
+        source = write_image(
+            tmp_path / f"v{n}.dcm", values, tsyntax=RLELossless, bits_stored=12
+        )
+        if n == 1:  # replaced by another file
+            os.replace(source, path)
+        else:  # rewritten in place
+            path.write_bytes(Path(source).read_bytes())
+        got = dcmfast.read_batch([(path, k) for k in range(4)])
+        assert got.tobytes() == values.tobytes()
 
 
 def test_items_forms(series):
