@@ -11,8 +11,10 @@
 //! sequences, odd values, broken files, unreadable paths) comes back as a *fallback* with a
 //! reason, for the caller to hand to pydicom, so results, warnings and errors stay pydicom's.
 //!
-//! Files are opened one work unit at a time and dropped after it, so at most one mapping per
-//! thread is alive whatever the batch size.
+//! Native frames are read from the file after its header, straight into their slot; other
+//! files are mapped. Files are opened one work unit at a time and dropped after it (the
+//! last few multi-frame files excepted, kept for the next batch), so memory stays bounded
+//! whatever the batch size.
 
 use crate::parse::{self, Element, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;

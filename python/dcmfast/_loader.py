@@ -265,7 +265,8 @@ class FrameDataset:
     construction is one parallel header scan, it pickles, and files are opened only
     when frames are read, in whichever process reads them, so torch's ``DataLoader``
     with worker processes works. ``ds.__getitems__(indices)`` (used by torch's
-    ``DataLoader``) reads a batch of frames in one parallel call.
+    ``DataLoader``) reads a batch of frames in one parallel call, into an array the
+    dataset reuses once no frame from it is alive.
 
     `workers`: threads for the scan and for batch reads (all cores by default; in
     DataLoader worker processes 1 is usually best).
