@@ -44,6 +44,11 @@ for seed in corpus/parse_file/*; do
 done
 echo "scan_values: $(ls corpus/scan_values | wc -l) seed files"
 
+# loader_frames reads whole files, as parse_file does.
+mkdir -p corpus/loader_frames
+cp corpus/parse_file/* corpus/loader_frames/
+echo "loader_frames: $(ls corpus/loader_frames | wc -l) seed files"
+
 # parse_dataset starts at offset 0, so its seeds are the same files with the preamble and
 # file meta removed (the deflated file is skipped: its body is compressed).
 python3 - "$src" "${files[@]}" <<'PY'

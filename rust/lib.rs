@@ -4,6 +4,7 @@
 
 pub mod dictionary;
 pub mod errors;
+pub mod loader;
 pub mod parse;
 pub mod pixels;
 pub mod scan;

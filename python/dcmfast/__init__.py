@@ -6,6 +6,7 @@ memory-mapped file and converted only when accessed.
 """
 
 from dcmfast._dataset import FileDataset
+from dcmfast._loader import FrameDataset, read_batch
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
 from dcmfast._pixels import iter_pixels, pixel_array
 from dcmfast._reader import dcmread
@@ -14,12 +15,14 @@ from dcmfast._scan import ScanResult, iter_scan, scan
 
 __all__ = [
     "FileDataset",
+    "FrameDataset",
     "ScanResult",
     "dcmread",
     "iter_pixels",
     "iter_scan",
     "patch_pydicom",
     "pixel_array",
+    "read_batch",
     "register_decoder",
     "scan",
     "unpatch_pydicom",

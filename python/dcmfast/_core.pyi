@@ -145,3 +145,15 @@ class PixelRegion:
         segment_order: str = ">",
         correct: tuple[str, int] | None = None,
     ) -> list[list[str]] | None: ...
+
+def frame_info(
+    path: str | PathLike[str],
+) -> tuple[int, int, int, str, int] | None: ...
+def read_frames(
+    items: list[tuple[str | PathLike[str], int]],
+    out: NDArray[np.uint8] | NDArray[np.float32],
+    geometry: tuple[int, int, int],
+    dtype: str | None,
+    processing: tuple[bool, bool, int],
+    workers: int = 0,
+) -> tuple[list[tuple[int, str]], list[tuple[int, list[str]]]]: ...

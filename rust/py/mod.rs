@@ -5,6 +5,7 @@
 mod convert;
 mod elements;
 mod file;
+mod loader;
 mod pixels;
 mod scan;
 
@@ -20,6 +21,8 @@ mod _core {
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};
+    #[pymodule_export]
+    use super::loader::{frame_info, read_frames};
     #[pymodule_export]
     use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
     #[pymodule_export]

@@ -277,13 +277,13 @@ impl PixelRegion {
 
 /// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
 /// reads cgroup files, too slow to repeat per call).
-fn threads() -> usize {
+pub(super) fn threads() -> usize {
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The sample format of an integer numpy dtype string ("<u2", ">i2", "|u1", ...).
-fn sample_format(dtype: &str) -> PyResult<SampleFormat> {
+pub(super) fn sample_format(dtype: &str) -> PyResult<SampleFormat> {
     match dtype.as_bytes() {
         [order, kind @ (b'u' | b'i'), size @ (b'1' | b'2' | b'4' | b'8')] => Ok(SampleFormat {
             bytes: usize::from(size - b'0'),
