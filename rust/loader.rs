@@ -699,6 +699,7 @@ pub fn read_batch(
     batch: Batch<'_>,
     processing: Processing,
     threads: usize,
+    recent: &RecentFiles,
 ) -> Result<BatchOutcome, String> {
     let samples = geometry.samples().ok_or("frame too large")?;
     let (expected, slots): (Option<SampleFormat>, Vec<Slot>) = match batch {
@@ -752,6 +753,7 @@ pub fn read_batch(
             };
             run_unit(
                 unit,
+                recent,
                 geometry,
                 expected,
                 processing,
@@ -781,10 +783,41 @@ pub fn read_batch(
 /// Multi-frame files described lately, for the next batch from them: describing one maps
 /// it and walks every item of its pixel data, which costs as much as decoding several
 /// frames. An entry is used only while the path still names a file of the same device,
-/// inode, length and modification time.
-static RECENT: Mutex<Vec<(PathBuf, Stamp, Arc<PixelFile>)>> = Mutex::new(Vec::new());
-/// Entries `RECENT` keeps.
+/// inode, length and modification time. Owned by whoever reads batch after batch (a
+/// `FrameDataset`), so nothing outlives its user.
+#[derive(Default)]
+pub struct RecentFiles(Mutex<Vec<(PathBuf, Stamp, Arc<PixelFile>)>>);
+
+/// Entries `RecentFiles` keeps.
 const RECENT_FILES: usize = 4;
+
+impl RecentFiles {
+    /// `PixelFile::open(path)`, kept from an earlier call when the file is as it was.
+    fn open(&self, path: &Path) -> Result<Arc<PixelFile>, Fallback> {
+        let stamp = Stamp::of(path);
+        let recent = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stamp) = &stamp {
+            let found = recent()
+                .iter()
+                .find(|(p, s, _)| p == path && s == stamp)
+                .map(|(_, _, file)| Arc::clone(file));
+            if let Some(file) = found {
+                return Ok(file);
+            }
+        }
+        let file = Arc::new(PixelFile::open(path)?);
+        // Stamped before opening: a file changed in between is opened again next time.
+        if let (Some(stamp), true) = (stamp, file.number_of_frames > 1) {
+            if matches!(file.data, Data::Source(_)) {
+                let mut recent = recent();
+                recent.retain(|(p, _, _)| p != path);
+                recent.insert(0, (path.to_path_buf(), stamp, Arc::clone(&file)));
+                recent.truncate(RECENT_FILES);
+            }
+        }
+        Ok(file)
+    }
+}
 
 /// What a path names: the file's identity, length and modification time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -812,32 +845,6 @@ impl Stamp {
     }
 }
 
-/// `PixelFile::open(path)`, from `RECENT` when it holds the file as it is now.
-fn open_recent(path: &Path) -> Result<Arc<PixelFile>, Fallback> {
-    let stamp = Stamp::of(path);
-    let recent = || RECENT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(stamp) = &stamp {
-        let found = recent()
-            .iter()
-            .find(|(p, s, _)| p == path && s == stamp)
-            .map(|(_, _, file)| Arc::clone(file));
-        if let Some(file) = found {
-            return Ok(file);
-        }
-    }
-    let file = Arc::new(PixelFile::open(path)?);
-    // Stamped before opening: a file changed in between is opened again next time.
-    if let (Some(stamp), true) = (stamp, file.number_of_frames > 1) {
-        if matches!(file.data, Data::Source(_)) {
-            let mut recent = recent();
-            recent.retain(|(p, _, _)| p != path);
-            recent.insert(0, (path.to_path_buf(), stamp, Arc::clone(&file)));
-            recent.truncate(RECENT_FILES);
-        }
-    }
-    Ok(file)
-}
-
 fn check_len(len: usize, frame: usize, items: usize) -> Result<(), String> {
     match frame.checked_mul(items) {
         Some(total) if total == len => Ok(()),
@@ -849,13 +856,14 @@ fn check_len(len: usize, frame: usize, items: usize) -> Result<(), String> {
 
 fn run_unit(
     unit: Unit<'_, '_>,
+    recent: &RecentFiles,
     geometry: FrameGeometry,
     expected: Option<SampleFormat>,
     processing: Processing,
     scratch: &mut Scratch,
     outcome: &mut BatchOutcome,
 ) {
-    let prepared = open_recent(unit.path).and_then(|file| {
+    let prepared = recent.open(unit.path).and_then(|file| {
         if file.geometry != geometry {
             return Err("frame shape differs from the batch's".into());
         }
@@ -1112,8 +1120,15 @@ mod tests {
         for threads in [1, 2, 4] {
             let mut out = vec![0u8; 5 * 12];
             let batch = Batch::Raw(&mut out, format);
-            let outcome =
-                read_batch(&items, geometry, batch, Processing::default(), threads).unwrap();
+            let outcome = read_batch(
+                &items,
+                geometry,
+                batch,
+                Processing::default(),
+                threads,
+                &RecentFiles::default(),
+            )
+            .unwrap();
             assert_eq!(outcome.fallbacks.len(), 1);
             assert_eq!(outcome.fallbacks[0].0, 2);
             let values: Vec<i16> = out
@@ -1128,7 +1143,8 @@ mod tests {
         // A batch of the wrong size is an error, not a panic.
         let mut short = vec![0f32; 7];
         let batch = Batch::Float(&mut short);
-        assert!(read_batch(&items, geometry, batch, Processing::default(), 2).is_err());
+        let recent = RecentFiles::default();
+        assert!(read_batch(&items, geometry, batch, Processing::default(), 2, &recent).is_err());
         // Another frame shape: every frame of that file falls back.
         let wide = FrameGeometry {
             columns: 2,
@@ -1142,6 +1158,7 @@ mod tests {
             Batch::Float(&mut out),
             Processing::default(),
             2,
+            &RecentFiles::default(),
         )
         .unwrap();
         assert_eq!(outcome.fallbacks.len(), 5);

@@ -521,19 +521,21 @@ def test_batch_with_fallback_frames(series, tmp_path):
 
 
 def test_changed_multi_frame_file_is_read_again(tmp_path):
-    """A multi-frame file's description is kept for the next batch only while the path
-    names the same, unchanged file."""
+    """A FrameDataset keeps a multi-frame file's description for its next batch only
+    while the path names the same, unchanged file."""
     path = tmp_path / "cine.dcm"
     versions = [stored_values(True, 12, (4, *SHAPE), seed=s) for s in (1, 2, 3)]
+    frames = None
     for n, values in enumerate(versions):
         source = write_image(
             tmp_path / f"v{n}.dcm", values, tsyntax=RLELossless, bits_stored=12
         )
         if n == 1:  # replaced by another file
             os.replace(source, path)
-        else:  # rewritten in place
+        else:  # written first, then rewritten in place
             path.write_bytes(Path(source).read_bytes())
-        got = dcmfast.read_batch([(path, k) for k in range(4)])
+        frames = frames or dcmfast.FrameDataset([path])
+        got = np.stack(frames.__getitems__(range(4)))
         assert got.tobytes() == values.tobytes()
 
 

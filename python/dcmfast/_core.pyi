@@ -149,6 +149,9 @@ class PixelRegion:
 def frame_info(
     path: str | PathLike[str],
 ) -> tuple[int, int, int, str, int] | None: ...
+
+class RecentFiles: ...
+
 def read_frames(
     items: list[tuple[str | PathLike[str], int]],
     out: NDArray[np.uint8] | NDArray[np.float32],
@@ -156,4 +159,5 @@ def read_frames(
     dtype: str | None,
     processing: tuple[bool, bool, int],
     workers: int = 0,
+    recent: RecentFiles | None = None,
 ) -> tuple[list[tuple[int, str]], list[tuple[int, list[str]]]]: ...

@@ -169,7 +169,11 @@ def _check_batch(out: Any, count: int, options: _Options) -> None:
 
 
 def _fill(
-    requests: list[tuple[str, int]], out: np.ndarray, options: _Options, workers: int
+    requests: list[tuple[str, int]],
+    out: np.ndarray,
+    options: _Options,
+    workers: int,
+    recent: _core.RecentFiles | None = None,
 ) -> None:
     rows, columns = out.shape[1:3]
     samples = out.shape[3] if out.ndim == 4 else 1
@@ -190,6 +194,7 @@ def _fill(
             dtype,
             (options.modality_lut, options.voi_lut, options.voi_index),
             workers,
+            recent,
         )
     if warned:
         from pydicom.misc import warn_and_log
@@ -285,8 +290,7 @@ class FrameDataset:
         skip_invalid: bool = False,
     ) -> None:
         self.options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
-        self._pool: list[np.ndarray] = []
-        self._lock = threading.Lock()
+        self._start_process_state()
         self.workers = workers
         specs = _columns(tags)
         result = scan(paths, [*_LAYOUT, *specs], workers=workers)
@@ -401,13 +405,19 @@ class FrameDataset:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_pool"], state["_lock"]
+        del state["_pool"], state["_lock"], state["_recent"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._pool = []
+        self._start_process_state()
+
+    def _start_process_state(self) -> None:
+        """What each process keeps for itself, never pickled: reusable batch arrays
+        and the multi-frame files it read lately."""
+        self._pool: list[np.ndarray] = []
         self._lock = threading.Lock()
+        self._recent = _core.RecentFiles()
 
     def _batch(
         self, requests: list[tuple[str, int]], out: np.ndarray | None
@@ -416,7 +426,7 @@ class FrameDataset:
         if out is None:
             shape, dtype = _frame_type(*requests[0], o)
             out = np.empty((len(requests), *shape), dtype)
-        _fill(requests, out, o, self.workers or 0)
+        _fill(requests, out, o, self.workers or 0, self._recent)
         return out
 
 

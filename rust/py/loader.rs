@@ -35,13 +35,29 @@ pub fn frame_info(py: Python<'_>, path: PathBuf) -> Option<(u32, u32, u32, Strin
     ))
 }
 
+/// The multi-frame files a reader of batch after batch keeps described (see
+/// `loader::RecentFiles`); a `FrameDataset` holds one, per process.
+#[pyclass(frozen, module = "dcmfast._core")]
+#[derive(Default)]
+pub struct RecentFiles(loader::RecentFiles);
+
+#[pymethods]
+impl RecentFiles {
+    #[new]
+    fn new() -> Self {
+        RecentFiles::default()
+    }
+}
+
 /// Read frame `index` of `path` for each `(path, index)` of `items` into consecutive frames
 /// of `out`, a C-contiguous array: uint8 bytes of little-endian samples of `dtype` (raw), or
 /// float32 when `dtype` is None, with `processing` = (modality LUT, VOI LUT, VOI index)
 /// applied as pydicom does. Every frame must be `geometry` = (rows, columns, samples per
-/// pixel). `workers` threads (0: all CPUs), GIL released.
+/// pixel). `workers` threads (0: all CPUs), GIL released. Multi-frame files are kept
+/// described in `recent` for later calls, if given.
 #[pyfunction]
-#[pyo3(signature = (items, out, geometry, dtype, processing, workers = 0))]
+#[pyo3(signature = (items, out, geometry, dtype, processing, workers = 0, recent = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn read_frames(
     py: Python<'_>,
     items: Vec<(PathBuf, usize)>,
@@ -50,6 +66,7 @@ pub fn read_frames(
     dtype: Option<&str>,
     processing: (bool, bool, usize),
     workers: usize,
+    recent: Option<&RecentFiles>,
 ) -> PyResult<BatchResult> {
     let geometry = FrameGeometry {
         rows: geometry.0,
@@ -62,8 +79,10 @@ pub fn read_frames(
         voi_index: processing.2,
     };
     let workers = if workers == 0 { threads() } else { workers };
+    let fresh = loader::RecentFiles::default();
+    let recent = recent.map_or(&fresh, |r| &r.0);
     let run = |batch: Batch<'_>| {
-        py.detach(|| loader::read_batch(&items, geometry, batch, processing, workers))
+        py.detach(|| loader::read_batch(&items, geometry, batch, processing, workers, recent))
             .map(|o| (o.fallbacks, o.warnings))
             .map_err(PyValueError::new_err)
     };

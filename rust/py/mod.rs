@@ -22,7 +22,7 @@ mod _core {
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
-    use super::loader::{frame_info, read_frames};
+    use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]
     use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
     #[pymodule_export]
