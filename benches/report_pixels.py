@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         "whole-bs16": (str(native["multi16"]), ["pydicom", "dcmfast"], 1),
         "whole-bs12": (str(native["multi12"]), ["pydicom", "dcmfast"], 1),
         "frame": (str(native["multi12"]), ["pydicom", "dcmfast"], 10),
-        "rle": (str(rle_multi), rle_names, 1),
+        "rle": (str(rle_multi), rle_names, 3),
         "rle-frame": (str(rle_single), rle_names, 5),
     }
     header = (

@@ -4,4 +4,5 @@
 pub mod encapsulated;
 pub mod lut;
 pub mod native;
+pub mod parallel;
 pub mod rle;

@@ -6,6 +6,8 @@
 //! That is a no-op exactly when every value already fits in Bits Stored bits: unsigned values
 //! below `2^BS`, signed values whose bits above bit `BS - 1` all equal the sign bit.
 
+use super::parallel::map_queued;
+
 /// How one sample is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SampleFormat {
@@ -73,29 +75,24 @@ pub fn fits_bits_stored(data: &[u8], format: SampleFormat, bits_stored: u32) -> 
 }
 
 /// `fits_bits_stored` on up to `threads` threads, for large data (a whole multi-frame
-/// array): each thread checks a contiguous, sample-aligned part.
+/// array): the threads take sample-aligned parts of a few MiB in turn.
 pub fn fits_bits_stored_parallel(
     data: &[u8],
     format: SampleFormat,
     bits_stored: u32,
     threads: usize,
 ) -> bool {
-    const MIN_PART: usize = 4 << 20;
-    let threads = threads.clamp(1, data.len() / MIN_PART + 1);
-    if threads == 1 {
+    const PART: usize = 4 << 20;
+    if threads <= 1 || data.len() <= PART {
         return fits_bits_stored(data, format, bits_stored);
     }
-    let samples = data.len() / format.bytes.max(1);
-    let part = samples.div_ceil(threads) * format.bytes.max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = data
-            .chunks(part)
-            .map(|chunk| scope.spawn(move || fits_bits_stored(chunk, format, bits_stored)))
-            .collect();
-        workers
-            .into_iter()
-            .all(|worker| worker.join().expect("a Bits Stored check panicked"))
+    // PART is a multiple of every sample size, so parts hold whole samples.
+    let parts: Vec<&[u8]> = data.chunks(PART).collect();
+    map_queued(parts, threads, |part| {
+        fits_bits_stored(part, format, bits_stored)
     })
+    .into_iter()
+    .all(|fits| fits)
 }
 
 /// Apply pydicom's Bits Stored correction to every whole sample of `data` in place:

@@ -11,6 +11,7 @@
 //! frames in parallel. Every read and write is bounds-checked by slicing, and output beyond
 //! a segment's `rows * columns` bytes is counted, never written.
 
+use super::parallel::map_queued;
 use std::fmt;
 
 /// Byte order of the segments of one sample.
@@ -231,35 +232,9 @@ pub fn decode_frames(
             .map(|src| decode_frame_as(src, shape, order, layout, &mut none))
             .collect());
     }
-    let threads = threads.clamp(1, frames.len().max(1));
-    if threads == 1 {
-        return Ok(frames
-            .iter()
-            .zip(out.chunks_mut(frame_len))
-            .map(decode)
-            .collect());
-    }
-    // Contiguous blocks of frames per thread: each writes only its own part of `out`.
-    let per_thread = frames.len().div_ceil(threads);
-    let results = std::thread::scope(|scope| {
-        let workers: Vec<_> = frames
-            .chunks(per_thread)
-            .zip(out.chunks_mut(per_thread * frame_len))
-            .map(|(srcs, out)| {
-                scope.spawn(move || {
-                    srcs.iter()
-                        .zip(out.chunks_mut(frame_len))
-                        .map(decode)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().expect("an RLE worker panicked"))
-            .collect()
-    });
-    Ok(results)
+    // Frames taken in turn from a queue, each written only to its own part of `out`.
+    let work: Vec<_> = frames.iter().zip(out.chunks_mut(frame_len)).collect();
+    Ok(map_queued(work, threads, decode))
 }
 
 /// The segments of a frame in the order pydicom decodes them: (sample, the segment's index
