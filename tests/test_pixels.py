@@ -477,3 +477,40 @@ def test_rle_other_encoders(tmp_path, tool):
         np.testing.assert_array_equal(
             dcmfast.dcmread(dst).pixel_array, pydicom.dcmread(src).pixel_array
         )
+
+
+def test_threads_leave_warning_state_as_it_was(tmp_path):
+    """Pixel reads that hold warnings back (the truncated file goes to pydicom after
+    dcmfast's reader warned; the padded RLE file warns after decoding) and scans that
+    silence pydicom's, from many threads at once: each result is right, and the
+    interpreter's warning filters and ``showwarning`` end as they began."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows, columns = 4, 5
+    padded = rle_frame([_segments(5, rows * columns + 3)])
+    rle = _save(rle_dataset([padded] * 3, rows, columns, 1, 8), tmp_path / "p.dcm")
+    truncated = tmp_path / "t.dcm"
+    truncated.write_bytes(Path(_ct()).read_bytes()[:-100])
+    paths = [str(rle), str(truncated)]
+
+    def result(read: Callable[[str], np.ndarray], path: str) -> tuple:
+        try:
+            arr = read(path)
+            return arr.dtype.str, arr.shape, arr.tobytes()
+        except Exception as e:  # noqa: BLE001 - compared with pydicom's
+            return type(e), str(e)
+
+    def work(n: int) -> None:
+        path = paths[n % 2]
+        assert result(dcmfast.pixel_array, path) == want[path], path
+        assert dcmfast.scan(paths, ["PatientName", "Rows"])["Rows"] == [rows, 128]
+
+    # Filters are the interpreter's: "ignore" set here holds in every thread.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = {path: result(pydicom_pixel_array, path) for path in paths}
+        filters, show = list(warnings.filters), warnings.showwarning
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(400)))
+        assert warnings.filters == filters
+        assert warnings.showwarning is show

@@ -42,6 +42,7 @@ from pydicom.uid import (
 )
 
 from dcmfast._core import ElementDict
+from dcmfast._warnings import caught_warnings
 
 # pydicom's order of preference when a dataset has more than one.
 _KEYWORDS = {
@@ -63,8 +64,7 @@ def _held_warnings() -> Iterator[None]:
     """Hold warnings back: re-emitted in order if the block finishes or raises,
     dropped on ``_Fallback`` (pydicom's pipeline then emits them itself)."""
     failure: BaseException | None = None
-    with warnings.catch_warnings(record=True) as held:
-        warnings.simplefilter("always")
+    with caught_warnings() as held:
         try:
             yield
         except _Fallback:
@@ -412,8 +412,7 @@ def _dataset_of(src: Any) -> tuple[Dataset | None, str | None, bool]:
     from dcmfast._reader import dcmread
 
     path = os.fspath(src)
-    with warnings.catch_warnings(record=True) as held:
-        warnings.simplefilter("always")
+    with caught_warnings() as held:
         try:
             ds = dcmread(path)
         except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
@@ -458,9 +457,9 @@ def pixel_array(
             if arr is None:
                 source = _source(ds, path, from_file, decoding_plugin, kwargs)
                 if source is not None:
+                    # Nothing in `array` warns before it can fall back: no holding.
                     try:
-                        with _held_warnings():
-                            return source.array(index, raw, out)
+                        return source.array(index, raw, out)
                     except _Fallback:
                         pass
             elif out is None:
@@ -514,8 +513,7 @@ def iter_pixels(
     wanted = list(indices) if indices else list(source.indices())
     for n, index in enumerate(wanted):
         try:
-            with _held_warnings():
-                arr = source.array(index, raw)
+            arr = source.array(index, raw)
         except _Fallback:
             # pydicom decodes the rest (and raises for this frame its way).
             yield from _pydicom_iter_pixels(

@@ -16,7 +16,6 @@ Sequences themselves are not values: name an element inside them, e.g.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any, Union
@@ -33,6 +32,7 @@ from pydicom.valuerep import DA, DT, TM, PersonName
 from pydicom.values import convert_string
 
 from dcmfast import _core
+from dcmfast._warnings import caught_warnings
 
 TagSpec = Union[str, int, tuple[int, int]]
 PathArg = Union[str, "os.PathLike[str]"]
@@ -268,8 +268,7 @@ def _scan_batch(
 
 
 def _pydicom_value(raw: RawDataElement, charset: bytes | None, little: bool) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with caught_warnings("ignore"):
         encodings = convert_encodings(
             convert_string(charset, little) if charset is not None else None
         )
@@ -277,8 +276,7 @@ def _pydicom_value(raw: RawDataElement, charset: bytes | None, little: bool) -> 
 
 
 def _read_with_pydicom(path: str, specs: Specs, force: bool) -> list[Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with caught_warnings("ignore"):
         ds = _pydicom_dcmread(path, stop_before_pixels=True, force=force)
         return [_value_at(ds, items, tag) for items, tag in specs.values()]
 
