@@ -729,7 +729,9 @@ pub fn read_batch(
         units[u].jobs.push((item, *index, slot));
     }
     let threads = threads.max(1);
-    let share = items.len().div_ceil(threads).max(1);
+    // Units of a few frames, taken in turn: a thread the machine stalls holds up one
+    // unit, not its share of a long multi-frame file.
+    let share = items.len().div_ceil(threads).clamp(1, FRAMES_PER_UNIT);
     let mut queue = Vec::new();
     for unit in units {
         let mut jobs = unit.jobs.into_iter().peekable();
@@ -779,6 +781,9 @@ pub fn read_batch(
     outcome.warnings.sort_unstable_by_key(|w| w.0);
     Ok(outcome)
 }
+
+/// The most frames of one file in a unit of work of `read_batch`.
+const FRAMES_PER_UNIT: usize = 8;
 
 /// Multi-frame files described lately, for the next batch from them: describing one maps
 /// it and walks every item of its pixel data, which costs as much as decoding several
