@@ -20,7 +20,8 @@ rather than growing with the number of frames read.
   decoded by pydicom's first available plugin: "pydicom" (its own decoder, what
   ``pip install pydicom`` gives) or "pylibjpeg" (pylibjpeg-rle, when installed);
 - ``dcmfast``: ``FrameDataset.__getitems__`` on batches of 32 frames (what torch's
-  DataLoader calls), `workers` threads.
+  DataLoader calls), `workers` threads;
+- ``batch``: ``read_batch`` of every frame into one reused array, `workers` threads.
 """
 
 from __future__ import annotations
@@ -125,5 +126,22 @@ def dcmfast_loader(paths: list[str], processed: bool, workers: int):
             batch = None
             batch = dataset.__getitems__(indices[start : start + BATCH])
         return batch
+
+    return load
+
+
+def batch_loader(table: list[tuple[str, int]], processed: bool, workers: int):
+    """dcmfast.read_batch of every frame of `table` into one array, reused call after
+    call."""
+    import dcmfast
+    import numpy as np
+
+    first = dcmfast.read_batch(table[:1], modality_lut=processed, voi_lut=processed)
+    out = np.empty((len(table), *first.shape[1:]), first.dtype)
+
+    def load():
+        return dcmfast.read_batch(
+            table, out=out, modality_lut=processed, voi_lut=processed, workers=workers
+        )
 
     return load

@@ -36,9 +36,12 @@ from measure import time_rounds
 
 def _runners(job: str, processed: bool, paths: list[str], pydicom_frames: int):
     """name -> (callable, frames it reads) for one workload."""
-    import dcmfast
-    import numpy as np
-    from loader_workload import dcmfast_loader, frame_table, pydicom_loader
+    from loader_workload import (
+        batch_loader,
+        dcmfast_loader,
+        frame_table,
+        pydicom_loader,
+    )
     from rle_workload import available
 
     table = frame_table(paths)
@@ -56,21 +59,7 @@ def _runners(job: str, processed: bool, paths: list[str], pydicom_frames: int):
     for workers in (1, 2):
         load = dcmfast_loader(paths, processed, workers)
         runners[f"dataset-{workers}"] = (lambda load=load: load(every), n)
-    shape = dcmfast.read_batch(table[:1], modality_lut=processed).shape[1:]
-    dtype = np.float32 if processed else dcmfast.read_batch(table[:1]).dtype
-    out = np.empty((n, *shape), dtype)
-    for workers in (1, 2):
-
-        def batch(workers=workers):
-            dcmfast.read_batch(
-                table,
-                out=out,
-                modality_lut=processed,
-                voi_lut=processed,
-                workers=workers,
-            )
-
-        runners[f"batch-{workers}"] = (batch, n)
+        runners[f"batch-{workers}"] = (batch_loader(table, processed, workers), n)
     _check(table, sample[:4], processed)
     return runners
 

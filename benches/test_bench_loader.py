@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 
 import dcmfast
-import numpy as np
 import pytest
 from loader_workload import (
+    batch_loader,
     dcmfast_loader,
     ensure_loader_files,
     frame_table,
@@ -74,19 +74,7 @@ def test_loader(benchmark, workloads, tables, case, name):
         load, indices = dcmfast_loader(workloads[job], processed, 2), range(len(table))
         run, frames = (lambda: load(list(indices))), len(table)
     else:
-        workers = int(name[-1])
-        out = np.empty((len(table), *got.shape[1:]), got.dtype)
-
-        def run():
-            dcmfast.read_batch(
-                table,
-                out=out,
-                modality_lut=processed,
-                voi_lut=processed,
-                workers=workers,
-            )
-
-        frames = len(table)
+        run, frames = batch_loader(table, processed, int(name[-1])), len(table)
     benchmark.group = f"loader-{case}"
     benchmark.extra_info["frames"] = frames
     rounds = 2 if name in ("pydicom", "pylibjpeg") else ROUNDS

@@ -20,6 +20,7 @@ use crate::parse::{self, Element, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
 use crate::pixels::lut::{self, Rescale, Tables, Transform, VoiFunction, Window};
 use crate::pixels::native::{self, SampleFormat};
+use crate::pixels::parallel::map_queued_with;
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::Source;
 use crate::values;
@@ -742,41 +743,24 @@ pub fn read_batch(
             });
         }
     }
-    let workers = threads.min(queue.len()).max(1);
-    queue.reverse(); // popped from the end: first file first
-    let queue = Mutex::new(queue);
-    let work = || {
+    let outcomes = map_queued_with(queue, threads, Scratch::default, |scratch, unit| {
         let mut outcome = BatchOutcome::default();
-        let mut scratch = Scratch::default();
-        loop {
-            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some(unit) = next else {
-                return outcome;
-            };
-            run_unit(
-                unit,
-                recent,
-                geometry,
-                expected,
-                processing,
-                &mut scratch,
-                &mut outcome,
-            );
-        }
-    };
-    let mut outcome = std::thread::scope(|scope| {
-        let others: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        let mut outcome = work();
-        for other in others {
-            // A worker's panic is a bug; resume it here rather than lose frames silently.
-            let theirs = other
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            outcome.fallbacks.extend(theirs.fallbacks);
-            outcome.warnings.extend(theirs.warnings);
-        }
+        run_unit(
+            unit,
+            recent,
+            geometry,
+            expected,
+            processing,
+            scratch,
+            &mut outcome,
+        );
         outcome
     });
+    let mut outcome = BatchOutcome::default();
+    for unit in outcomes {
+        outcome.fallbacks.extend(unit.fallbacks);
+        outcome.warnings.extend(unit.warnings);
+    }
     outcome.fallbacks.sort_unstable_by_key(|f| f.0);
     outcome.warnings.sort_unstable_by_key(|w| w.0);
     Ok(outcome)

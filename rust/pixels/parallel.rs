@@ -10,19 +10,35 @@ pub fn map_queued<T: Send, R: Send>(
     threads: usize,
     work: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
+    map_queued_with(items, threads, || (), |_, item| work(item))
+}
+
+/// `map_queued`, with state each thread makes once (`start`) and lends to every item it
+/// takes: reusable buffers, say.
+pub fn map_queued_with<T: Send, R: Send, S>(
+    items: Vec<T>,
+    threads: usize,
+    start: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, T) -> R + Sync,
+) -> Vec<R> {
     let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
-        return items.into_iter().map(work).collect();
+        let mut state = start();
+        return items
+            .into_iter()
+            .map(|item| work(&mut state, item))
+            .collect();
     }
     let queue = Mutex::new(items.into_iter().enumerate());
     let run = || {
+        let mut state = start();
         let mut done = Vec::new();
         loop {
             let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
             let Some((i, item)) = next else {
                 return done;
             };
-            done.push((i, work(item)));
+            done.push((i, work(&mut state, item)));
         }
     };
     let mut results = std::thread::scope(|scope| {
