@@ -528,8 +528,8 @@ impl<'a> Walker<'a> {
             return Ok(Some(implicit));
         }
         let code = [head[4], head[5]];
-        if let Some(name) = vr::known(code) {
-            if vr::has_long_header(name) {
+        if let Some((name, long)) = vr::lookup(code) {
+            if long {
                 let Some(length) = self.u32_at(pos + 8, enc.little) else {
                     return Err(ParseError::Truncated {
                         offset: pos,
@@ -574,6 +574,9 @@ impl<'a> Walker<'a> {
                 if pos > end {
                     return Err(irregular(pos, None, "elements overrun their item"));
                 }
+            }
+            if level.filters && matches!(limit, Limit::End) {
+                pos = self.skip_unwanted(pos, enc);
             }
             let Some(header) = self.header(pos, enc)? else {
                 if level.nested {
@@ -653,6 +656,56 @@ impl<'a> Walker<'a> {
             }
         }
         Ok((elements, pos))
+    }
+
+    /// The offset after the top-level elements from `pos` that `specific_tags` drops
+    /// anyway: little-endian, defined-length, with a known VR (or implicit), below the next
+    /// wanted tag and below pixel data. The general walk would skip each of them the same
+    /// way; this loop does only that, at a fraction of the cost, and leaves everything else
+    /// (wanted tags, sequences of undefined length, unknown VRs, the end of input, stops) to
+    /// the general walk.
+    fn skip_unwanted(&self, mut pos: usize, enc: Encoding) -> usize {
+        let Some(tags) = &self.opts.specific_tags else {
+            return pos;
+        };
+        if !enc.little {
+            return pos;
+        }
+        // Every tag below `bound` is dropped; recomputed when a tag reaches it.
+        let mut bound = 0;
+        loop {
+            let Some(head) = self.buf.get(pos..pos + 8) else {
+                return pos;
+            };
+            let group = u16::from_le_bytes([head[0], head[1]]) as u32;
+            let tag = group << 16 | u16::from_le_bytes([head[2], head[3]]) as u32;
+            if tag >= bound {
+                let next = tags.partition_point(|&t| t < tag);
+                bound = tags.get(next).map_or(0, |&t| t.min(PIXEL_TAGS[0]));
+                if tag <= SPECIFIC_CHARACTER_SET {
+                    bound = bound.min(SPECIFIC_CHARACTER_SET);
+                }
+                if tag >= bound {
+                    return pos;
+                }
+            }
+            let (length, header_len) = if enc.implicit {
+                (u32::from_le_bytes([head[4], head[5], head[6], head[7]]), 8)
+            } else {
+                match vr::lookup([head[4], head[5]]) {
+                    None => return pos,
+                    Some((_, false)) => (u16::from_le_bytes([head[6], head[7]]) as u32, 8),
+                    Some((_, true)) => match self.buf.get(pos + 8..pos + 12) {
+                        Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), 12),
+                        None => return pos,
+                    },
+                }
+            };
+            if length == UNDEFINED_LENGTH {
+                return pos;
+            }
+            pos = (pos + header_len).saturating_add(length as usize);
+        }
     }
 
     fn wanted(&self, tag: u32) -> bool {

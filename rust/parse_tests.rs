@@ -355,3 +355,96 @@ fn every_prefix_of_a_file_parses_or_errs() {
         }
     }
 }
+
+#[test]
+fn specific_tags_keep_what_the_full_walk_finds() {
+    // Datasets with what the fast skip over unwanted elements must leave to the general
+    // walk: long and short VRs, sequences of undefined length, an unknown VR (taken as an
+    // implicit switch), pixel data, and every truncation of each.
+    let mut explicit = part10(EXPLICIT_LE);
+    explicit
+        .explicit(0x0008_0005, "CS", b"ISO_IR 100")
+        .explicit(0x0008_0016, "UI", b"1.2\0")
+        .explicit(0x0008_0060, "CS", b"CT")
+        .explicit(0x0009_0010, "UN", b"private\0")
+        .explicit(0x0010_0020, "LO", b"ID")
+        .explicit_undefined(0x0010_1002, "SQ")
+        .marker(ITEM, UNDEFINED_LENGTH)
+        .explicit(0x0010_0020, "LO", b"inner\0")
+        .marker(ITEM_DELIMITER, 0)
+        .marker(SEQUENCE_DELIMITER, 0)
+        .explicit(0x0018_0050, "DS", b"1.5 ")
+        .explicit(0x0020_000D, "UI", b"1.2.3\0")
+        .explicit(0x0028_0010, "US", &[0, 2])
+        .raw(&[0x28, 0, 0x11, 0, 2, 0, 0, 0, 0, 2]) // no VR: an implicit switch
+        .explicit(0x0028_0100, "US", &[16, 0])
+        .explicit(0x7FE0_0010, "OW", &[0; 8])
+        .explicit(0x7FE1_0010, "OB", &[0; 4]);
+    let mut implicit = part10(IMPLICIT_LE);
+    implicit
+        .implicit(0x0008_0005, b"ISO_IR 100")
+        .implicit(0x0008_0060, b"MR")
+        .implicit(0x0010_0020, b"ID")
+        .marker(0x0010_1002, UNDEFINED_LENGTH)
+        .marker(ITEM, 8)
+        .implicit(0x0010_0020, b"")
+        .marker(SEQUENCE_DELIMITER, 0)
+        .implicit(0x0028_0010, &[0, 2])
+        .implicit(0x7FE0_0010, &[0; 8]);
+    let all = [
+        0x0008_0016,
+        0x0008_0060,
+        0x0009_0010,
+        0x0010_0020,
+        0x0010_1002,
+        0x0018_0050,
+        0x0020_000D,
+        0x0028_0010,
+        0x0028_0011,
+        0x0028_0100,
+        0x7FE0_0010,
+        0x7FE1_0010,
+    ];
+    for file in [&explicit.0, &implicit.0] {
+        for len in 0..=file.len() {
+            let buf = &file[..len];
+            for mask in 0..(1u32 << all.len()) {
+                if mask.count_ones() > 3 {
+                    continue;
+                }
+                // Sorted, as `specific_tags` must be.
+                let wanted: Vec<u32> = (0..all.len())
+                    .filter(|i| mask & 1 << i != 0)
+                    .map(|i| all[i])
+                    .collect();
+                for stop_before_pixels in [false, true] {
+                    let full = ReadOptions {
+                        stop_before_pixels,
+                        ..defaults()
+                    };
+                    let specific = ReadOptions {
+                        specific_tags: Some(wanted.clone()),
+                        ..full.clone()
+                    };
+                    let (got, want) = (parse_file(buf, &specific), parse_file(buf, &full));
+                    let (got, want) = match (got, want) {
+                        (Ok(got), Ok(want)) => (got, want),
+                        (got, want) => {
+                            assert_eq!(got.is_ok(), want.is_ok(), "{len} {wanted:x?}");
+                            continue;
+                        }
+                    };
+                    let kept: Vec<u32> = tags(&want.dataset)
+                        .into_iter()
+                        .filter(|t| *t == 0x0008_0005 || wanted.contains(t))
+                        .collect();
+                    assert_eq!(tags(&got.dataset), kept, "{len} {wanted:x?}");
+                    for element in &got.dataset {
+                        let same = want.dataset.iter().find(|e| e.tag == element.tag);
+                        assert_eq!(Some(element), same, "{len} {wanted:x?}");
+                    }
+                }
+            }
+        }
+    }
+}

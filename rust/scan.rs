@@ -171,13 +171,17 @@ const CHUNK: usize = 64;
 /// without a thread more than `workers`. `scan_here` runs the calling thread's chunks and
 /// `wait` its waits for the others' (the binding layer releases the GIL in both). An error
 /// from `consume` stops the scan and is returned.
+///
+/// The other threads' outcomes are dropped only after the scan (memory for one batch of
+/// paths): freeing memory another thread is allocating from makes the allocator take that
+/// thread's lock, and doing it file by file made two workers only 1.4x as fast as one.
 pub fn scan_files<E>(
     paths: &[PathBuf],
     plan: &Plan,
     workers: usize,
     scan_here: impl Fn(Range<usize>) -> Vec<Outcome>,
     wait: impl Fn(&Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Outcome>>,
-    mut consume: impl FnMut(Outcome) -> Result<(), E>,
+    mut consume: impl FnMut(&Outcome) -> Result<(), E>,
 ) -> Result<(), E> {
     let next = AtomicUsize::new(0);
     let claim = || {
@@ -188,6 +192,7 @@ pub fn scan_files<E>(
     let (sender, receiver) = mpsc::sync_channel::<Vec<Outcome>>(workers.max(1) * 4);
     let receiver = Mutex::new(receiver);
     let others = workers.clamp(1, paths.len().div_ceil(CHUNK).max(1)) - 1;
+    let mut received = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..others {
             let sender = sender.clone();
@@ -205,21 +210,19 @@ pub fn scan_files<E>(
                     let receiver = receiver.lock().unwrap_or_else(|e| e.into_inner());
                     receiver.try_iter().collect()
                 };
-                for outcome in ready.into_iter().flatten() {
-                    consume(outcome)?;
+                for chunk in ready {
+                    chunk.iter().try_for_each(&mut consume)?;
+                    received.push(chunk);
                 }
                 let range = claim();
                 if range.is_empty() {
                     break;
                 }
-                for outcome in scan_here(range) {
-                    consume(outcome)?;
-                }
+                scan_here(range).iter().try_for_each(&mut consume)?;
             }
             while let Some(chunk) = wait(&receiver) {
-                for outcome in chunk {
-                    consume(outcome)?;
-                }
+                chunk.iter().try_for_each(&mut consume)?;
+                received.push(chunk);
             }
             Ok(())
         })();
@@ -231,7 +234,68 @@ pub fn scan_files<E>(
 
 /// Scan the files of `paths` in `range`.
 pub fn scan_range(paths: &[PathBuf], plan: &Plan, range: Range<usize>) -> Vec<Outcome> {
-    range.map(|i| (i, scan_file(&paths[i], plan))).collect()
+    let mut opener = Opener::default();
+    range
+        .map(|i| {
+            let outcome = opener.open(&paths[i]).map_err(ScanError::from);
+            (i, outcome.and_then(|file| scan_opened(file, plan)))
+        })
+        .collect()
+}
+
+/// Opens files one after another, relative to their directory when the previous file was
+/// in the same one: the kernel then looks up one name, not every component of the path.
+/// On the scan benchmark that took a file from 7.4 to 6.1 µs on one thread, and two
+/// threads, whose path walks met in the same directories, went from 1.5x to 2x.
+#[derive(Default)]
+struct Opener {
+    /// The previous file's directory, and a handle on it once two files shared it.
+    #[cfg(unix)]
+    directory: Option<(PathBuf, Option<rustix::fd::OwnedFd>)>,
+}
+
+impl Opener {
+    #[cfg(unix)]
+    fn open(&mut self, path: &Path) -> io::Result<File> {
+        use rustix::fs::{Mode, OFlags};
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return File::open(path);
+        };
+        match &mut self.directory {
+            Some((previous, handle)) if previous == parent => {
+                if handle.is_none() {
+                    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                    let dir = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    *handle = rustix::fs::open(dir, flags, Mode::empty()).ok();
+                }
+                match handle {
+                    // The flags std's File::open uses.
+                    Some(dir) => rustix::fs::openat(
+                        &*dir,
+                        name,
+                        OFlags::RDONLY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .map(File::from)
+                    .map_err(io::Error::from),
+                    None => File::open(path),
+                }
+            }
+            _ => {
+                self.directory = Some((parent.to_path_buf(), None));
+                File::open(path)
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn open(&mut self, path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
 }
 
 /// Receive the next outcomes (None when every worker is done).
@@ -245,7 +309,11 @@ pub fn next_outcomes(receiver: &Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Out
 
 /// Scan one file.
 pub fn scan_file(path: &Path, plan: &Plan) -> Result<FileValues, ScanError> {
-    let mut file = File::open(path)?;
+    scan_opened(File::open(path)?, plan)
+}
+
+/// Scan an opened file.
+fn scan_opened(mut file: File, plan: &Plan) -> Result<FileValues, ScanError> {
     let mut head = Vec::new();
     for limit in HEAD_READS {
         let want = limit - head.len();
@@ -639,8 +707,8 @@ mod tests {
             let here = |range| scan_range(&paths, &plan, range);
             let wait = |receiver: &_| next_outcomes(receiver);
             scan_files(&paths, &plan, workers, here, wait, |(i, outcome)| {
-                assert!(seen[i].is_none(), "scanned twice");
-                seen[i] = Some(outcome);
+                assert!(seen[*i].is_none(), "scanned twice");
+                seen[*i] = Some(outcome.clone());
                 Ok::<(), ()>(())
             })
             .unwrap();
@@ -658,6 +726,44 @@ mod tests {
         let wait = |receiver: &_| next_outcomes(receiver);
         let stopped = scan_files(&paths, &plan, 2, here, wait, |_| Err("stop"));
         assert_eq!(stopped, Err("stop"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn opening_beside_the_previous_file_opens_what_the_path_names() {
+        let dir = std::env::temp_dir().join(format!("dcmfast-opener-{}", std::process::id()));
+        let other = dir.join("other");
+        std::fs::create_dir_all(other.join("sub")).unwrap();
+        for (path, text) in [
+            (dir.join("a"), "a"),
+            (dir.join("b"), "b"),
+            (other.join("c"), "c"),
+        ] {
+            std::fs::write(path, text).unwrap();
+        }
+        let paths = [
+            dir.join("a"),
+            dir.join("b"),
+            dir.join("missing"),
+            dir.join("b"),
+            other.join("sub"),
+            other.join("c"),
+            other.join("sub/../c"),
+            other.join("c/"),
+            dir.join("a"),
+            other.join("missing"),
+        ];
+        let mut opener = Opener::default();
+        for path in &paths {
+            let read = |file: io::Result<File>| {
+                file.and_then(|mut f| {
+                    let mut text = String::new();
+                    f.read_to_string(&mut text).map(|_| text)
+                })
+                .map_err(|e| e.to_string())
+            };
+            assert_eq!(read(opener.open(path)), read(File::open(path)), "{path:?}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

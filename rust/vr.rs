@@ -10,22 +10,33 @@ const KNOWN: [&str; 34] = [
 
 /// The static name of a recognised VR given its two encoded bytes.
 pub fn known(code: [u8; 2]) -> Option<&'static str> {
-    // A table indexed by the letters: this runs once per element header.
+    lookup(code).map(|(name, _)| name)
+}
+
+/// A recognised VR's static name and whether its explicit header has the long form, from
+/// its two encoded bytes. One table read: this runs once per element header, and testing
+/// the name's letters for the header form would be a second, dependent load.
+pub fn lookup(code: [u8; 2]) -> Option<(&'static str, bool)> {
     let (a, b) = (code[0].wrapping_sub(b'A'), code[1].wrapping_sub(b'A'));
     if a >= 26 || b >= 26 {
         return None;
     }
-    let index = VR_BY_LETTERS[a as usize * 26 + b as usize];
-    (index != u8::MAX).then(|| KNOWN[index as usize])
+    let entry = VR_BY_LETTERS[a as usize * 26 + b as usize];
+    (entry != u8::MAX).then(|| (KNOWN[(entry & !LONG) as usize], entry & LONG != 0))
 }
 
-/// For each pair of capital letters, its index in `KNOWN`, or `u8::MAX`.
+/// Set in a `VR_BY_LETTERS` entry when the VR has the long explicit header.
+const LONG: u8 = 0x80;
+
+/// For each pair of capital letters, its index in `KNOWN` (with `LONG` set for the long
+/// header form), or `u8::MAX`.
 const VR_BY_LETTERS: [u8; 26 * 26] = {
     let mut table = [u8::MAX; 26 * 26];
     let mut i = 0;
     while i < KNOWN.len() {
         let code = KNOWN[i].as_bytes();
-        table[(code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize] = i as u8;
+        let long = if is_long(code) { LONG } else { 0 };
+        table[(code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize] = i as u8 | long;
         i += 1;
     }
     table
@@ -34,8 +45,12 @@ const VR_BY_LETTERS: [u8; 26 * 26] = {
 /// True when the explicit header of `vr` has the 32-bit length form (pydicom's
 /// `EXPLICIT_VR_LENGTH_32`).
 pub fn has_long_header(vr: &str) -> bool {
+    is_long(vr.as_bytes())
+}
+
+const fn is_long(code: &[u8]) -> bool {
     matches!(
-        vr.as_bytes(),
+        code,
         b"OB"
             | b"OD"
             | b"OF"

@@ -135,6 +135,8 @@ def scan(
     parts = list(iter_scan(paths, list(specs), workers=workers, force=force))
     if not parts:
         return ScanResult([], {name: [] for name in specs}, [], specs)
+    if len(parts) == 1:
+        return parts[0]
     return ScanResult.concat(parts)
 
 
@@ -161,7 +163,9 @@ def iter_scan(
             config.use_none_as_empty_text_VR_value,
         ),
     )
-    yield from _scan_all(_flatten(paths), plan, specs, batch_size, workers, force)
+    yield from _scan_all(
+        _batches(paths, batch_size), plan, specs, batch_size, workers, force
+    )
 
 
 Specs = dict[str, tuple[tuple[tuple[int, int], ...], int]]
@@ -174,18 +178,35 @@ def _flatten(paths: PathArg | Iterable[PathArg]) -> Iterator[str]:
         yield path if type(path) is str else os.fsdecode(os.fspath(path))
 
 
+def _batches(paths: PathArg | Iterable[PathArg], size: int) -> Iterator[list[str]]:
+    """`paths` as lists of at most `size` path strings."""
+    if type(paths) is list and all(type(p) is str for p in paths):
+        # Already strings: sliced, with no step per path.
+        for start in range(0, len(paths), size):
+            yield paths[start : start + size]
+        return
+    items = _flatten(paths)
+    while batch := list(islice(items, size)):
+        yield batch
+
+
 def _scan_all(
-    items: Iterator[str],
+    batches: Iterator[list[str]],
     plan: Any,
     specs: Specs,
     batch_size: int,
     workers: int,
     force: bool,
 ) -> Iterator[ScanResult]:
-    """Scan `items` a batch at a time; a directory among them is replaced, in place, by
+    """Scan `batches` one at a time; a directory among them is replaced, in place, by
     the files under it (found by the scan itself: no stat per path)."""
-    while batch := list(islice(items, batch_size)):
+    for batch in batches:
         columns, errors, directories = _scan_batch(batch, plan, specs, force, workers)
+        if not directories:
+            # The whole batch as it is: nothing to cut out.
+            named = dict(zip(specs, columns))
+            yield ScanResult(batch, named, [(p, m) for _, p, m in errors], specs)
+            continue
         start = 0
         for row in [*directories, len(batch)]:
             if row > start:
@@ -200,7 +221,7 @@ def _scan_all(
                     specs,
                 )
             if row < len(batch):
-                files = _walk(batch[row])
+                files = _batches(_walk(batch[row]), batch_size)
                 yield from _scan_all(files, plan, specs, batch_size, workers, force)
             start = row + 1
 

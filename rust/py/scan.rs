@@ -82,21 +82,22 @@ pub fn scan_paths<'py>(
     let mut pending = Vec::new();
     let mut charsets = Vec::new();
     let mut failures = Vec::new();
-    let mut take = |(row, result): scan::Outcome| -> PyResult<()> {
+    let mut take = |(row, result): &scan::Outcome| -> PyResult<()> {
+        let row = *row;
         let file = match result {
             Ok(file) => file,
             Err(err) => {
                 let (kind, message) = match err {
                     ScanError::NotDicom => ("not_dicom", String::new()),
                     ScanError::Directory => ("directory", String::new()),
-                    ScanError::Io(message) => ("io", message),
-                    ScanError::Irregular(message) => ("irregular", message),
+                    ScanError::Io(message) => ("io", message.clone()),
+                    ScanError::Irregular(message) => ("irregular", message.clone()),
                 };
                 failures.push((row, kind, message));
                 return Ok(());
             }
         };
-        for (column, value) in file.values.into_iter().enumerate() {
+        for (column, value) in file.values.iter().enumerate() {
             columns[column][row] = match value {
                 None => None,
                 Some(Value::Plain(value)) => Some(to_python(py, value)?),
@@ -137,17 +138,17 @@ pub fn scan_paths<'py>(
     Ok((columns, pending, charsets, failures))
 }
 
-fn to_python(py: Python<'_>, value: Plain) -> PyResult<Bound<'_, PyAny>> {
+fn to_python<'py>(py: Python<'py>, value: &Plain) -> PyResult<Bound<'py, PyAny>> {
     match value {
         Plain::Empty => Ok(py.None().into_bound(py)),
         Plain::Int(v) => v.into_bound_py_any(py),
         Plain::UInt(v) => v.into_bound_py_any(py),
         Plain::Float(v) => v.into_bound_py_any(py),
-        Plain::Text(v) => Ok(PyString::new(py, &v).into_any()),
-        Plain::Bytes(v) => Ok(PyBytes::new(py, &v).into_any()),
+        Plain::Text(v) => Ok(PyString::new(py, v).into_any()),
+        Plain::Bytes(v) => Ok(PyBytes::new(py, v).into_any()),
         Plain::List(items) => {
             let items = items
-                .into_iter()
+                .iter()
                 .map(|item| to_python(py, item))
                 .collect::<PyResult<Vec<_>>>()?;
             Ok(PyList::new(py, items)?.into_any())
