@@ -671,21 +671,23 @@ impl<'a> Walker<'a> {
         if !enc.little {
             return pos;
         }
-        // Every tag below `bound` is dropped; recomputed when a tag reaches it.
-        let mut bound = 0;
+        // No wanted tag lies in [low, high): recomputed for a tag outside it (tags ascend in
+        // a well-formed dataset, but need not).
+        let (mut low, mut high) = (1, 0);
         loop {
             let Some(head) = self.buf.get(pos..pos + 8) else {
                 return pos;
             };
             let group = u16::from_le_bytes([head[0], head[1]]) as u32;
             let tag = group << 16 | u16::from_le_bytes([head[2], head[3]]) as u32;
-            if tag >= bound {
+            if !(low..high).contains(&tag) {
                 let next = tags.partition_point(|&t| t < tag);
-                bound = tags.get(next).map_or(0, |&t| t.min(PIXEL_TAGS[0]));
+                low = tag;
+                high = tags.get(next).map_or(0, |&t| t.min(PIXEL_TAGS[0]));
                 if tag <= SPECIFIC_CHARACTER_SET {
-                    bound = bound.min(SPECIFIC_CHARACTER_SET);
+                    high = high.min(SPECIFIC_CHARACTER_SET);
                 }
-                if tag >= bound {
+                if tag >= high {
                     return pos;
                 }
             }

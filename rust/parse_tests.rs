@@ -391,6 +391,15 @@ fn specific_tags_keep_what_the_full_walk_finds() {
         .marker(SEQUENCE_DELIMITER, 0)
         .implicit(0x0028_0010, &[0, 2])
         .implicit(0x7FE0_0010, &[0; 8]);
+    // Tags out of order: what is skipped must still be below the next wanted tag.
+    let mut unordered = part10(EXPLICIT_LE);
+    unordered
+        .explicit(0x0010_0020, "LO", b"ID")
+        .explicit(0x0008_0005, "CS", b"ISO_IR 100")
+        .explicit(0x0028_0100, "US", &[16, 0])
+        .explicit(0x0008_0016, "UI", b"1.2\0")
+        .explicit(0x0009_0010, "UN", b"private\0")
+        .explicit(0x0008_0060, "CS", b"CT");
     let all = [
         0x0008_0016,
         0x0008_0060,
@@ -405,7 +414,7 @@ fn specific_tags_keep_what_the_full_walk_finds() {
         0x7FE0_0010,
         0x7FE1_0010,
     ];
-    for file in [&explicit.0, &implicit.0] {
+    for file in [&explicit.0, &implicit.0, &unordered.0] {
         for len in 0..=file.len() {
             let buf = &file[..len];
             for mask in 0..(1u32 << all.len()) {

@@ -22,6 +22,24 @@ fn run(data: &[u8], opts: &ReadOptions) {
     // after a skipped (specific_tags) or deferred value.
 }
 
+/// `specific_tags` keeps exactly the wanted elements the full walk finds (and the
+/// character set), the same elements: the walk skips the others by a shortcut.
+fn filtered_is_full(data: &[u8], opts: &ReadOptions, wanted: Vec<u32>) {
+    let specific = ReadOptions {
+        specific_tags: Some(wanted.clone()),
+        ..opts.clone()
+    };
+    let (Ok(full), Ok(got)) = (parse_file(data, opts), parse_file(data, &specific)) else {
+        return;
+    };
+    let kept: Vec<_> = full
+        .dataset
+        .iter()
+        .filter(|e| e.tag == 0x0008_0005 || wanted.contains(&e.tag))
+        .collect();
+    assert_eq!(got.dataset.iter().collect::<Vec<_>>(), kept, "{wanted:x?}");
+}
+
 fuzz_target!(|data: &[u8]| {
     let selector = data.first().copied().unwrap_or(0);
     // pydicom's defaults, strict and forced, then the combination the selector picks.
@@ -29,5 +47,19 @@ fuzz_target!(|data: &[u8]| {
     run(data, &opts);
     opts.force = true;
     run(data, &opts);
-    run(data, &common::options(selector));
+    let opts = common::options(selector);
+    run(data, &opts);
+    if opts.specific_tags.is_none() {
+        // Wanted tags from the input (sorted, as `specific_tags` must be).
+        let mut wanted: Vec<u32> = data
+            .get(1..13)
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .chain([0x0010_0010, 0x0028_0010])
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        filtered_is_full(data, &opts, wanted);
+    }
 });
