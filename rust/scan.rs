@@ -245,8 +245,8 @@ pub fn scan_range(paths: &[PathBuf], plan: &Plan, range: Range<usize>) -> Vec<Ou
 
 /// Opens files one after another, relative to their directory when the previous file was
 /// in the same one: the kernel then looks up one name, not every component of the path.
-/// On the scan benchmark that took a file from 7.4 to 6.1 µs on one thread, and two
-/// threads, whose path walks met in the same directories, went from 1.5x to 2x.
+/// That saves about 0.4 µs an open for paths six components deep, and two scanning
+/// threads, whose path walks had met in the same directories, went from 1.5x to 2x one.
 #[derive(Default)]
 struct Opener {
     /// The previous file's directory, and a handle on it once two files shared it.
