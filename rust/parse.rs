@@ -663,7 +663,8 @@ impl<'a> Walker<'a> {
     /// wanted tag and below pixel data. The general walk would skip each of them the same
     /// way; this loop does only that, at a fraction of the cost, and leaves everything else
     /// (wanted tags, sequences of undefined length, unknown VRs, the end of input, stops) to
-    /// the general walk.
+    /// the general walk. It reads headers itself rather than through `header`: that one's
+    /// generality (byte orders, errors, the truncation flag) cost 0.2 µs a scanned file.
     fn skip_unwanted(&self, mut pos: usize, enc: Encoding) -> usize {
         let Some(tags) = &self.opts.specific_tags else {
             return pos;

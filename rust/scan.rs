@@ -307,12 +307,7 @@ pub fn next_outcomes(receiver: &Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Out
         .ok()
 }
 
-/// Scan one file.
-pub fn scan_file(path: &Path, plan: &Plan) -> Result<FileValues, ScanError> {
-    scan_opened(File::open(path)?, plan)
-}
-
-/// Scan an opened file.
+/// Scan one opened file.
 fn scan_opened(mut file: File, plan: &Plan) -> Result<FileValues, ScanError> {
     let mut head = Vec::new();
     for limit in HEAD_READS {
