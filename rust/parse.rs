@@ -565,7 +565,13 @@ impl<'a> Walker<'a> {
         level: &Level,
         depth: usize,
     ) -> Result<(Vec<Element>, usize)> {
-        let mut elements = Vec::with_capacity(if level.record { 64 } else { 0 });
+        let capacity = match (&self.opts.specific_tags, level.record) {
+            (_, false) => 0,
+            // What a filtered top level keeps: the wanted tags (and the character set).
+            (Some(tags), true) if level.filters => tags.len() + 1,
+            (_, true) => 64,
+        };
+        let mut elements = Vec::with_capacity(capacity);
         loop {
             if let Limit::At(end) = limit {
                 if pos == end {

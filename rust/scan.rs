@@ -130,6 +130,8 @@ impl From<ParseError> for ScanError {
 #[derive(Debug, Clone)]
 pub struct Plan {
     paths: Vec<TagPath>,
+    /// The dictionary VR of each path's tag: looked up once, not for every implicit-VR file.
+    dictionary_vrs: Vec<Option<&'static str>>,
     opts: ReadOptions,
     /// pydicom's `use_none_as_empty_text_VR_value`: empty text is None, not ''.
     empty_text_is_none: bool,
@@ -151,8 +153,13 @@ impl Plan {
             defer_size: None,
             ..opts
         };
+        let dictionary_vrs = paths
+            .iter()
+            .map(|path| dictionary::dictionary_vr(path.tag))
+            .collect();
         Plan {
             paths,
+            dictionary_vrs,
             opts,
             empty_text_is_none,
         }
@@ -235,10 +242,14 @@ pub fn scan_files<E>(
 /// Scan the files of `paths` in `range`.
 pub fn scan_range(paths: &[PathBuf], plan: &Plan, range: Range<usize>) -> Vec<Outcome> {
     let mut opener = Opener::default();
+    let mut head = Vec::new();
     range
         .map(|i| {
             let outcome = opener.open(&paths[i]).map_err(ScanError::from);
-            (i, outcome.and_then(|file| scan_opened(file, plan)))
+            (
+                i,
+                outcome.and_then(|file| scan_opened(file, plan, &mut head)),
+            )
         })
         .collect()
 }
@@ -307,15 +318,16 @@ pub fn next_outcomes(receiver: &Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Out
         .ok()
 }
 
-/// Scan one opened file.
-fn scan_opened(mut file: File, plan: &Plan) -> Result<FileValues, ScanError> {
-    let mut head = Vec::new();
+/// Scan one opened file, read into `head` (a buffer kept from file to file, so reading
+/// allocates nothing).
+fn scan_opened(mut file: File, plan: &Plan, head: &mut Vec<u8>) -> Result<FileValues, ScanError> {
+    head.clear();
     for limit in HEAD_READS {
         let want = limit - head.len();
         head.reserve_exact(want);
-        let got = (&mut file).take(want as u64).read_to_end(&mut head)?;
+        let got = (&mut file).take(want as u64).read_to_end(head)?;
         let complete = got < want;
-        match values_in(&head, plan, !complete) {
+        match values_in(head, plan, !complete) {
             Ok(Some(values)) => return Ok(values),
             Ok(None) => {}
             Err(err) => return Err(err),
@@ -356,11 +368,18 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
     let text_ok = charset.is_none_or(ascii_text_decodes_as_itself);
     let mut values = Vec::with_capacity(plan.paths.len());
     let mut any_raw = false;
-    for path in &plan.paths {
+    for (path, &dictionary_vr) in plan.paths.iter().zip(&plan.dictionary_vrs) {
         let found = if path.items.is_empty() && path.tag >> 16 == 2 {
-            find(&parsed.meta, path.tag).map(|e| found(buf, e, META_ENCODING))
+            find(&parsed.meta, path.tag).map(|e| found(buf, e, META_ENCODING, dictionary_vr))
         } else {
-            match follow(body, &parsed.dataset, parsed.encoding, path, &plan.opts) {
+            match follow(
+                body,
+                &parsed.dataset,
+                parsed.encoding,
+                path,
+                dictionary_vr,
+                &plan.opts,
+            ) {
                 Ok(found) => found,
                 // The rest of a file cut short may hold the item.
                 Err(_) if partial => return Ok(None),
@@ -419,7 +438,8 @@ pub fn plain(found: &Found, text_ok: bool, empty_text_is_none: bool) -> Option<P
             _ => Some(Plain::Empty),
         };
     }
-    let texts = |items: Vec<&str>| one_or_list(items.into_iter().map(|s| Plain::Text(s.into())));
+    let texts =
+        |items: values::Items<&str>| one_or_list(items.into_iter().map(|s| Plain::Text(s.into())));
     match vr {
         "US" => numbers::<2>(bytes, |b| {
             Plain::UInt(u16::from_le_bytes(order(b, little)).into())
@@ -489,12 +509,17 @@ fn numbers<const N: usize>(bytes: &[u8], make: impl Fn([u8; N]) -> Plain) -> Opt
     Some(one_or_list(items))
 }
 
-fn one_or_list(items: impl Iterator<Item = Plain>) -> Plain {
-    let mut items: Vec<Plain> = items.collect();
-    if items.len() == 1 {
-        return items.pop().expect("one value");
-    }
-    Plain::List(items)
+fn one_or_list(mut items: impl Iterator<Item = Plain>) -> Plain {
+    // One value (the usual case) without a list to hold it.
+    let Some(first) = items.next() else {
+        return Plain::List(Vec::new());
+    };
+    let Some(second) = items.next() else {
+        return first;
+    };
+    let mut list = vec![first, second];
+    list.extend(items);
+    Plain::List(list)
 }
 
 const META_ENCODING: Encoding = Encoding {
@@ -512,6 +537,7 @@ fn follow<'a>(
     elements: &[Element],
     encoding: Encoding,
     path: &TagPath,
+    dictionary_vr: Option<&'static str>,
     opts: &ReadOptions,
 ) -> Result<Option<Found<'a>>, ParseError> {
     let mut owned;
@@ -530,7 +556,7 @@ fn follow<'a>(
         (owned, encoding) = items.swap_remove(index);
         elements = &owned;
     }
-    Ok(find(elements, path.tag).map(|e| found(buf, e, encoding)))
+    Ok(find(elements, path.tag).map(|e| found(buf, e, encoding, dictionary_vr)))
 }
 
 fn is_sequence(element: &Element) -> bool {
@@ -539,9 +565,15 @@ fn is_sequence(element: &Element) -> bool {
         || (element.vr.is_none() && dictionary::dictionary_vr(element.tag) == Some("SQ"))
 }
 
-fn found<'a>(buf: &'a [u8], element: &Element, encoding: Encoding) -> Found<'a> {
+/// `element` as found; `dictionary_vr` is its tag's dictionary VR.
+fn found<'a>(
+    buf: &'a [u8],
+    element: &Element,
+    encoding: Encoding,
+    dictionary_vr: Option<&'static str>,
+) -> Found<'a> {
     let vr = match element.vr {
-        Some("UN") | None => dictionary::dictionary_vr(element.tag).or(element.vr),
+        Some("UN") | None => dictionary_vr.or(element.vr),
         vr => vr,
     };
     Found {

@@ -382,3 +382,39 @@ def test_ambiguous_vrs_are_resolved_as_pydicoms_dataset_does(tmp_path):
     for row, path in enumerate(paths):
         assert [result[s][row] for s in specs] == pydicom_values(path, specs)
     assert result["SmallestImagePixelValue"] == [65000, -300]
+
+
+def test_values_repeated_from_file_to_file_are_exact_and_lists_are_not_shared(tmp_path):
+    """Repeated scalars may share one object; their values, and signed zeros, stay exact,
+    and every row gets its own list."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    paths = []
+    for i, (location, x) in enumerate(
+        [("0.0", 1.5), ("-0.0", 1.5), ("-0.0", -0.0), ("0.0", 0.0), ("0.0", 0.0)]
+    ):
+        ds.SliceLocation = location
+        ds.ImagePositionPatient = [x, x, float(i)]
+        ds.InstanceNumber = 7
+        path = tmp_path / f"{i}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(str(path))
+    tags = [
+        "SliceLocation",
+        "ImagePositionPatient",
+        "InstanceNumber",
+        "StudyInstanceUID",
+    ]
+    result = dcmfast.scan(paths, tags, workers=1)
+    for row, path in enumerate(paths):
+        for tag, want in zip(tags, pydicom_values(path, tags)):
+            got = result[tag][row]
+            assert typed(got) == typed(want), (row, tag)
+            for g, w in zip(*(v if isinstance(v, list) else [v] for v in (got, want))):
+                if isinstance(w, float):
+                    assert math.copysign(1, g) == math.copysign(1, w), (row, tag)
+    positions = result["ImagePositionPatient"]
+    assert len({id(p) for p in positions}) == len(positions)
+    positions[0].append(99.0)
+    assert len(positions[1]) == 3
+    # One string object for the study all rows share.
+    assert len({id(u) for u in result["StudyInstanceUID"]}) == 1

@@ -372,7 +372,7 @@ fn plain_value<'py>(
     little: bool,
     charset: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let strings = |items: Vec<&str>| -> PyResult<Bound<'py, PyAny>> {
+    let strings = |items: values::Items<&str>| -> PyResult<Bound<'py, PyAny>> {
         let objects = items.into_iter().map(|s| PyString::new(py, s).into_any());
         one_or_many(pd, py.get_type::<PyString>().into_any(), objects.collect())
     };

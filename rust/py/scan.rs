@@ -82,6 +82,7 @@ pub fn scan_paths<'py>(
     let mut pending = Vec::new();
     let mut charsets = Vec::new();
     let mut failures = Vec::new();
+    let mut repeats: Vec<Repeats> = (0..plan.columns).map(|_| Repeats::default()).collect();
     let mut take = |(row, result): &scan::Outcome| -> PyResult<()> {
         let row = *row;
         let file = match result {
@@ -100,7 +101,7 @@ pub fn scan_paths<'py>(
         for (column, value) in file.values.iter().enumerate() {
             columns[column][row] = match value {
                 None => None,
-                Some(Value::Plain(value)) => Some(to_python(py, value)?),
+                Some(Value::Plain(value)) => Some(repeats[column].make(py, value)?),
                 Some(Value::Raw(raw)) => {
                     let bytes = PyBytes::new(py, &raw.bytes);
                     let encoding = raw.encoding;
@@ -136,6 +137,95 @@ pub fn scan_paths<'py>(
         .map(|column| PyList::new(py, column.into_iter().map(|v| v.unwrap_or(none.clone()))))
         .collect::<PyResult<Vec<_>>>()?;
     Ok((columns, pending, charsets, failures))
+}
+
+/// The last scalar values of a column (one slot for a single value, one per position for a
+/// list) and their Python objects, reused while files repeat them: a series shares its
+/// patient, study and series values, its rows and columns, most of its image position.
+/// Strings, ints and floats are immutable, so sharing one object is invisible; lists are
+/// always made fresh. This saves making and freeing objects, and the memory they hold.
+#[derive(Default)]
+struct Repeats<'py> {
+    slots: Vec<Repeated<'py>>,
+}
+
+/// A scalar as compared for reuse: floats by their bits, so -0.0 and NaNs stay distinct.
+#[derive(Default, PartialEq)]
+enum Key {
+    #[default]
+    None,
+    Int(i64),
+    UInt(u64),
+    Float(u64),
+    Text(String),
+}
+
+#[derive(Default)]
+struct Repeated<'py> {
+    key: Key,
+    object: Option<Bound<'py, PyAny>>,
+}
+
+/// Slots kept per column: enough for a position or orientation's items.
+const REPEAT_SLOTS: usize = 6;
+
+impl<'py> Repeats<'py> {
+    /// The Python value of `value`, an object reused from the previous file where it repeats.
+    fn make(&mut self, py: Python<'py>, value: &Plain) -> PyResult<Bound<'py, PyAny>> {
+        match value {
+            Plain::List(items) => {
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(slot, item)| self.scalar(py, slot, item))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyList::new(py, items)?.into_any())
+            }
+            value => self.scalar(py, 0, value),
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        py: Python<'py>,
+        slot: usize,
+        value: &Plain,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if slot >= REPEAT_SLOTS {
+            return to_python(py, value);
+        }
+        if self.slots.len() <= slot {
+            self.slots.resize_with(slot + 1, Repeated::default);
+        }
+        let repeated = &mut self.slots[slot];
+        let same = match (&repeated.key, value) {
+            (Key::Int(a), Plain::Int(b)) => a == b,
+            (Key::UInt(a), Plain::UInt(b)) => a == b,
+            (Key::Float(a), Plain::Float(b)) => *a == b.to_bits(),
+            (Key::Text(a), Plain::Text(b)) => a == b,
+            _ => false,
+        };
+        if let (true, Some(object)) = (same, &repeated.object) {
+            return Ok(object.clone());
+        }
+        let object = to_python(py, value)?;
+        match value {
+            Plain::Int(v) => repeated.key = Key::Int(*v),
+            Plain::UInt(v) => repeated.key = Key::UInt(*v),
+            Plain::Float(v) => repeated.key = Key::Float(v.to_bits()),
+            Plain::Text(text) => match &mut repeated.key {
+                // The buffer kept, so a column of unique strings allocates nothing here.
+                Key::Text(kept) => {
+                    kept.clear();
+                    kept.push_str(text);
+                }
+                key => *key = Key::Text(text.clone()),
+            },
+            _ => repeated.key = Key::None,
+        }
+        repeated.object = Some(object.clone());
+        Ok(object)
+    }
 }
 
 fn to_python<'py>(py: Python<'py>, value: &Plain) -> PyResult<Bound<'py, PyAny>> {
