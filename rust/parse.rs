@@ -569,6 +569,8 @@ impl<'a> Walker<'a> {
             (_, false) => 0,
             // What a filtered top level keeps: the wanted tags (and the character set).
             (Some(tags), true) if level.filters => tags.len() + 1,
+            // A file meta or command group: a handful of elements.
+            _ if matches!(level.stop, Stop::OutsideGroup(_)) => 16,
             (_, true) => 64,
         };
         let mut elements = Vec::with_capacity(capacity);
