@@ -10,6 +10,7 @@ use crate::dictionary;
 use crate::errors::{ParseError, Result};
 use crate::vr;
 use flate2::{Decompress, FlushDecompress, Status};
+use std::borrow::Cow;
 use std::cell::Cell;
 
 /// (FFFE,E000) Item.
@@ -88,7 +89,8 @@ pub struct ReadOptions {
     pub force: bool,
     /// Stop at (7FE0,0008), (7FE0,0009) or (7FE0,0010) at the top level.
     pub stop_before_pixels: bool,
-    /// Keep only these top-level tags (sorted); (0008,0005) is always kept.
+    /// Keep only these top-level tags, in any order (the walk sorts a copy when they are
+    /// not sorted); (0008,0005) is always kept.
     pub specific_tags: Option<Vec<u32>>,
     /// Defer values longer than this many bytes.
     pub defer_size: Option<u64>,
@@ -111,6 +113,23 @@ impl ReadOptions {
             replace_un_with_known_vr: true,
             assume_implicit_vr_switch: true,
             ..ReadOptions::default()
+        }
+    }
+
+    /// These options with `specific_tags` sorted and without repeats, as the walk's
+    /// lookups need them; borrowed as they are when they already are (the usual case).
+    fn with_sorted_tags(&self) -> Cow<'_, ReadOptions> {
+        match &self.specific_tags {
+            Some(tags) if !tags.windows(2).all(|w| w[0] < w[1]) => {
+                let mut tags = tags.clone();
+                tags.sort_unstable();
+                tags.dedup();
+                Cow::Owned(ReadOptions {
+                    specific_tags: Some(tags),
+                    ..self.clone()
+                })
+            }
+            _ => Cow::Borrowed(self),
         }
     }
 }
@@ -142,6 +161,7 @@ pub struct ParsedFile {
 
 /// Parse a whole file held in `buf`.
 pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
+    let opts = &*opts.with_sorted_tags();
     let walker = Walker::new(buf, opts);
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
     if !has_preamble && !opts.force {
@@ -225,7 +245,7 @@ pub fn parse_dataset(
     encoding: Encoding,
     opts: &ReadOptions,
 ) -> Result<(Vec<Element>, usize)> {
-    walk_dataset(&Walker::new(buf, opts), start, encoding)
+    walk_dataset(&Walker::new(buf, &opts.with_sorted_tags()), start, encoding)
 }
 
 fn walk_dataset(

@@ -421,18 +421,25 @@ fn specific_tags_keep_what_the_full_walk_finds() {
                 if mask.count_ones() > 3 {
                     continue;
                 }
-                // Sorted, as `specific_tags` must be.
                 let wanted: Vec<u32> = (0..all.len())
                     .filter(|i| mask & 1 << i != 0)
                     .map(|i| all[i])
                     .collect();
-                for stop_before_pixels in [false, true] {
+                // `specific_tags` in any order, repeats allowed.
+                let mut reversed: Vec<u32> = wanted.iter().rev().copied().collect();
+                reversed.extend(wanted.first());
+                for (given, stop_before_pixels) in [
+                    (&wanted, false),
+                    (&wanted, true),
+                    (&reversed, false),
+                    (&reversed, true),
+                ] {
                     let full = ReadOptions {
                         stop_before_pixels,
                         ..defaults()
                     };
                     let specific = ReadOptions {
-                        specific_tags: Some(wanted.clone()),
+                        specific_tags: Some(given.clone()),
                         ..full.clone()
                     };
                     let (got, want) = (parse_file(buf, &specific), parse_file(buf, &full));

@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     let mut corrected = samples.to_vec();
     correct_bits_stored(&mut corrected, format, bits_stored);
     let fits = fits_bits_stored(samples, format, bits_stored);
-    assert_eq!(fits, corrected == samples, "{format:?} bits stored {bits_stored}");
+    assert_eq!(
+        fits,
+        corrected == samples,
+        "{format:?} bits stored {bits_stored}"
+    );
     assert!(fits_bits_stored(&corrected, format, bits_stored));
     let mut again = corrected.clone();
     correct_bits_stored(&mut again, format, bits_stored);

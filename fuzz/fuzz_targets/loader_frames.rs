@@ -43,9 +43,12 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(cast.to_bits(), value.to_bits(), "frame {index}");
             }
         }
-        for (modality_lut, voi_lut, voi_index) in
-            [(true, false, 0), (false, true, 0), (true, true, 0), (true, true, 1)]
-        {
+        for (modality_lut, voi_lut, voi_index) in [
+            (true, false, 0),
+            (false, true, 0),
+            (true, true, 0),
+            (true, true, 1),
+        ] {
             let processing = Processing {
                 modality_lut,
                 voi_lut,

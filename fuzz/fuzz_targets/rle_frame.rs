@@ -144,7 +144,8 @@ fuzz_target!(|data: &[u8]| {
         out.fill(0);
         interleaved.fill(0);
         let got = decode_frame(src, shape, order, &mut out);
-        let got_interleaved = decode_frame_as(src, shape, order, Layout::Interleaved, &mut interleaved);
+        let got_interleaved =
+            decode_frame_as(src, shape, order, Layout::Interleaved, &mut interleaved);
         assert_eq!(
             got.as_ref().map_err(|e| &e.0),
             got_interleaved.as_ref().map_err(|e| &e.0),
