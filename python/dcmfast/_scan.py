@@ -9,6 +9,9 @@ describe exactly are read by pydicom, so every value is pydicom's.
 Values are plain types: ``str`` (also for UI, PN, DA, TM, DT), ``int`` (IS, binary
 integers, AT), ``float`` (DS, FL, FD), ``bytes`` (OB, OW, UN, ...), a ``list`` of them
 for more than one value, and ``None`` for an absent element or an absent sequence item.
+A string or number that repeats from one file to the next (a series' patient, study
+and series values) is one shared object, which keeps large results small; every list
+is the file's own.
 Sequences themselves are not values: name an element inside them, e.g.
 ``"ReferencedSeriesSequence[0].SeriesInstanceUID"``.
 """
