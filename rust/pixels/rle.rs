@@ -782,4 +782,72 @@ mod tests {
             assert_eq!(all[12 * k..12 * k + 12], out);
         }
     }
+
+    #[test]
+    fn frames_in_runs_match_frames_one_by_one() {
+        // Frames of 1 KiB to 3 MiB (runs of one to many frames), some short, on 1 to 3
+        // threads: each frame's bytes and result are those of decoding it alone.
+        for (rows, count) in [(16, 7), (512, 9), (1024, 5), (1536, 3)] {
+            let shape = shape(rows, 1024, 1, 16);
+            let frame_len = shape.frame_len().unwrap();
+            let frames: Vec<Vec<u8>> = (0..count)
+                .map(|k| {
+                    // High bytes: replicate runs of k; low bytes: literal runs; the last
+                    // frame's low segment cut short.
+                    let (mut high, mut low) = (Vec::new(), Vec::new());
+                    let mut left = frame_len / 2;
+                    while left > 0 {
+                        let n = left.min(128);
+                        high.extend([(1 - n as i32) as u8, k as u8]);
+                        if k + 1 < count || low.len() < 10 {
+                            low.push((n - 1) as u8);
+                            low.extend((0..n).map(|i| (i + k) as u8));
+                        }
+                        left -= n;
+                    }
+                    frame(&[&high, &low])
+                })
+                .collect();
+            let srcs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+            let alone: Vec<(Vec<u8>, bool)> = srcs
+                .iter()
+                .map(|src| {
+                    let mut out = vec![0; frame_len];
+                    let ok = decode_frame_as(
+                        src,
+                        shape,
+                        SegmentOrder::Big,
+                        Layout::Interleaved,
+                        &mut out,
+                    )
+                    .is_ok();
+                    (out, ok)
+                })
+                .collect();
+            for threads in 1..=3 {
+                let mut all = vec![0; frame_len * count];
+                let results = decode_frames(
+                    &srcs,
+                    shape,
+                    SegmentOrder::Big,
+                    Layout::Interleaved,
+                    &mut all,
+                    threads,
+                    &|_| {},
+                )
+                .unwrap();
+                assert_eq!(results.len(), count);
+                for (k, (want, ok)) in alone.iter().enumerate() {
+                    assert_eq!(results[k].is_ok(), *ok, "{rows} {threads} {k}");
+                    assert_eq!(*ok, k + 1 < count, "{rows} {k}");
+                    if *ok {
+                        assert!(
+                            all[k * frame_len..][..frame_len] == want[..],
+                            "{rows} {threads} {k}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
