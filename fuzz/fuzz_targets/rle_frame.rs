@@ -11,7 +11,9 @@
 //! - byte 3 % 16: bits allocated 8 (0-3), 16 (4-7), 24 (8-9), 32 (10-11), 64 (12-13),
 //!   12 (14-15, which `frame_len` rejects, so the input is skipped).
 
-use dcmfast::pixels::rle::{decode_frame, decode_frame_as, FrameShape, Layout, SegmentOrder};
+use dcmfast::pixels::rle::{
+    decode_frame, decode_frame_as, decode_frames, FrameShape, Layout, SegmentOrder,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// pydicom's `_rle_decode_segment`.
@@ -166,6 +168,39 @@ fuzz_target!(|data: &[u8]| {
                         );
                     }
                 }
+            }
+        }
+        // Several frames at once, on threads (in runs of frames): each as decoded alone. The
+        // frame count comes from the shape byte's spare bits; every other frame is cut short.
+        let count = 1 + usize::from(head[2] / 2 % 6);
+        let short = &src[..src.len() / 2];
+        let frames: Vec<&[u8]> = (0..count)
+            .map(|k| if k % 2 == 1 { short } else { src })
+            .collect();
+        let mut all = vec![0u8; len * count];
+        let results = decode_frames(
+            &frames,
+            shape,
+            order,
+            Layout::Interleaved,
+            &mut all,
+            2,
+            &|_| {},
+        )
+        .expect("the shape's frame length was accepted");
+        for (k, (frame, result)) in frames.iter().zip(&results).enumerate() {
+            let mut alone = vec![0u8; len];
+            let want = decode_frame_as(frame, shape, order, Layout::Interleaved, &mut alone);
+            assert_eq!(
+                result.as_ref().map_err(|e| &e.0),
+                want.as_ref().map_err(|e| &e.0),
+                "{shape:?} {order:?}: frame {k} of {count}"
+            );
+            if want.is_ok() && len > 0 {
+                assert!(
+                    all[k * len..(k + 1) * len] == alone[..],
+                    "{shape:?} {order:?}: frame {k}"
+                );
             }
         }
         let want = py_decode_frame(src, shape, order == SegmentOrder::Little);
