@@ -220,7 +220,7 @@ pub fn decode_frames(
         .checked_mul(frames.len())
         .ok_or(RleError::TooLarge)?;
     assert_eq!(out.len(), total, "output buffer must hold every frame");
-    let decode = |(src, out): (&&[u8], &mut [u8])| {
+    let decode = |src: &[u8], out: &mut [u8]| {
         let result = decode_frame_as(src, shape, order, layout, out);
         if result.is_ok() {
             after(out);
@@ -249,7 +249,7 @@ pub fn decode_frames(
     let runs = map_queued(work, threads, |(srcs, out): (&[&[u8]], &mut [u8])| {
         srcs.iter()
             .zip(out.chunks_mut(frame_len))
-            .map(|(src, out)| decode((src, out)))
+            .map(|(src, out)| decode(src, out))
             .collect::<Vec<_>>()
     });
     Ok(runs.into_iter().flatten().collect())

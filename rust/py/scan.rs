@@ -150,14 +150,45 @@ struct Repeats<'py> {
 }
 
 /// A scalar as compared for reuse: floats by their bits, so -0.0 and NaNs stay distinct.
-#[derive(Default, PartialEq)]
+#[derive(Default)]
 enum Key {
+    /// Nothing to reuse (no value yet, or one that is not shared).
     #[default]
     None,
     Int(i64),
     UInt(u64),
     Float(u64),
     Text(String),
+}
+
+impl Key {
+    /// Whether this key stands for `value`.
+    fn holds(&self, value: &Plain) -> bool {
+        match (self, value) {
+            (Key::Int(a), Plain::Int(b)) => a == b,
+            (Key::UInt(a), Plain::UInt(b)) => a == b,
+            (Key::Float(a), Plain::Float(b)) => *a == b.to_bits(),
+            (Key::Text(a), Plain::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// Stand for `value` from now on, reusing a text buffer already held: a column of
+    /// unique strings then allocates nothing here.
+    fn hold(&mut self, value: &Plain) {
+        *self = match (std::mem::take(self), value) {
+            (Key::Text(mut kept), Plain::Text(text)) => {
+                kept.clear();
+                kept.push_str(text);
+                Key::Text(kept)
+            }
+            (_, Plain::Text(text)) => Key::Text(text.clone()),
+            (_, Plain::Int(v)) => Key::Int(*v),
+            (_, Plain::UInt(v)) => Key::UInt(*v),
+            (_, Plain::Float(v)) => Key::Float(v.to_bits()),
+            _ => Key::None,
+        };
+    }
 }
 
 #[derive(Default)]
@@ -198,31 +229,13 @@ impl<'py> Repeats<'py> {
             self.slots.resize_with(slot + 1, Repeated::default);
         }
         let repeated = &mut self.slots[slot];
-        let same = match (&repeated.key, value) {
-            (Key::Int(a), Plain::Int(b)) => a == b,
-            (Key::UInt(a), Plain::UInt(b)) => a == b,
-            (Key::Float(a), Plain::Float(b)) => *a == b.to_bits(),
-            (Key::Text(a), Plain::Text(b)) => a == b,
-            _ => false,
-        };
-        if let (true, Some(object)) = (same, &repeated.object) {
-            return Ok(object.clone());
+        if let Some(object) = &repeated.object {
+            if repeated.key.holds(value) {
+                return Ok(object.clone());
+            }
         }
         let object = to_python(py, value)?;
-        match value {
-            Plain::Int(v) => repeated.key = Key::Int(*v),
-            Plain::UInt(v) => repeated.key = Key::UInt(*v),
-            Plain::Float(v) => repeated.key = Key::Float(v.to_bits()),
-            Plain::Text(text) => match &mut repeated.key {
-                // The buffer kept, so a column of unique strings allocates nothing here.
-                Key::Text(kept) => {
-                    kept.clear();
-                    kept.push_str(text);
-                }
-                key => *key = Key::Text(text.clone()),
-            },
-            _ => repeated.key = Key::None,
-        }
+        repeated.key.hold(value);
         repeated.object = Some(object.clone());
         Ok(object)
     }
