@@ -326,6 +326,30 @@ pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
     &buf[element.value_offset.min(end)..end]
 }
 
+/// The element whose header is at `pos` in `buf`, read in `encoding` as the walk reads one,
+/// or None where the walk would stop or raise there. Its value is not looked at: `value_len`
+/// counts the bytes present of a defined length, and is 0 for an undefined one.
+pub fn element_at(
+    buf: &[u8],
+    pos: usize,
+    encoding: Encoding,
+    opts: &ReadOptions,
+) -> Option<Element> {
+    let header = Walker::new(buf, opts).header(pos, encoding).ok()??;
+    let value_len = match header.length {
+        UNDEFINED_LENGTH => 0,
+        length => (length as usize).min(buf.len().saturating_sub(header.value_offset)),
+    };
+    Some(Element {
+        tag: header.tag,
+        vr: header.vr,
+        length: header.length,
+        value_offset: header.value_offset,
+        value_len,
+        kind: ValueKind::Bytes,
+    })
+}
+
 /// A UI value as pydicom converts it for comparison: trailing NULs and spaces dropped.
 fn uid_value(bytes: &[u8]) -> String {
     let text: String = bytes.iter().map(|&b| b as char).collect();

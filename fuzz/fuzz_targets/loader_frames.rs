@@ -4,6 +4,10 @@
 //! and a frame read raw and as float32 with nothing applied agree: each float32 is the raw
 //! (Bits Stored corrected) sample cast, and both reads succeed or fail together.
 //!
+//! Also, the file opened from a path with a short head read (the path larger files take:
+//! the walk stops before the pixel data, RLE items are found by reading their headers) is
+//! described whenever the whole file is, and reads every frame as it does.
+//!
 //! The input is a Part 10 file. Frames of more than 4 Mi samples are skipped (the caller
 //! allocates every frame it asks for, as pydicom does).
 
@@ -11,6 +15,15 @@ use dcmfast::loader::{PixelFile, Processing, Scratch, Slot};
 use dcmfast::pixels::lut::Transform;
 use dcmfast::source::Source;
 use libfuzzer_sys::fuzz_target;
+
+/// Frame `index` read raw, or None when it cannot be.
+fn raw_frame(file: &PixelFile, index: usize, scratch: &mut Scratch) -> Option<Vec<u8>> {
+    let samples = file.geometry().samples()?;
+    let mut raw = vec![0u8; samples * file.sample_format().bytes];
+    let plain = Transform::default();
+    let read = file.read_frame(index, Slot::Raw(&mut raw), &plain, scratch);
+    read.ok().map(|_| raw)
+}
 
 fuzz_target!(|data: &[u8]| {
     let Ok(file) = PixelFile::from_source(Source::Owned(data.to_vec())) else {
@@ -21,6 +34,22 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut scratch = Scratch::default();
+    let path = std::env::temp_dir().join(format!("dcmfast-fuzz-{}.dcm", std::process::id()));
+    std::fs::write(&path, data).expect("temporary file");
+    for head in [data.len() / 2, data.len().saturating_sub(1)] {
+        let opened = PixelFile::open_with_head(&path, head).expect("described as a whole");
+        assert_eq!(opened.geometry(), file.geometry());
+        assert_eq!(opened.sample_format(), format);
+        assert_eq!(opened.number_of_frames(), file.number_of_frames());
+        for index in 0..file.number_of_frames().min(3) {
+            let want = raw_frame(&file, index, &mut scratch);
+            assert_eq!(
+                raw_frame(&opened, index, &mut scratch),
+                want,
+                "frame {index}"
+            );
+        }
+    }
     // One frame beyond the last, too.
     for index in (0..file.number_of_frames().min(3)).chain([file.number_of_frames()]) {
         let mut raw = vec![0u8; samples * format.bytes];

@@ -12,23 +12,67 @@ use std::ops::Range;
 const ITEM: u32 = 0xFFFE_E000;
 const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
 
-fn u32_at(data: &[u8], pos: usize, little: bool) -> Option<u32> {
-    let raw: [u8; 4] = data.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
-    Some(if little {
+/// An encapsulated value as an item walk reads it: held in memory, or read from a file at
+/// need (then only the item headers and the Basic Offset Table are read).
+pub trait ValueBytes {
+    /// How many bytes the value has.
+    fn size(&self) -> usize;
+    /// Fill `buf` from `pos`; false when the value has fewer bytes there.
+    fn read_at(&self, pos: usize, buf: &mut [u8]) -> bool;
+}
+
+impl ValueBytes for [u8] {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn read_at(&self, pos: usize, buf: &mut [u8]) -> bool {
+        let end = pos.checked_add(buf.len());
+        match end.and_then(|end| self.get(pos..end)) {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn u32_of(raw: [u8; 4], little: bool) -> u32 {
+    if little {
         u32::from_le_bytes(raw)
     } else {
         u32::from_be_bytes(raw)
-    })
+    }
 }
 
-fn tag_at(data: &[u8], pos: usize, little: bool) -> Option<u32> {
-    let group = u32_at(data, pos, little)?;
+fn tag_of(raw: [u8; 4], little: bool) -> u32 {
+    let group = u32_of(raw, little);
     // A tag is two 16-bit numbers, group first.
-    Some(if little {
+    if little {
         (group & 0xFFFF) << 16 | group >> 16
     } else {
         group
-    })
+    }
+}
+
+/// The item header at `pos`: its tag when 4 bytes are there, and its length when 8 are.
+fn header_at<V: ValueBytes + ?Sized>(
+    data: &V,
+    pos: usize,
+    little: bool,
+) -> Option<(u32, Option<u32>)> {
+    let mut raw = [0u8; 8];
+    if data.read_at(pos, &mut raw) {
+        let [a, b, c, d, e, f, g, h] = raw;
+        return Some((
+            tag_of([a, b, c, d], little),
+            Some(u32_of([e, f, g, h], little)),
+        ));
+    }
+    let tag = &mut raw[..4];
+    data.read_at(pos, tag)
+        .then(|| (tag_of([tag[0], tag[1], tag[2], tag[3]], little), None))
 }
 
 /// The encapsulated value's items: the Basic Offset Table and the fragments' byte ranges
@@ -43,41 +87,52 @@ pub struct Items {
     pub fragments: Vec<Range<usize>>,
     /// Offset of each fragment's item header from `first_fragment`.
     pub item_offsets: Vec<usize>,
+    /// Where the walk met a Sequence Delimitation Item (None when it ran to the end of
+    /// `data`).
+    pub delimiter: Option<usize>,
 }
 
 /// Walk the items of an encapsulated value, or None where pydicom would raise.
-pub fn items(data: &[u8], little: bool) -> Option<Items> {
-    if tag_at(data, 0, little)? != ITEM {
+pub fn items<V: ValueBytes + ?Sized>(data: &V, little: bool) -> Option<Items> {
+    let (tag, length) = header_at(data, 0, little)?;
+    if tag != ITEM {
         return None;
     }
-    let length = u32_at(data, 4, little)? as usize;
-    if length % 4 != 0 {
+    let length = length? as usize;
+    if length % 4 != 0 || length > data.size().saturating_sub(8) {
         return None;
     }
-    let table = data.get(8..8 + length)?;
+    let mut table = vec![0u8; length];
+    if !data.read_at(8, &mut table) {
+        return None;
+    }
     let basic_offsets = table
         .chunks_exact(4)
-        .map(|c| u32_at(c, 0, little))
-        .collect::<Option<Vec<u32>>>()?;
+        .map(|c| u32_of([c[0], c[1], c[2], c[3]], little))
+        .collect();
     let first_fragment = 8 + length;
     let mut fragments = Vec::new();
     let mut item_offsets = Vec::new();
     let mut pos = first_fragment;
+    let mut delimiter = None;
     // pydicom stops at the delimiter or when fewer than 4 bytes are left for a tag.
-    while let Some(tag) = tag_at(data, pos, little) {
+    while let Some((tag, length)) = header_at(data, pos, little) {
         match tag {
             ITEM => {
-                let length = u32_at(data, pos + 4, little)?;
+                let length = length?;
                 if length == u32::MAX {
                     return None;
                 }
                 let start = pos + 8;
                 let end = start.saturating_add(length as usize);
-                fragments.push(start.min(data.len())..end.min(data.len()));
+                fragments.push(start.min(data.size())..end.min(data.size()));
                 item_offsets.push(pos - first_fragment);
                 pos = end;
             }
-            SEQUENCE_DELIMITER => break,
+            SEQUENCE_DELIMITER => {
+                delimiter = Some(pos);
+                break;
+            }
             _ => return None,
         }
     }
@@ -86,19 +141,34 @@ pub fn items(data: &[u8], little: bool) -> Option<Items> {
         first_fragment,
         fragments,
         item_offsets,
+        delimiter,
     })
 }
 
 /// Each frame's byte range in `data`, when every frame is one contiguous range: from the
 /// Extended Offset Table (`extended`: offsets, lengths) when given, else one fragment per
 /// frame. None when the layout is any other (pydicom then decides).
-pub fn frame_ranges(
-    data: &[u8],
+pub fn frame_ranges<V: ValueBytes + ?Sized>(
+    data: &V,
     little: bool,
     number_of_frames: usize,
     extended: Option<(&[u64], &[u64])>,
 ) -> Option<Vec<Range<usize>>> {
-    let items = items(data, little)?;
+    item_frame_ranges(
+        items(data, little)?,
+        data.size(),
+        number_of_frames,
+        extended,
+    )
+}
+
+/// `frame_ranges` of a value of `size` bytes whose items are `items`.
+pub fn item_frame_ranges(
+    items: Items,
+    size: usize,
+    number_of_frames: usize,
+    extended: Option<(&[u64], &[u64])>,
+) -> Option<Vec<Range<usize>>> {
     if let Some((offsets, lengths)) = extended {
         // pydicom reads `length` bytes after each offset's item header, whatever the items.
         if offsets.len() != number_of_frames || lengths.len() != number_of_frames {
@@ -112,7 +182,7 @@ pub fn frame_ranges(
                     .ok()?
                     .checked_add(items.first_fragment + 8)?;
                 let end = start.checked_add(usize::try_from(length).ok()?)?;
-                Some(start.min(data.len())..end.min(data.len()))
+                Some(start.min(size)..end.min(size))
             })
             .collect::<Option<Vec<_>>>()?;
         return Some(ranges);
@@ -158,19 +228,19 @@ mod tests {
     #[test]
     fn one_fragment_per_frame_with_or_without_table() {
         let data = encapsulate(&[], &[b"ab", b"cdef"]);
-        let ranges = frame_ranges(&data, true, 2, None).unwrap();
+        let ranges = frame_ranges(&data[..], true, 2, None).unwrap();
         assert_eq!(&data[ranges[0].clone()], b"ab");
         assert_eq!(&data[ranges[1].clone()], b"cdef");
         let data = encapsulate(&[0, 10], &[b"ab", b"cdef"]);
-        let ranges = frame_ranges(&data, true, 2, None).unwrap();
+        let ranges = frame_ranges(&data[..], true, 2, None).unwrap();
         assert_eq!(&data[ranges[1].clone()], b"cdef");
         // A table that disagrees, or frames spanning fragments: pydicom's business.
         assert_eq!(
-            frame_ranges(&encapsulate(&[0, 4], &[b"ab", b"cd"]), true, 2, None),
+            frame_ranges(&encapsulate(&[0, 4], &[b"ab", b"cd"])[..], true, 2, None),
             None
         );
         assert_eq!(
-            frame_ranges(&encapsulate(&[], &[b"ab", b"cd", b"ef"]), true, 2, None),
+            frame_ranges(&encapsulate(&[], &[b"ab", b"cd", b"ef"])[..], true, 2, None),
             None
         );
     }
@@ -178,21 +248,21 @@ mod tests {
     #[test]
     fn extended_offsets_and_malformed_items() {
         let data = encapsulate(&[], &[b"abcd", b"ef"]);
-        let ranges = frame_ranges(&data, true, 2, Some((&[0, 12], &[4, 2]))).unwrap();
+        let ranges = frame_ranges(&data[..], true, 2, Some((&[0, 12], &[4, 2]))).unwrap();
         assert_eq!(&data[ranges[0].clone()], b"abcd");
         assert_eq!(&data[ranges[1].clone()], b"ef");
         // A stray tag, an undefined-length item, a bad table length.
         let mut bad = encapsulate(&[], &[b"ab"]);
         bad.extend_from_slice(&[0x08, 0x00, 0x10, 0x00]);
-        assert_eq!(items(&bad, true), None);
+        assert_eq!(items(&bad[..], true), None);
         let mut undefined = encapsulate(&[], &[]);
         undefined.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
-        assert_eq!(items(&undefined, true), None);
-        assert_eq!(items(&item(b"abc"), true), None);
+        assert_eq!(items(&undefined[..], true), None);
+        assert_eq!(items(&item(b"abc")[..], true), None);
         // A fragment longer than the data is cut short, as pydicom's read is.
         let mut short = encapsulate(&[], &[b"abcd"]);
         short.truncate(short.len() - 2);
-        let found = items(&short, true).unwrap();
+        let found = items(&short[..], true).unwrap();
         assert_eq!(&short[found.fragments[0].clone()], b"ab");
     }
 }
