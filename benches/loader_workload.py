@@ -130,14 +130,22 @@ def dcmfast_loader(paths: list[str], processed: bool, workers: int):
     return load
 
 
-def batch_loader(table: list[tuple[str, int]], processed: bool, workers: int):
-    """dcmfast.read_batch of every frame of `table` into one array, reused call after
-    call."""
+def batch_out(table: list[tuple[str, int]], processed: bool):
+    """An array for every frame of `table`, as read_batch fills it."""
     import dcmfast
     import numpy as np
 
     first = dcmfast.read_batch(table[:1], modality_lut=processed, voi_lut=processed)
-    out = np.empty((len(table), *first.shape[1:]), first.dtype)
+    return np.empty((len(table), *first.shape[1:]), first.dtype)
+
+
+def batch_loader(table: list[tuple[str, int]], processed: bool, workers: int, out=None):
+    """dcmfast.read_batch of every frame of `table` into one array (`out`, or a new
+    one), reused call after call."""
+    import dcmfast
+
+    if out is None:
+        out = batch_out(table, processed)
 
     def load():
         return dcmfast.read_batch(
