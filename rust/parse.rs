@@ -135,7 +135,7 @@ impl ReadOptions {
 }
 
 /// A parsed Part 10 file (or a forced read of a bare dataset).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParsedFile {
     /// True when bytes 0..128 are a preamble followed by `DICM`.
     pub has_preamble: bool,
@@ -324,6 +324,60 @@ pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
         .saturating_add(element.value_len)
         .min(buf.len());
     &buf[element.value_offset.min(end)..end]
+}
+
+/// What `parse_file` gives for a whole file of `file_len` bytes, found from its first bytes
+/// `head` alone, or None when they cannot tell. They can when the header ends within them
+/// and the file ends with its Pixel Data, of defined length, right after it: the usual
+/// image file, whose pixel data then need not be read (or mapped) to index it. Only for
+/// reads that keep and defer nothing (no `specific_tags`, `defer_size` or `stop_after`).
+pub fn parse_file_from_head(
+    head: &[u8],
+    file_len: usize,
+    opts: &ReadOptions,
+) -> Option<ParsedFile> {
+    if opts.specific_tags.is_some()
+        || opts.defer_size.is_some()
+        || opts.stop_after.is_some()
+        || opts.stop_before_pixels
+        || head.len() > file_len
+        || head.len() < file_len.min(132)
+    {
+        return None;
+    }
+    let until_pixels = ReadOptions {
+        stop_before_pixels: true,
+        ..opts.clone()
+    };
+    let mut parsed = parse_file(head, &until_pixels).ok()?;
+    // The walk must have stopped at pixel data it could see, after a first element that
+    // passed the transfer syntax check (which a whole walk applies to the pixel data when
+    // it comes first).
+    if parsed.overran || parsed.inflated.is_some() || parsed.dataset.is_empty() {
+        return None;
+    }
+    let pixels = element_at(head, parsed.end, parsed.encoding, &until_pixels)?;
+    let vr_as_walked = match pixels.vr {
+        None => parsed.encoding.implicit,
+        Some(vr) => !parsed.encoding.implicit && (vr == "OB" || vr == "OW"),
+    };
+    let length = pixels.length as usize;
+    if pixels.tag != PIXEL_TAGS[2]
+        || !vr_as_walked
+        || pixels.length == UNDEFINED_LENGTH
+        || length == 0
+        || pixels.value_offset.checked_add(length) != Some(file_len)
+    {
+        return None;
+    }
+    parsed.dataset.push(Element {
+        value_len: length,
+        ..pixels
+    });
+    // The whole walk ends at the end of the file, having looked for one more header.
+    parsed.end = file_len;
+    parsed.overran = true;
+    Some(parsed)
 }
 
 /// The element whose header is at `pos` in `buf`, read in `encoding` as the walk reads one,

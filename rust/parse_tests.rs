@@ -464,3 +464,90 @@ fn specific_tags_keep_what_the_full_walk_finds() {
         }
     }
 }
+
+#[test]
+fn a_head_gives_the_whole_files_parse_or_none() {
+    let pixels = vec![7u8; 300];
+    let mut files = Vec::new();
+    // Explicit and implicit VR little endian, OW and OB, an odd-length value.
+    for (vr, value) in [("OW", &pixels[..]), ("OB", &pixels[..299])] {
+        let mut b = part10(EXPLICIT_LE);
+        b.explicit(0x0010_0010, "PN", b"Doe^J ")
+            .explicit(0x0028_0010, "US", &512u16.to_le_bytes())
+            .explicit(0x7FE0_0010, vr, value);
+        files.push((b.0, true));
+    }
+    let mut b = part10(IMPLICIT_LE);
+    b.implicit(0x0010_0010, b"Doe^J ")
+        .implicit(0x7FE0_0010, &pixels);
+    files.push((b.0, true));
+    // Big endian: the pixel data header in the dataset's byte order.
+    let mut b = part10("1.2.840.10008.1.2.2");
+    b.tag(0x0028_0010, false)
+        .raw(b"US")
+        .raw(&2u16.to_be_bytes())
+        .raw(&512u16.to_be_bytes())
+        .tag(0x7FE0_0010, false)
+        .raw(b"OW\0\0")
+        .raw(&300u32.to_be_bytes())
+        .raw(&pixels);
+    files.push((b.0, true));
+    // Not from a head: an element after the pixel data, a truncated file, encapsulated
+    // data, pixel data first (the whole walk checks it against the transfer syntax), a
+    // UN VR.
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit(0x7FE0_0010, "OW", &pixels)
+        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+    files.push((b.0, false));
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit(0x7FE0_0010, "OW", &pixels);
+    b.0.truncate(b.0.len() - 2);
+    files.push((b.0, false));
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit_undefined(0x7FE0_0010, "OB")
+        .marker(ITEM, 0)
+        .marker(SEQUENCE_DELIMITER, 0);
+    files.push((b.0, false));
+    let mut b = part10(IMPLICIT_LE);
+    b.explicit(0x7FE0_0010, "OB", &pixels);
+    files.push((b.0, false));
+    let mut b = part10(EXPLICIT_LE);
+    b.explicit(0x0010_0010, "PN", b"Doe^J ")
+        .explicit(0x7FE0_0010, "UN", &pixels);
+    files.push((b.0, false));
+
+    for (n, (file, from_head)) in files.iter().enumerate() {
+        let whole = parse_file(file, &defaults()).ok();
+        let mut found = Vec::new();
+        for end in 0..=file.len() {
+            if let Some(parsed) = parse_file_from_head(&file[..end], file.len(), &defaults()) {
+                assert_eq!(Some(&parsed), whole.as_ref(), "file {n}, head {end}");
+                found.push(end);
+            }
+        }
+        assert_eq!(!found.is_empty(), *from_head, "file {n}");
+        // Found from every head that holds the pixel data's header, none shorter.
+        if let (Some(first), Some(whole)) = (found.first(), &whole) {
+            let pixels = whole.dataset.last().unwrap();
+            assert_eq!(*first, pixels.value_offset, "file {n}");
+            assert_eq!(found.len(), file.len() - first + 1, "file {n}");
+        }
+    }
+    // Options that keep or defer part of the file are left to the whole walk.
+    let (file, _) = &files[0];
+    for opts in [
+        ReadOptions {
+            defer_size: Some(100),
+            ..defaults()
+        },
+        ReadOptions {
+            specific_tags: Some(vec![0x7FE0_0010]),
+            ..defaults()
+        },
+    ] {
+        assert_eq!(parse_file_from_head(file, file.len(), &opts), None);
+    }
+}

@@ -1,8 +1,10 @@
 #![no_main]
 //! `parse_file` on arbitrary bytes, under option sets chosen by the first byte (which lies in
 //! the preamble of a real Part 10 file, so mutating it does not disturb the structure).
+//! Also: whatever `parse_file_from_head` finds from a prefix of the input is what
+//! `parse_file` finds from the whole.
 
-use dcmfast::parse::{parse_file, ReadOptions};
+use dcmfast::parse::{parse_file, parse_file_from_head, ReadOptions};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -40,13 +42,34 @@ fn filtered_is_full(data: &[u8], opts: &ReadOptions, wanted: Vec<u32>) {
     assert_eq!(got.dataset.iter().collect::<Vec<_>>(), kept, "{wanted:x?}");
 }
 
+/// A head that tells gives the whole file's parse: heads of all of `data` but its last
+/// 0, 1, 2 and 300 bytes, and of half and three quarters of it.
+fn head_is_whole(data: &[u8], opts: &ReadOptions) {
+    let whole = parse_file(data, opts).ok();
+    let n = data.len();
+    for end in [
+        n,
+        n.saturating_sub(1),
+        n.saturating_sub(2),
+        n.saturating_sub(300),
+        n / 2,
+        n / 4 * 3,
+    ] {
+        if let Some(parsed) = parse_file_from_head(&data[..end], n, opts) {
+            assert_eq!(Some(&parsed), whole.as_ref(), "head of {end} bytes");
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let selector = data.first().copied().unwrap_or(0);
     // pydicom's defaults, strict and forced, then the combination the selector picks.
     let mut opts = ReadOptions::pydicom_defaults();
     run(data, &opts);
+    head_is_whole(data, &opts);
     opts.force = true;
     run(data, &opts);
+    head_is_whole(data, &opts);
     let opts = common::options(selector);
     run(data, &opts);
     if opts.specific_tags.is_none() {

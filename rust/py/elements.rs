@@ -163,7 +163,7 @@ impl ElementDict {
                 ),
             );
         }
-        let bytes = origin.source.bytes();
+        let bytes = origin.source.bytes_to(e.value_offset + e.value_len);
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = PyBytes::new(py, &bytes[e.value_offset.min(end)..end]);
         // is_raw and is_buffered take the namedtuple's defaults.
@@ -231,7 +231,7 @@ impl ElementDict {
     ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
-        let bytes = origin.source.bytes();
+        let bytes = origin.source.bytes_to(e.value_offset + e.value_len);
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let value = &bytes[e.value_offset.min(end)..end];
         plain_element(
@@ -292,7 +292,9 @@ impl ElementDict {
         if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
             return Ok(None);
         }
-        let bytes = this.origins[lazy.source].source.bytes();
+        let bytes = this.origins[lazy.source]
+            .source
+            .bytes_to(e.value_offset + e.value_len);
         let end = (e.value_offset + e.value_len).min(bytes.len());
         let text = values::latin1(&bytes[e.value_offset.min(end)..end]);
         let names = values::string_items(&text);

@@ -5,7 +5,7 @@ use super::convert::Pydicom;
 use super::elements::ElementDict;
 use crate::errors::ParseError as CoreError;
 use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
-use crate::source::Source;
+use crate::source::{read_start, Source};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
@@ -77,19 +77,24 @@ pub struct FileIndex {
 }
 
 fn index_from(file: Source, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
-    let mut parsed = parse::parse_file(file.bytes(), opts)?;
+    let parsed = parse::parse_file(file.bytes(), opts)?;
+    Ok(index_of(file, base, parsed))
+}
+
+/// The index of `file`, parsed as `parsed`.
+fn index_of(file: Source, base: usize, mut parsed: ParsedFile) -> FileIndex {
     let file = Arc::new(file);
     let body = match parsed.inflated.take() {
         Some(bytes) => Arc::new(Source::Owned(bytes)),
         None => Arc::clone(&file),
     };
-    Ok(FileIndex {
+    FileIndex {
         file,
         body,
         base,
         parsed,
         mtime: None,
-    })
+    }
 }
 
 /// Map and parse the file at `path` (GIL released).
@@ -111,13 +116,14 @@ pub fn read_path(
         .map_err(to_py_err)
 }
 
-/// How much of a file is read, in turn, when only its header is wanted: most headers fit in
-/// the first read (a page-cache copy costs less than a mapping); bigger ones get one more try
-/// before the whole file is mapped.
+/// How much of a file is read, in turn, to find its header: most headers fit in the first
+/// read (a page-cache copy costs less than a mapping's page faults); bigger ones get one
+/// more try before the whole file is mapped and walked.
 const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
 
-/// Parse the file at `path`: from its first bytes when the read stops before pixel data
-/// and they hold the whole header, else from a mapping of the whole file.
+/// Parse the file at `path` from its first bytes when they hold the whole header: alone
+/// when the read stops before pixel data, else with the file mapped for the pixel data that
+/// ends it (`parse_file_from_head`). Otherwise from a mapping of the whole file.
 fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileIndex, CoreError>> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
@@ -126,19 +132,26 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
         mtime: mtime(&metadata),
         ..index
     };
-    if opts.stop_before_pixels {
-        for limit in HEAD_READS {
-            let head = Source::read_head(&file, len, limit)?;
-            let head_len = head.bytes().len();
-            let complete = head_len as u64 == len;
-            match index_from(head, 0, opts) {
+    let file_len = usize::try_from(len).unwrap_or(usize::MAX);
+    for limit in HEAD_READS {
+        let head = read_start(&file, len, limit)?;
+        let complete = head.len() == file_len;
+        if opts.stop_before_pixels {
+            let head_len = head.len();
+            match index_from(Source::Owned(head), 0, opts) {
                 Ok(index) if complete || index.ends_within(head_len) => {
                     return Ok(Ok(with_mtime(index)))
                 }
                 Err(err) if complete => return Ok(Err(err)),
-                _ if complete => break,
                 _ => {}
             }
+        } else if let Some(parsed) = parse::parse_file_from_head(&head, file_len, opts) {
+            // The pixel data is mapped, untouched until wanted.
+            let source = Source::map_with_head(&file, len, head)?;
+            return Ok(Ok(with_mtime(index_of(source, 0, parsed))));
+        }
+        if complete {
+            break;
         }
     }
     Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
@@ -235,7 +248,7 @@ impl FileIndex {
     fn preamble<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.parsed
             .has_preamble
-            .then(|| PyBytes::new(py, &self.file.bytes()[..128]))
+            .then(|| PyBytes::new(py, &self.file.bytes_to(128)[..128]))
     }
 
     #[getter]
@@ -369,13 +382,14 @@ impl SourceReader {
     /// Read up to `size` bytes (all remaining when negative or omitted).
     #[pyo3(signature = (size = -1))]
     fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> Bound<'py, PyBytes> {
-        let bytes = self.source.bytes();
+        let len = self.source.bytes().len();
         let pos = self.pos.load(Ordering::Relaxed);
-        let start = pos.saturating_sub(self.base).min(bytes.len());
+        let start = pos.saturating_sub(self.base).min(len);
         let end = match size {
-            Some(n) if n >= 0 => start.saturating_add(n as usize).min(bytes.len()),
-            _ => bytes.len(),
+            Some(n) if n >= 0 => start.saturating_add(n as usize).min(len),
+            _ => len,
         };
+        let bytes = self.source.bytes_to(end);
         let start = if pos < self.base { end } else { start };
         self.pos
             .store(pos.max(self.base) + (end - start), Ordering::Relaxed);
