@@ -260,3 +260,56 @@ def test_argument_parity(case, reader, tmp_path):
     factory = arg if callable(arg) else lambda: arg
     expected, actual = read_both(factory, reader, **kwargs)
     assert_same_outcome(expected, actual, case)
+
+
+def _image_file(path: Path, text: int, trailing: bool, odd: bool) -> str:
+    """A small CT-like file whose header holds `text` bytes of text (UT), ending with its
+    pixel data, or with a padding element after it; `odd`: 8-bit data of odd length."""
+    import numpy as np
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds = FileDataset(str(path), {}, file_meta=FileMetaDataset(), preamble=b"\0" * 128)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = generate_uid()
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.PatientName = "Head^Read"
+    ds.TextValue = "x" * text
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    rows, bits = (7, 8) if odd else (64, 16)
+    ds.Rows, ds.Columns = rows, 3 if odd else 64
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit, ds.PixelRepresentation = bits - 1, 0
+    arr = np.arange(ds.Rows * ds.Columns, dtype=f"u{bits // 8}").reshape(ds.Rows, -1)
+    ds.PixelData = arr.tobytes()
+    if odd:
+        ds["PixelData"].VR = "OB"
+    if trailing:
+        ds.add_new(0xFFFCFFFC, "OB", b"\0\0")
+    ds.save_as(path, enforce_file_format=True)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "text, trailing, odd",
+    [
+        (100, False, False),  # header in the first 8 KiB read
+        (100, False, True),  # odd-length pixel data (padded by the writer)
+        (20_000, False, False),  # header in the second, 64 KiB read
+        (70_000, False, False),  # header beyond both reads: the whole file mapped
+        (100, True, False),  # an element after the pixel data: mapped
+    ],
+)
+def test_header_from_the_first_bytes(tmp_path, reader, text, trailing, odd):
+    """Files indexed from their first bytes, with the pixel data mapped untouched, read
+    as pydicom reads them, and so do those that need the whole file."""
+    import numpy as np
+
+    path = _image_file(tmp_path / "image.dcm", text, trailing, odd)
+    _check(path, reader)
+    ds = reader(path)
+    want = pydicom_dcmread(path)
+    assert ds.PixelData == want.PixelData
+    np.testing.assert_array_equal(ds.pixel_array, want.pixel_array)
+    assert ds.preamble == want.preamble
