@@ -271,10 +271,8 @@ fn walk_dataset(
         }
     }
     let level = Level {
-        record: true,
-        nested: false,
-        filters: true,
         stop,
+        ..Level::top_dataset()
     };
     walker.walk(start, Limit::End, encoding, &level, 0)
 }
@@ -327,14 +325,18 @@ pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
 }
 
 /// What `parse_file` gives for a whole file of `file_len` bytes, found from its first bytes
-/// `head` alone, or None when they cannot tell. They can when the header ends within them
-/// and the file ends with its Pixel Data, of defined length, right after it: the usual
-/// image file, whose pixel data then need not be read (or mapped) to index it. Only for
-/// reads that keep and defer nothing (no `specific_tags`, `defer_size` or `stop_after`).
+/// `head` and, when the file goes on after its pixel data, from its last bytes, or None
+/// when they cannot tell. They can when the header ends within `head` with Pixel Data of
+/// defined length (the usual image file): its value need not be read (or mapped) to index
+/// the file. `tail(from)` gives the bytes from offset `from` to the end of the file (None
+/// when it would rather not: too many, or unreadable); elements there (a GE file's trailing
+/// padding) are walked as the whole walk would. Only for reads that keep and defer nothing
+/// (no `specific_tags`, `defer_size` or `stop_after`).
 pub fn parse_file_from_head(
     head: &[u8],
     file_len: usize,
     opts: &ReadOptions,
+    tail: impl FnOnce(usize) -> Option<Vec<u8>>,
 ) -> Option<ParsedFile> {
     if opts.specific_tags.is_some()
         || opts.defer_size.is_some()
@@ -362,11 +364,12 @@ pub fn parse_file_from_head(
         Some(vr) => !parsed.encoding.implicit && (vr == "OB" || vr == "OW"),
     };
     let length = pixels.length as usize;
+    let value_end = pixels.value_offset.checked_add(length)?;
     if pixels.tag != PIXEL_TAGS[2]
         || !vr_as_walked
         || pixels.length == UNDEFINED_LENGTH
         || length == 0
-        || pixels.value_offset.checked_add(length) != Some(file_len)
+        || value_end > file_len
     {
         return None;
     }
@@ -374,9 +377,26 @@ pub fn parse_file_from_head(
         value_len: length,
         ..pixels
     });
-    // The whole walk ends at the end of the file, having looked for one more header.
-    parsed.end = file_len;
-    parsed.overran = true;
+    // The rest of the top level, walked from the end of the pixel data as the whole walk
+    // goes on there (to the end of the file, having looked for one more header).
+    let rest = if value_end == file_len {
+        Vec::new()
+    } else {
+        tail(value_end)?
+    };
+    if rest.len() != file_len - value_end {
+        return None;
+    }
+    let walker = Walker::new(&rest, opts);
+    let (elements, end) = walker
+        .walk(0, Limit::End, parsed.encoding, &Level::top_dataset(), 0)
+        .ok()?;
+    parsed.dataset.extend(elements.into_iter().map(|e| Element {
+        value_offset: e.value_offset + value_end,
+        ..e
+    }));
+    parsed.end = end + value_end;
+    parsed.overran = walker.overran.get();
     Some(parsed)
 }
 
@@ -509,6 +529,16 @@ impl Level {
             nested: false,
             filters: false,
             stop,
+        }
+    }
+
+    /// The dataset's top level, walked to the end of the input.
+    fn top_dataset() -> Level {
+        Level {
+            record: true,
+            nested: false,
+            filters: true,
+            stop: Stop::Never,
         }
     }
 

@@ -492,14 +492,17 @@ fn a_head_gives_the_whole_files_parse_or_none() {
         .raw(&300u32.to_be_bytes())
         .raw(&pixels);
     files.push((b.0, true));
-    // Not from a head: an element after the pixel data, a truncated file, encapsulated
-    // data, pixel data first (the whole walk checks it against the transfer syntax), a
-    // UN VR.
+    // Elements after the pixel data (trailing padding, a sequence), walked from the tail.
     let mut b = part10(EXPLICIT_LE);
     b.explicit(0x0010_0010, "PN", b"Doe^J ")
         .explicit(0x7FE0_0010, "OW", &pixels)
+        .explicit_undefined(0xFFFA_FFFA, "SQ")
+        .marker(SEQUENCE_DELIMITER, 0)
         .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
-    files.push((b.0, false));
+    let trailing = b.0.clone();
+    files.push((b.0, true));
+    // Not from a head: a truncated file, encapsulated data, pixel data first (the whole
+    // walk checks it against the transfer syntax), a UN VR.
     let mut b = part10(EXPLICIT_LE);
     b.explicit(0x0010_0010, "PN", b"Doe^J ")
         .explicit(0x7FE0_0010, "OW", &pixels);
@@ -523,7 +526,9 @@ fn a_head_gives_the_whole_files_parse_or_none() {
         let whole = parse_file(file, &defaults()).ok();
         let mut found = Vec::new();
         for end in 0..=file.len() {
-            if let Some(parsed) = parse_file_from_head(&file[..end], file.len(), &defaults()) {
+            let tail = |from: usize| file.get(from..).map(<[u8]>::to_vec);
+            if let Some(parsed) = parse_file_from_head(&file[..end], file.len(), &defaults(), tail)
+            {
                 assert_eq!(Some(&parsed), whole.as_ref(), "file {n}, head {end}");
                 found.push(end);
             }
@@ -531,11 +536,16 @@ fn a_head_gives_the_whole_files_parse_or_none() {
         assert_eq!(!found.is_empty(), *from_head, "file {n}");
         // Found from every head that holds the pixel data's header, none shorter.
         if let (Some(first), Some(whole)) = (found.first(), &whole) {
-            let pixels = whole.dataset.last().unwrap();
+            let pixels = whole.dataset.iter().find(|e| e.tag == 0x7FE0_0010).unwrap();
             assert_eq!(*first, pixels.value_offset, "file {n}");
             assert_eq!(found.len(), file.len() - first + 1, "file {n}");
         }
     }
+    // Without its tail, a file that goes on after its pixel data is not.
+    assert_eq!(
+        parse_file_from_head(&trailing, trailing.len(), &defaults(), |_| None),
+        None
+    );
     // Options that keep or defer part of the file are left to the whole walk.
     let (file, _) = &files[0];
     for opts in [
@@ -548,6 +558,9 @@ fn a_head_gives_the_whole_files_parse_or_none() {
             ..defaults()
         },
     ] {
-        assert_eq!(parse_file_from_head(file, file.len(), &opts), None);
+        assert_eq!(
+            parse_file_from_head(file, file.len(), &opts, |_| None),
+            None
+        );
     }
 }

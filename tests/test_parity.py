@@ -262,9 +262,10 @@ def test_argument_parity(case, reader, tmp_path):
     assert_same_outcome(expected, actual, case)
 
 
-def _image_file(path: Path, text: int, trailing: bool, odd: bool) -> str:
+def _image_file(path: Path, text: int, trailing: int, odd: bool) -> str:
     """A small CT-like file whose header holds `text` bytes of text (UT), ending with its
-    pixel data, or with a padding element after it; `odd`: 8-bit data of odd length."""
+    pixel data, or with `trailing` bytes of padding after it; `odd`: 8-bit data of odd
+    length."""
     import numpy as np
     from pydicom.dataset import FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -286,7 +287,7 @@ def _image_file(path: Path, text: int, trailing: bool, odd: bool) -> str:
     if odd:
         ds["PixelData"].VR = "OB"
     if trailing:
-        ds.add_new(0xFFFCFFFC, "OB", b"\0\0")
+        ds.add_new(0xFFFCFFFC, "OB", b"\0" * trailing)
     ds.save_as(path, enforce_file_format=True)
     return str(path)
 
@@ -294,16 +295,17 @@ def _image_file(path: Path, text: int, trailing: bool, odd: bool) -> str:
 @pytest.mark.parametrize(
     "text, trailing, odd",
     [
-        (100, False, False),  # header in the first 8 KiB read
-        (100, False, True),  # odd-length pixel data (padded by the writer)
-        (20_000, False, False),  # header in the second, 64 KiB read
-        (70_000, False, False),  # header beyond both reads: the whole file mapped
-        (100, True, False),  # an element after the pixel data: mapped
+        (100, 0, False),  # header in the first 8 KiB read
+        (100, 0, True),  # odd-length pixel data (padded by the writer)
+        (20_000, 0, False),  # header in the second, 64 KiB read
+        (70_000, 0, False),  # header beyond both reads: the whole file mapped
+        (100, 2, False),  # trailing padding: read from the end of the file
+        (100, 70_000, False),  # more than 64 KiB of it: the whole file mapped
     ],
 )
 def test_header_from_the_first_bytes(tmp_path, reader, text, trailing, odd):
-    """Files indexed from their first bytes, with the pixel data mapped untouched, read
-    as pydicom reads them, and so do those that need the whole file."""
+    """Files indexed from their first (and last) bytes, with the pixel data mapped
+    untouched, read as pydicom reads them, and so do those that need the whole file."""
     import numpy as np
 
     path = _image_file(tmp_path / "image.dcm", text, trailing, odd)

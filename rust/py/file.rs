@@ -145,7 +145,9 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
                 Err(err) if complete => return Ok(Err(err)),
                 _ => {}
             }
-        } else if let Some(parsed) = parse::parse_file_from_head(&head, file_len, opts) {
+        } else if let Some(parsed) = parse::parse_file_from_head(&head, file_len, opts, |from| {
+            read_tail(&file, from, file_len)
+        }) {
             // The pixel data is mapped, untouched until wanted.
             let source = Source::map_with_head(&file, len, head)?;
             return Ok(Ok(with_mtime(index_of(source, 0, parsed))));
@@ -155,6 +157,22 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
         }
     }
     Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
+}
+
+/// The most bytes after the pixel data read to finish a header read from a file's first
+/// bytes; a longer tail gets the file mapped and walked.
+const TAIL_READ: usize = 64 * 1024;
+
+/// The bytes of `file` (of `len` bytes) from offset `from` to its end, when there are no
+/// more than `TAIL_READ` of them.
+fn read_tail(file: &File, from: usize, len: usize) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let want = len.checked_sub(from).filter(|&n| n <= TAIL_READ)?;
+    let mut bytes = vec![0; want];
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(from as u64)).ok()?;
+    reader.read_exact(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// `os.stat(path).st_mtime` as CPython computes it.
