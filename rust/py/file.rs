@@ -148,7 +148,13 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
         } else if let Some(parsed) = parse::parse_file_from_head(&head, file_len, opts, |from| {
             read_tail(&file, from, file_len)
         }) {
-            // The pixel data is mapped, untouched until wanted.
+            // Only the header is kept (a dataset holds its copy for life); the pixel data
+            // is mapped, untouched until wanted.
+            let mut head = head;
+            if let Some(pixels) = parsed.dataset.iter().find(|e| e.tag == PIXEL_DATA) {
+                head.truncate(pixels.value_offset);
+                head.shrink_to_fit();
+            }
             let source = Source::map_with_head(&file, len, head)?;
             return Ok(Ok(with_mtime(index_of(source, 0, parsed))));
         }
@@ -158,6 +164,9 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
     }
     Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
 }
+
+/// (7FE0,0010) Pixel Data.
+const PIXEL_DATA: u32 = 0x7FE0_0010;
 
 /// The most bytes after the pixel data read to finish a header read from a file's first
 /// bytes; a longer tail gets the file mapped and walked.
