@@ -16,13 +16,13 @@
 //! last few multi-frame files excepted, kept for the next batch), so memory stays bounded
 //! whatever the batch size.
 
-use crate::parse::{self, Element, ReadOptions, ValueKind, UNDEFINED_LENGTH};
+use crate::parse::{self, Element, ReadOptions, ValueKind, PIXEL_DATA, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
 use crate::pixels::lut::{self, Rescale, Tables, Transform, VoiFunction, Window};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::parallel::map_queued_with;
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
-use crate::source::Source;
+use crate::source::{self, Source};
 use crate::values;
 use std::collections::HashMap;
 use std::fs::File;
@@ -50,7 +50,6 @@ const EXTENDED_OFFSET_TABLE: u32 = 0x7FE0_0001;
 const EXTENDED_OFFSET_TABLE_LENGTHS: u32 = 0x7FE0_0002;
 const FLOAT_PIXEL_DATA: u32 = 0x7FE0_0008;
 const DOUBLE_FLOAT_PIXEL_DATA: u32 = 0x7FE0_0009;
-const PIXEL_DATA: u32 = 0x7FE0_0010;
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 const NATIVE_SYNTAXES: [&str; 3] = [
@@ -251,17 +250,9 @@ impl PixelFile {
         let pixel = match head_of {
             // The walk stopped where the pixel data starts: its header must be in the head,
             // in the dataset's encoding, with a VR pydicom reads it by.
-            Some(_) => match parse::element_at(buf, parsed.end, parsed.encoding, &opts) {
-                Some(e)
-                    if e.tag == PIXEL_DATA
-                        && match e.vr {
-                            None => parsed.encoding.implicit,
-                            Some(vr) => vr == "OB" || vr == "OW",
-                        } =>
-                {
-                    e
-                }
-                _ => return Ok(None),
+            Some(_) => match parse::pixel_data_at(buf, &parsed, &opts) {
+                Some(e) => e,
+                None => return Ok(None),
             },
             None => *dataset.find(PIXEL_DATA).ok_or("no Pixel Data")?,
         };
@@ -645,19 +636,7 @@ pub struct Scratch(Vec<u8>, Vec<u8>, Tables);
 
 /// Fill `buf` from `file` at `offset`.
 fn read_at(file: &File, buf: &mut [u8], offset: usize) -> Result<(), Fallback> {
-    #[cfg(unix)]
-    let read = {
-        use std::os::unix::fs::FileExt;
-        file.read_exact_at(buf, offset as u64)
-    };
-    #[cfg(not(unix))]
-    let read = {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = file;
-        file.seek(SeekFrom::Start(offset as u64))
-            .and_then(|_| file.read_exact(buf))
-    };
-    read.map_err(|e| format!("reading pixel data: {e}"))
+    source::read_exact_at(file, buf, offset).map_err(|e| format!("reading pixel data: {e}"))
 }
 
 /// The dataset's top-level elements and the bytes they point into.

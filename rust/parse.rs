@@ -23,7 +23,9 @@ pub const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
 pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
 const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
-const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, 0x7FE0_0010];
+/// (7FE0,0010) Pixel Data.
+pub const PIXEL_DATA: u32 = 0x7FE0_0010;
+const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, PIXEL_DATA];
 /// Sequences nested deeper than this are left to pydicom (whose own recursion limit decides).
 pub const MAX_DEPTH: usize = 64;
 /// Largest inflated body accepted from a deflated file; a bigger one is treated as a bomb.
@@ -358,19 +360,10 @@ pub fn parse_file_from_head(
     if parsed.overran || parsed.inflated.is_some() || parsed.dataset.is_empty() {
         return None;
     }
-    let pixels = element_at(head, parsed.end, parsed.encoding, &until_pixels)?;
-    let vr_as_walked = match pixels.vr {
-        None => parsed.encoding.implicit,
-        Some(vr) => !parsed.encoding.implicit && (vr == "OB" || vr == "OW"),
-    };
+    let pixels = pixel_data_at(head, &parsed, &until_pixels)?;
     let length = pixels.length as usize;
     let value_end = pixels.value_offset.checked_add(length)?;
-    if pixels.tag != PIXEL_TAGS[2]
-        || !vr_as_walked
-        || pixels.length == UNDEFINED_LENGTH
-        || length == 0
-        || value_end > file_len
-    {
+    if pixels.length == UNDEFINED_LENGTH || length == 0 || value_end > file_len {
         return None;
     }
     parsed.dataset.push(Element {
@@ -398,6 +391,18 @@ pub fn parse_file_from_head(
     parsed.end = end + value_end;
     parsed.overran = walker.overran.get();
     Some(parsed)
+}
+
+/// The Pixel Data element whose header is where `parsed` (a walk of `buf` that stopped
+/// before the pixel data) ended, when it is one read in the dataset's encoding with a VR
+/// pydicom reads pixel data by (OB or OW, or implicit); its value is not looked at.
+pub fn pixel_data_at(buf: &[u8], parsed: &ParsedFile, opts: &ReadOptions) -> Option<Element> {
+    let pixels = element_at(buf, parsed.end, parsed.encoding, opts)?;
+    let vr_as_walked = match pixels.vr {
+        None => parsed.encoding.implicit,
+        Some(vr) => !parsed.encoding.implicit && (vr == "OB" || vr == "OW"),
+    };
+    (pixels.tag == PIXEL_DATA && vr_as_walked).then_some(pixels)
 }
 
 /// The element whose header is at `pos` in `buf`, read in `encoding` as the walk reads one,

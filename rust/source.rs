@@ -22,6 +22,21 @@ pub fn read_start(file: &File, len: u64, limit: usize) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Fill `buf` from `file` at `offset` (a positional read where the platform has one).
+pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, offset as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset as u64))
+            .and_then(|_| file.read_exact(buf))
+    }
+}
+
 /// Which file a mapping shows: device, inode and length when it was mapped. A path is opened
 /// again to map pixel data, and only used when it still names the same, unresized file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

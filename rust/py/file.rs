@@ -4,8 +4,8 @@
 use super::convert::Pydicom;
 use super::elements::ElementDict;
 use crate::errors::ParseError as CoreError;
-use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
-use crate::source::{read_start, Source};
+use crate::parse::{self, Encoding, ParsedFile, ReadOptions, PIXEL_DATA};
+use crate::source::{read_exact_at, read_start, Source};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
@@ -165,9 +165,6 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
     Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
 }
 
-/// (7FE0,0010) Pixel Data.
-const PIXEL_DATA: u32 = 0x7FE0_0010;
-
 /// The most bytes after the pixel data read to finish a header read from a file's first
 /// bytes; a longer tail gets the file mapped and walked.
 const TAIL_READ: usize = 64 * 1024;
@@ -175,12 +172,9 @@ const TAIL_READ: usize = 64 * 1024;
 /// The bytes of `file` (of `len` bytes) from offset `from` to its end, when there are no
 /// more than `TAIL_READ` of them.
 fn read_tail(file: &File, from: usize, len: usize) -> Option<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
     let want = len.checked_sub(from).filter(|&n| n <= TAIL_READ)?;
     let mut bytes = vec![0; want];
-    let mut reader = file;
-    reader.seek(SeekFrom::Start(from as u64)).ok()?;
-    reader.read_exact(&mut bytes).ok()?;
+    read_exact_at(file, &mut bytes, from).ok()?;
     Some(bytes)
 }
 
