@@ -5,6 +5,7 @@
 pub mod dictionary;
 pub mod errors;
 pub mod loader;
+pub mod mapping;
 pub mod parse;
 pub mod pixels;
 pub mod scan;

@@ -25,7 +25,8 @@ const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
 /// (7FE0,0010) Pixel Data.
 pub const PIXEL_DATA: u32 = 0x7FE0_0010;
-const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, PIXEL_DATA];
+/// The pixel data elements: (7FE0,0008) Float, (7FE0,0009) Double Float, (7FE0,0010).
+pub const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, PIXEL_DATA];
 /// Sequences nested deeper than this are left to pydicom (whose own recursion limit decides).
 pub const MAX_DEPTH: usize = 64;
 /// Largest inflated body accepted from a deflated file; a bigger one is treated as a bomb.
@@ -561,6 +562,45 @@ impl Level {
     };
 }
 
+/// Where each recorded tag is, for tags that come again: pydicom's reader keeps a dataset
+/// in a dict, so a repeated tag takes the new value in the first one's place. Without this
+/// a file of zero bytes would record an element for every 8 of them.
+#[derive(Default)]
+struct Recorded {
+    /// The greatest tag recorded: a greater one is new (the usual, ascending, case).
+    greatest: Option<u32>,
+    /// Every recorded tag's index, made at the first tag that is not greater.
+    at: Option<std::collections::HashMap<u32, usize>>,
+}
+
+impl Recorded {
+    fn record(&mut self, elements: &mut Vec<Element>, element: Element) {
+        let tag = element.tag;
+        if self.greatest.is_none_or(|g| tag > g) {
+            self.greatest = Some(tag);
+            if let Some(at) = &mut self.at {
+                at.insert(tag, elements.len());
+            }
+            elements.push(element);
+            return;
+        }
+        let at = self.at.get_or_insert_with(|| {
+            elements
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.tag, i))
+                .collect()
+        });
+        match at.get(&tag) {
+            Some(&i) => elements[i] = element,
+            None => {
+                at.insert(tag, elements.len());
+                elements.push(element);
+            }
+        }
+    }
+}
+
 /// An element header as read.
 struct Header {
     tag: u32,
@@ -707,6 +747,7 @@ impl<'a> Walker<'a> {
             (_, true) => 64,
         };
         let mut elements = Vec::with_capacity(capacity);
+        let mut recorded = Recorded::default();
         loop {
             if let Limit::At(end) = limit {
                 if pos == end {
@@ -793,7 +834,7 @@ impl<'a> Walker<'a> {
                 element
             };
             if level.record && wanted {
-                elements.push(element);
+                recorded.record(&mut elements, element);
             }
         }
         Ok((elements, pos))

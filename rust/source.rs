@@ -1,15 +1,20 @@
-//! Byte sources: a memory-mapped file, or bytes owned in memory (file-like objects, the inflated
-//! body of a deflated file). Everything above this module sees a `&[u8]`.
+//! Byte sources.
 //!
-//! It also makes the copy-on-write mappings native pixel arrays view: a fresh private mapping of
-//! a byte range of the file a source was mapped from, so each array can be written without its
-//! writes reaching the file, the dataset or any other array.
-#![allow(unsafe_code)]
+//! - [`Source`]: one contiguous run of a file's bytes, owned or mapped, for readers that use
+//!   it within one call (the batch reader, the bulk scanner).
+//! - [`Store`]: where a dataset read by `dcmread` keeps its values for as long as it lives.
+//!   Every header value is an owned copy; only bulk values (pixel data, large binary values)
+//!   may stay in a mapping of the file. So nothing a header holds depends on the file
+//!   staying as it was, and a mapping read after another writer changed the file is refused
+//!   rather than read (see `mapping`).
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use crate::mapping::{FileChanged, FileId, Mapping, MAP_ALIGN};
+use crate::parse::{Element, ParsedFile, ValueKind, PIXEL_TAGS, UNDEFINED_LENGTH};
+use std::ops::Range;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 
 /// At most `limit` bytes from the start of `file` (whose length is `len`), wherever its
 /// cursor is.
@@ -37,45 +42,12 @@ pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<(
     }
 }
 
-/// Which file a mapping shows: device, inode and length when it was mapped. A path is opened
-/// again to map pixel data, and only used when it still names the same, unresized file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-    len: u64,
-}
-
-impl FileId {
-    #[cfg(unix)]
-    fn of(file: &File) -> io::Result<Option<FileId>> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata()?;
-        Ok(Some(FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-        }))
-    }
-
-    #[cfg(not(unix))]
-    fn of(_: &File) -> io::Result<Option<FileId>> {
-        Ok(None)
-    }
-}
-
-/// The bytes one dataset is read from.
+/// A file's bytes in one piece.
 pub enum Source {
-    /// A read-only private mapping of a whole file, and which file it was.
-    Mapped(Mmap, Option<FileId>),
+    /// A read-only private mapping of the whole file.
+    Mapped(Arc<Mapping>),
     /// Bytes held in memory.
     Owned(Vec<u8>),
-    /// A mapping of a whole file (as `Mapped`) with a copy of its first bytes, from which
-    /// the values within them are read (`bytes_to`): reading a header then faults in, and
-    /// later unmaps, none of the mapping's pages. From Python here, a 512 KiB file's open,
-    /// mapping, first page and unmapping took 17 µs; a read of 8 KiB and an untouched
-    /// mapping, 9 µs.
-    Head(Vec<u8>, Mmap, Option<FileId>),
 }
 
 impl Source {
@@ -85,21 +57,7 @@ impl Source {
         if len == 0 {
             return Ok(Source::Owned(Vec::new()));
         }
-        // SAFETY: the mapping is read-only and private, and outlives every slice we hand out
-        // because slices borrow from `Source`. Memory safety then depends only on the file not
-        // being truncated by another process while mapped (which would raise SIGBUS on access);
-        // that is the documented risk of every mmap reader, and callers that expect files to
-        // change can read into memory instead (`Source::Owned`).
-        let map = unsafe { MmapOptions::new().map_copy_read_only(file)? };
-        Ok(Source::Mapped(map, FileId::of(file)?))
-    }
-
-    /// `map_file`, keeping `head` (the file's first bytes) to read values within it from.
-    pub fn map_with_head(file: &File, len: u64, head: Vec<u8>) -> io::Result<Source> {
-        Ok(match Source::map_file(file, len)? {
-            Source::Mapped(map, id) if head.len() <= map.len() => Source::Head(head, map, id),
-            other => other,
-        })
+        Mapping::whole(file, len, None).map(Source::Mapped)
     }
 
     /// Read at most `limit` bytes from the start of `file` (whose length is `len`), wherever
@@ -111,59 +69,269 @@ impl Source {
     /// The source's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {
-            Source::Mapped(map, _) | Source::Head(_, map, _) => map,
+            Source::Mapped(map) => map.bytes(),
             Source::Owned(vec) => vec,
         }
     }
+}
 
-    /// The source's bytes from the start, at least up to `end` when it has them: a head's
-    /// copy when it reaches `end`, else `bytes()`.
-    pub fn bytes_to(&self, end: usize) -> &[u8] {
-        match self {
-            Source::Head(head, _, _) if end <= head.len() => head,
-            _ => self.bytes(),
+/// Top-level values at least this long, of a binary VR or pixel data, stay in the file's
+/// mapping (when it is mapped); every other value is copied.
+pub const BULK_MIN: usize = 64 * 1024;
+
+/// True for a top-level element whose value may stay in a mapping: pixel data, or a value
+/// of a binary VR, at least `BULK_MIN` bytes long and read now (not a sequence or deferred).
+fn is_bulk(element: &Element) -> bool {
+    const BINARY: [&str; 7] = ["OB", "OW", "OD", "OF", "OL", "OV", "UN"];
+    element.kind == ValueKind::Bytes
+        && element.value_len >= BULK_MIN
+        && (PIXEL_TAGS.contains(&element.tag) || element.vr.is_some_and(|vr| BINARY.contains(&vr)))
+}
+
+/// The byte ranges of a file parsed as `parsed` (of `len` bytes) that a dataset reads its
+/// header from: the preamble, and every element (its header, its value, and an undefined
+/// length's delimiter) but the bulk ones, joined where only a few bytes lie between them.
+/// Bytes that are no element's (trailing padding, garbage after the end) are not included.
+pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
+    /// Ranges this close are copied as one.
+    const JOIN: usize = 64;
+    let dataset = match parsed.inflated {
+        Some(_) => &[][..], // the dataset is the inflated body, held apart
+        None => &parsed.dataset[..],
+    };
+    let mut ranges: Vec<Range<usize>> = parsed
+        .meta
+        .iter()
+        .chain(&parsed.command)
+        .chain(dataset.iter().filter(|e| !is_bulk(e)))
+        .map(|e| {
+            let delimiter = if e.length == UNDEFINED_LENGTH { 8 } else { 0 };
+            let end = e.value_offset.saturating_add(e.value_len).saturating_add(delimiter);
+            e.value_offset.saturating_sub(12)..end.min(len)
+        })
+        .chain(parsed.has_preamble.then_some(0..132.min(len)))
+        .filter(|r| r.start < r.end)
+        .collect();
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut joined: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match joined.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(JOIN) => last.end = last.end.max(r.end),
+            _ => joined.push(r),
+        }
+    }
+    // A bulk value between two joined ranges stays out of them.
+    let bulk: Vec<Range<usize>> = dataset
+        .iter()
+        .filter(|e| is_bulk(e))
+        .map(|e| e.value_offset..e.value_offset + e.value_len)
+        .collect();
+    joined
+        .into_iter()
+        .flat_map(|r| cut_out(r, &bulk))
+        .collect()
+}
+
+/// `range` less every range of `holes`.
+fn cut_out(range: Range<usize>, holes: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut pieces = vec![range];
+    for hole in holes {
+        pieces = pieces
+            .into_iter()
+            .flat_map(|p| {
+                if hole.end <= p.start || hole.start >= p.end {
+                    return vec![p];
+                }
+                [p.start..hole.start, hole.end..p.end]
+                    .into_iter()
+                    .filter(|r| r.start < r.end)
+                    .collect()
+            })
+            .collect();
+    }
+    pieces
+}
+
+/// A dataset's bytes: owned copies of the ranges header values are read from, and for bulk
+/// values the file's mapping. Offsets are the byte stream's (the file's, or the owned bytes').
+pub struct Store {
+    /// Owned copies, by start offset, ascending and disjoint.
+    owned: Vec<(usize, Vec<u8>)>,
+    /// The whole file's mapping, holding every byte not owned.
+    mapped: Option<Arc<Mapping>>,
+    len: usize,
+}
+
+impl Store {
+    /// All of `bytes`, owned.
+    pub fn owned(bytes: Vec<u8>) -> Store {
+        let len = bytes.len();
+        Store {
+            owned: vec![(0, bytes)],
+            mapped: None,
+            len,
         }
     }
 
-    /// A fresh copy-on-write mapping of `self.bytes()[start..start + len]`, made by opening
-    /// `path` again, or None when this source is not a mapping of the file `path` now names
-    /// (another file, a changed length, owned bytes), when the range is empty or out of
-    /// bounds, or when the file cannot be opened or mapped: the caller then copies.
-    pub fn private_range(&self, path: &Path, start: usize, len: usize) -> Option<PrivateRange> {
-        let (Source::Mapped(map, Some(id)) | Source::Head(_, map, Some(id))) = self else {
-            return None;
+    /// The file `mapping` shows, with copies of `ranges` (ascending, disjoint, within the
+    /// mapping) taken from `copies` where it has them (bytes already read, by start
+    /// offset), else from the mapping.
+    pub fn mapped(
+        mapping: Arc<Mapping>,
+        ranges: &[Range<usize>],
+        copies: &[(usize, &[u8])],
+    ) -> Store {
+        let bytes = mapping.bytes();
+        let owned = ranges
+            .iter()
+            .map(|r| {
+                let held = copies.iter().find_map(|(start, copy)| {
+                    let from = r.start.checked_sub(*start)?;
+                    copy.get(from..from + r.len())
+                });
+                (r.start, held.unwrap_or(&bytes[r.clone()]).to_vec())
+            })
+            .collect();
+        Store {
+            owned,
+            len: bytes.len(),
+            mapped: Some(mapping),
+        }
+    }
+
+    /// The length of the byte stream.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty stream.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The owned copy holding all of `start..end`, if one does.
+    fn owned_range(&self, start: usize, end: usize) -> Option<&[u8]> {
+        let i = self.owned.partition_point(|(s, _)| *s <= start).checked_sub(1)?;
+        let (s, bytes) = &self.owned[i];
+        bytes.get(start - s..end - s)
+    }
+
+    /// Bytes `start..end`, cut to the stream's end: from an owned copy, or (bulk values)
+    /// from the mapping once it is known that no other writer changed the file.
+    pub fn get(&self, start: usize, end: usize) -> Result<&[u8], FileChanged> {
+        let end = end.min(self.len);
+        let start = start.min(end);
+        if let Some(bytes) = self.owned_range(start, end) {
+            return Ok(bytes);
+        }
+        match &self.mapped {
+            Some(mapping) => {
+                mapping.check()?;
+                Ok(&mapping.bytes()[start..end])
+            }
+            None => Ok(&[]),
+        }
+    }
+
+    /// Bytes `start..end` (cut to the stream's end) appended to `out`, piece by piece when
+    /// they span owned copies and mapped bytes.
+    pub fn copy_to(&self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<(), FileChanged> {
+        let end = end.min(self.len);
+        let mut pos = start.min(end);
+        while pos < end {
+            let i = self.owned.partition_point(|(s, _)| *s <= pos);
+            let within = i
+                .checked_sub(1)
+                .map(|i| &self.owned[i])
+                .filter(|(s, b)| pos < s + b.len());
+            let next = match within {
+                Some((s, bytes)) => {
+                    let stop = end.min(s + bytes.len());
+                    out.extend_from_slice(&bytes[pos - s..stop - s]);
+                    stop
+                }
+                None => {
+                    let stop = self.owned.get(i).map_or(end, |(s, _)| end.min(*s));
+                    out.extend_from_slice(self.get(pos, stop)?);
+                    stop
+                }
+            };
+            pos = next;
+        }
+        Ok(())
+    }
+
+    /// The file mapped for bulk values, if any.
+    pub fn mapping(&self) -> Option<&Arc<Mapping>> {
+        self.mapped.as_ref()
+    }
+
+    /// The path of the mapped file, when there is one.
+    pub fn path(&self) -> Option<&Path> {
+        self.mapped.as_ref().and_then(|m| m.path())
+    }
+
+    /// `start..start + len` read afresh from the mapped file into `out` (one positional
+    /// read: cheaper than faulting the pages of a mapping in), or from the mapping when the
+    /// path no longer names the mapped file or it is detached.
+    pub fn read_bulk(&self, start: usize, out: &mut [u8]) -> Result<(), FileChanged> {
+        let end = start + out.len();
+        if let Some(bytes) = self.owned_range(start, end) {
+            out.copy_from_slice(bytes);
+            return Ok(());
+        }
+        let Some(mapping) = &self.mapped else {
+            out.copy_from_slice(self.get(start, end)?);
+            return Ok(());
         };
+        if !mapping.is_detached() {
+            if let Some(file) = self.open_mapped_file() {
+                mapping.check()?;
+                if read_exact_at(&file, out, start).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        let bytes = self.get(start, end)?;
+        if bytes.len() != out.len() {
+            return Err(FileChanged {
+                path: mapping.path().map(Path::to_path_buf).unwrap_or_default(),
+            });
+        }
+        out.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// The mapped file opened again by its path, when the path still names it unchanged.
+    fn open_mapped_file(&self) -> Option<File> {
+        let mapping = self.mapped.as_ref()?;
+        let file = File::open(mapping.path()?).ok()?;
+        let id = FileId::of(&file).ok()?;
+        mapping.shows(&id).then_some(file)
+    }
+
+    /// A fresh copy-on-write mapping of bytes `start..start + len` of the mapped file, or
+    /// None when the path no longer names that file unchanged, the range is empty or out of
+    /// bounds, or the file cannot be mapped: the caller then copies.
+    pub fn private_range(&self, start: usize, len: usize) -> Option<PrivateRange> {
+        let mapping = self.mapped.as_ref()?;
         let end = start.checked_add(len)?;
-        if len == 0 || end > map.len() {
+        if len == 0 || end > self.len || mapping.is_detached() || mapping.check().is_err() {
             return None;
         }
-        let file = File::open(path).ok()?;
-        if FileId::of(&file).ok()? != Some(*id) {
-            return None;
-        }
-        // Mapping offsets must be page aligned; map from the page holding `start`.
+        let file = self.open_mapped_file()?;
+        // Mapping offsets must be aligned; map from the aligned offset before `start`.
         let aligned = start - start % MAP_ALIGN;
         let skip = start - aligned;
-        // SAFETY: a private (copy-on-write) mapping: writes through it go to anonymous pages
-        // of this process and never reach the file, the page cache, or any other mapping.
-        // The file is the one this source mapped (same device, inode and length, checked
-        // above) and the range lies within it. As with `map_file`, only truncation of the
-        // file by another process could invalidate pages (SIGBUS); that risk is documented.
-        let map = unsafe {
-            MmapOptions::new()
-                .offset(aligned as u64)
-                .len(skip + len)
-                .map_copy(&file)
-                .ok()?
-        };
+        let map = Mapping::private_range(&file, aligned as u64, skip + len, mapping.path()).ok()?;
         Some(PrivateRange { map, skip, len })
     }
 }
 
 /// A private, writable mapping of a byte range of a file: `len` bytes from `skip` bytes into
-/// the mapping (which starts on a page boundary).
+/// the mapping (which starts on an aligned offset).
 pub struct PrivateRange {
-    map: MmapMut,
+    map: Arc<Mapping>,
     skip: usize,
     len: usize,
 }
@@ -171,15 +339,43 @@ pub struct PrivateRange {
 impl PrivateRange {
     /// The range's bytes.
     pub fn bytes(&self) -> &[u8] {
-        &self.map[self.skip..self.skip + self.len]
+        &self.map.bytes()[self.skip..self.skip + self.len]
     }
 
-    /// The range's bytes, writable (writes stay in this process's private pages).
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.map[self.skip..self.skip + self.len]
+    /// A pointer to the range's first byte, writable (writes stay in this process's private
+    /// pages), and its length.
+    pub fn as_mut_ptr(&self) -> (*mut u8, usize) {
+        let base = self
+            .map
+            .bytes_mut_ptr()
+            .expect("a private range is mapped writable");
+        (base.wrapping_add(self.skip), self.len)
     }
 }
 
-/// Mapping offsets are aligned to 64 KiB: a multiple of every page size in use (4, 16,
-/// 64 KiB) and Windows' allocation granularity.
-const MAP_ALIGN: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_span_owned_and_mapped_bytes() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let path = std::env::temp_dir().join(format!("dcmfast-store-{}", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let mapping = Mapping::whole(&file, bytes.len() as u64, Some(&path)).unwrap();
+        let store = Store::mapped(mapping, &[0..100, 150_000..150_010], &[(0, &bytes[..50])]);
+        assert_eq!(store.get(10, 20).unwrap(), &bytes[10..20]);
+        assert_eq!(store.get(150_002, 150_004).unwrap(), &bytes[150_002..150_004]);
+        let mut out = Vec::new();
+        store.copy_to(90, 150_005, &mut out).unwrap();
+        assert_eq!(out, &bytes[90..150_005]);
+        let mut frame = vec![0; 1000];
+        store.read_bulk(70_000, &mut frame).unwrap();
+        assert_eq!(frame, &bytes[70_000..71_000]);
+        let range = store.private_range(100_000, 5000).unwrap();
+        assert_eq!(range.bytes(), &bytes[100_000..105_000]);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

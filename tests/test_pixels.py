@@ -200,7 +200,7 @@ def _ct() -> str:
 def _map_of(arr: np.ndarray) -> Any:
     base = arr
     while base is not None and not isinstance(base, _core.PixelMap):
-        base = base.base
+        base = getattr(base, "base", None)
     return base
 
 
@@ -209,8 +209,14 @@ def _pixel_offset(path: str) -> int:
     return ds["PixelData"].file_tell
 
 
-def test_native_array_views_the_file():
-    path = _ct()
+def _large_native(tmp_path) -> Path:
+    """A native multi-frame file whose pixel data is above the size dcmfast views."""
+    arr = np.arange(40 * 256 * 256, dtype=np.uint32).astype(np.uint16)
+    return _write_native(tmp_path, arr.reshape(40, 256, 256), 16, False, "large.dcm")
+
+
+def test_large_native_array_views_the_file(tmp_path):
+    path = str(_large_native(tmp_path))
     arr = dcmfast.dcmread(path).pixel_array
     assert not arr.flags.owndata
     assert arr.flags.writeable
@@ -221,9 +227,18 @@ def test_native_array_views_the_file():
     np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array)
 
 
-def test_writes_stay_private(tmp_path):
+def test_small_native_array_is_read_into_memory():
+    path = _ct()
+    arr = dcmfast.dcmread(path).pixel_array
+    assert _map_of(arr) is None
+    assert arr.flags.writeable
+    np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array)
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_writes_stay_private(tmp_path, large):
     path = tmp_path / "ct.dcm"
-    shutil.copy(_ct(), path)
+    shutil.copy(_large_native(tmp_path) if large else _ct(), path)
     before = path.read_bytes()
     ds = dcmfast.dcmread(path)
     first = ds.pixel_array
@@ -248,10 +263,10 @@ def test_array_outlives_dataset():
 
 def test_moved_file_is_copied(tmp_path):
     path = tmp_path / "ct.dcm"
-    shutil.copy(_ct(), path)
+    shutil.copy(_large_native(tmp_path), path)
     ds = dcmfast.dcmread(path)
     path.rename(tmp_path / "moved.dcm")
-    shutil.copy(_ct(), path)  # another file with the same name and content
+    shutil.copy(tmp_path / "moved.dcm", path)  # another file, same name and content
     arr = ds.pixel_array
     assert _map_of(arr) is None
     np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array)
@@ -298,9 +313,19 @@ def test_bits_stored_correction(tmp_path, signed, dirty):
         got = dcmfast.pixel_array(dcmfast.dcmread(path), index=index)
         assert (got.dtype, got.shape) == (want.dtype, want.shape)
         np.testing.assert_array_equal(got, want)
-        # A correction that changes nothing leaves the view in place.
-        assert isinstance(_map_of(got), _core.PixelMap)
-    assert path.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("dirty", [False, True])
+def test_bits_stored_correction_of_a_view(tmp_path, dirty):
+    arr = np.arange(40 * 256 * 256, dtype=np.uint32).astype(np.uint16) & 0x0FFF
+    if dirty:
+        arr[1234] = 0x3000  # bits above Bits Stored set
+    path = _write_native(tmp_path, arr.reshape(40, 256, 256), 12, False)
+    want = pydicom.dcmread(path).pixel_array
+    got = dcmfast.dcmread(path).pixel_array
+    np.testing.assert_array_equal(got, want)
+    # The correction (applied in place when due) keeps the view.
+    assert isinstance(_map_of(got), _core.PixelMap)
 
 
 def test_cache_and_resets():

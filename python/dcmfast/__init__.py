@@ -5,6 +5,7 @@
 memory-mapped file and converted only when accessed.
 """
 
+from dcmfast import _detach
 from dcmfast._dataset import FileDataset
 from dcmfast._loader import FrameDataset, read_batch
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
@@ -29,3 +30,5 @@ __all__ = [
     "unregister_decoder",
 ]
 __version__ = "0.1.0"
+
+_detach.install()

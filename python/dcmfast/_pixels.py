@@ -223,7 +223,7 @@ class _Source:
         check = None
         if runner._test_for("shift_correction"):
             check = (dtype.str, runner.bits_stored)
-        arr, fits = self.region.array(self.path, start, length, check)
+        arr, fits = self.region.array(start, length, check)
         return arr.view(dtype), fits
 
     def _rle(
@@ -349,7 +349,7 @@ def _plain_native(
     if not little:
         dtype = dtype.newbyteorder(">")
     check = (dtype.str, stored) if stored < bits else None
-    arr, fits = region.array(path, start, length, check)
+    arr, fits = region.array(start, length, check)
     arr = arr.view(dtype)
     if spp == 1:
         arr = (

@@ -5,7 +5,8 @@
 use super::convert::{plain_element, PlainElement, Pydicom};
 use super::pixels::PixelRegion;
 use crate::parse::{Element, Encoding, ValueKind};
-use crate::source::Source;
+use super::file::file_changed;
+use crate::source::Store;
 use crate::tagmap::TagMap;
 use crate::values;
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
@@ -50,9 +51,19 @@ enum Resolved<'py> {
 
 /// One byte source and how its elements are encoded.
 struct Origin {
-    source: Arc<Source>,
+    source: Arc<Store>,
     base: usize,
     encoding: Encoding,
+}
+
+impl Origin {
+    /// The bytes of `element`'s value present in the source.
+    fn value(&self, element: &Element) -> PyResult<&[u8]> {
+        let end = element.value_offset.saturating_add(element.value_len);
+        self.source
+            .get(element.value_offset, end)
+            .map_err(file_changed)
+    }
 }
 
 /// A dict of tag -> element whose values are made on first access.
@@ -72,7 +83,7 @@ pub struct ElementDict {
 
 impl ElementDict {
     pub fn new(
-        source: Arc<Source>,
+        source: Arc<Store>,
         base: usize,
         encoding: Encoding,
         factory: Py<PyAny>,
@@ -100,7 +111,7 @@ impl ElementDict {
     /// new value (dict assignment, as pydicom's reader builds its dict).
     pub fn append_foreign(
         &mut self,
-        source: Arc<Source>,
+        source: Arc<Store>,
         base: usize,
         encoding: Encoding,
         elements: impl Iterator<Item = Element>,
@@ -163,9 +174,7 @@ impl ElementDict {
                 ),
             );
         }
-        let bytes = origin.source.bytes_to(e.value_offset + e.value_len);
-        let end = (e.value_offset + e.value_len).min(bytes.len());
-        let value = PyBytes::new(py, &bytes[e.value_offset.min(end)..end]);
+        let value = PyBytes::new(py, origin.value(e)?);
         // is_raw and is_buffered take the namedtuple's defaults.
         let fields = (
             tag,
@@ -231,9 +240,7 @@ impl ElementDict {
     ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
-        let bytes = origin.source.bytes_to(e.value_offset + e.value_len);
-        let end = (e.value_offset + e.value_len).min(bytes.len());
-        let value = &bytes[e.value_offset.min(end)..end];
+        let value = origin.value(e)?;
         plain_element(
             self.pydicom.get(),
             tag,
@@ -292,11 +299,7 @@ impl ElementDict {
         if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
             return Ok(None);
         }
-        let bytes = this.origins[lazy.source]
-            .source
-            .bytes_to(e.value_offset + e.value_len);
-        let end = (e.value_offset + e.value_len).min(bytes.len());
-        let text = values::latin1(&bytes[e.value_offset.min(end)..end]);
+        let text = values::latin1(this.origins[lazy.source].value(e)?);
         let names = values::string_items(&text);
         let known = pd.python_encoding(py);
         for name in &names {

@@ -4,8 +4,9 @@
 use super::convert::Pydicom;
 use super::elements::ElementDict;
 use crate::errors::ParseError as CoreError;
-use crate::parse::{self, Encoding, ParsedFile, ReadOptions, PIXEL_DATA};
-use crate::source::{read_exact_at, read_start, Source};
+use crate::mapping::{self, FileChanged, Mapping};
+use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
+use crate::source::{header_ranges, read_exact_at, read_start, Store};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
@@ -66,9 +67,9 @@ const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
 /// One parsed file. Holds its bytes alive for every dataset and array made from it.
 #[pyclass(frozen, module = "dcmfast._core")]
 pub struct FileIndex {
-    file: Arc<Source>,
+    file: Arc<Store>,
     /// The dataset's bytes: the file itself, or the inflated body of a deflated file.
-    body: Arc<Source>,
+    body: Arc<Store>,
     /// Offset of the source's first byte in the caller's stream (file-likes read mid-way).
     base: usize,
     parsed: ParsedFile,
@@ -76,16 +77,17 @@ pub struct FileIndex {
     mtime: Option<f64>,
 }
 
-fn index_from(file: Source, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
-    let parsed = parse::parse_file(file.bytes(), opts)?;
-    Ok(index_of(file, base, parsed))
+/// The index of `store` (owned bytes), parsed with `opts`.
+fn index_from(bytes: Vec<u8>, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
+    let parsed = parse::parse_file(&bytes, opts)?;
+    Ok(index_of(Store::owned(bytes), base, parsed))
 }
 
 /// The index of `file`, parsed as `parsed`.
-fn index_of(file: Source, base: usize, mut parsed: ParsedFile) -> FileIndex {
+fn index_of(file: Store, base: usize, mut parsed: ParsedFile) -> FileIndex {
     let file = Arc::new(file);
     let body = match parsed.inflated.take() {
-        Some(bytes) => Arc::new(Source::Owned(bytes)),
+        Some(bytes) => Arc::new(Store::owned(bytes)),
         None => Arc::clone(&file),
     };
     FileIndex {
@@ -118,12 +120,18 @@ pub fn read_path(
 
 /// How much of a file is read, in turn, to find its header: most headers fit in the first
 /// read (a page-cache copy costs less than a mapping's page faults); bigger ones get one
-/// more try before the whole file is mapped and walked.
+/// more try before the whole file is read or mapped.
 const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
 
-/// Parse the file at `path` from its first bytes when they hold the whole header: alone
-/// when the read stops before pixel data, else with the file mapped for the pixel data that
-/// ends it (`parse_file_from_head`). Otherwise from a mapping of the whole file.
+/// Files up to this size that the head reads do not settle are read whole: a read costs
+/// less than mapping, walking and copying the header out of the mapping.
+const WHOLE_READ: u64 = 1024 * 1024;
+
+/// Parse the file at `path`, keeping every header value as owned bytes: from its first bytes
+/// when they hold the whole header (alone when the read stops before pixel data, else with
+/// the file mapped for the pixel data that ends it: `parse_file_from_head`); a small file
+/// from one read of it all; a large one walked through a mapping that keeps only its bulk
+/// values (`Store::mapped`).
 fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileIndex, CoreError>> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
@@ -135,34 +143,40 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
     let file_len = usize::try_from(len).unwrap_or(usize::MAX);
     for limit in HEAD_READS {
         let head = read_start(&file, len, limit)?;
-        let complete = head.len() == file_len;
+        if head.len() == file_len {
+            return Ok(index_from(head, 0, opts).map(with_mtime));
+        }
         if opts.stop_before_pixels {
             let head_len = head.len();
-            match index_from(Source::Owned(head), 0, opts) {
-                Ok(index) if complete || index.ends_within(head_len) => {
-                    return Ok(Ok(with_mtime(index)))
-                }
-                Err(err) if complete => return Ok(Err(err)),
+            match index_from(head, 0, opts) {
+                Ok(index) if index.ends_within(head_len) => return Ok(Ok(with_mtime(index))),
                 _ => {}
             }
-        } else if let Some(parsed) = parse::parse_file_from_head(&head, file_len, opts, |from| {
-            read_tail(&file, from, file_len)
-        }) {
-            // Only the header is kept (a dataset holds its copy for life); the pixel data
-            // is mapped, untouched until wanted.
-            let mut head = head;
-            if let Some(pixels) = parsed.dataset.iter().find(|e| e.tag == PIXEL_DATA) {
-                head.truncate(pixels.value_offset);
-                head.shrink_to_fit();
-            }
-            let source = Source::map_with_head(&file, len, head)?;
-            return Ok(Ok(with_mtime(index_of(source, 0, parsed))));
+            continue;
         }
-        if complete {
-            break;
+        let mut tail = None;
+        let parsed = parse::parse_file_from_head(&head, file_len, opts, |from| {
+            let bytes = read_tail(&file, from, file_len)?;
+            tail = Some((from, bytes.clone()));
+            Some(bytes)
+        });
+        if let Some(parsed) = parsed {
+            let mapping = Mapping::whole(&file, len, Some(path))?;
+            let mut copies = vec![(0, &head[..])];
+            copies.extend(tail.as_ref().map(|(from, bytes)| (*from, &bytes[..])));
+            let store = Store::mapped(mapping, &header_ranges(&parsed, file_len), &copies);
+            return Ok(Ok(with_mtime(index_of(store, 0, parsed))));
         }
     }
-    Ok(index_from(Source::map_file(&file, len)?, 0, opts).map(with_mtime))
+    if len <= WHOLE_READ {
+        let bytes = read_start(&file, len, file_len)?;
+        return Ok(index_from(bytes, 0, opts).map(with_mtime));
+    }
+    let mapping = Mapping::whole(&file, len, Some(path))?;
+    Ok(parse::parse_file(mapping.bytes(), opts).map(|parsed| {
+        let store = Store::mapped(mapping.clone(), &header_ranges(&parsed, file_len), &[]);
+        with_mtime(index_of(store, 0, parsed))
+    }))
 }
 
 /// The most bytes after the pixel data read to finish a header read from a file's first
@@ -206,7 +220,7 @@ pub fn read_bytes(
     config: (bool, bool, bool),
 ) -> PyResult<FileIndex> {
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
-    py.detach(|| index_from(Source::Owned(data), base, &opts))
+    py.detach(|| index_from(data, base, &opts))
         .map_err(to_py_err)
 }
 
@@ -269,7 +283,8 @@ impl FileIndex {
     fn preamble<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
         self.parsed
             .has_preamble
-            .then(|| PyBytes::new(py, &self.file.bytes_to(128)[..128]))
+            .then(|| self.file.get(0, 128).ok().map(|b| PyBytes::new(py, b)))
+            .flatten()
     }
 
     #[getter]
@@ -357,8 +372,12 @@ impl FileIndex {
     }
 
     /// The dataset's bytes (the inflated body of a deflated file), copied.
-    fn body_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.body.bytes())
+    fn body_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let mut bytes = Vec::new();
+        self.body
+            .copy_to(0, self.body.len(), &mut bytes)
+            .map_err(file_changed)?;
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// The modification time of a file read by path (`os.stat(path).st_mtime`).
@@ -380,16 +399,43 @@ impl FileIndex {
     }
 }
 
-/// A read-only, seekable file-like over a source, for pydicom's sequence reader.
+/// Detach every live mapping of the file `path` names before this process writes it, so
+/// that datasets and arrays read from it keep their values (GIL released while copying).
+/// Returns how many mappings were detached.
+#[pyfunction]
+pub fn detach_file(py: Python<'_>, path: PathBuf) -> PyResult<usize> {
+    py.detach(|| mapping::detach_file(&path))
+        .map_err(|e| PyOSError::new_err(e.to_string()))
+}
+
+/// Detach every live mapping of every file (before writes that cannot be named ahead).
+#[pyfunction]
+pub fn detach_all(py: Python<'_>) -> PyResult<usize> {
+    py.detach(mapping::detach_all)
+        .map_err(|e| PyOSError::new_err(e.to_string()))
+}
+
+/// How many mappings of files are live and not detached.
+#[pyfunction]
+pub fn live_mappings() -> usize {
+    mapping::live_count()
+}
+
+/// The exception for bytes of a file another writer changed after it was read.
+pub fn file_changed(err: FileChanged) -> PyErr {
+    PyOSError::new_err(err.to_string())
+}
+
+/// A read-only, seekable file-like over a store, for pydicom's sequence reader.
 #[pyclass(frozen, module = "dcmfast._core")]
 pub struct SourceReader {
-    source: Arc<Source>,
+    source: Arc<Store>,
     base: usize,
     pos: AtomicUsize,
 }
 
 impl SourceReader {
-    pub fn new(source: Arc<Source>, base: usize) -> SourceReader {
+    pub fn new(source: Arc<Store>, base: usize) -> SourceReader {
         SourceReader {
             source,
             base,
@@ -402,19 +448,25 @@ impl SourceReader {
 impl SourceReader {
     /// Read up to `size` bytes (all remaining when negative or omitted).
     #[pyo3(signature = (size = -1))]
-    fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> Bound<'py, PyBytes> {
-        let len = self.source.bytes().len();
+    fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> PyResult<Bound<'py, PyBytes>> {
+        let len = self.source.len();
         let pos = self.pos.load(Ordering::Relaxed);
-        let start = pos.saturating_sub(self.base).min(len);
+        let start = if pos < self.base {
+            len
+        } else {
+            (pos - self.base).min(len)
+        };
         let end = match size {
             Some(n) if n >= 0 => start.saturating_add(n as usize).min(len),
             _ => len,
         };
-        let bytes = self.source.bytes_to(end);
-        let start = if pos < self.base { end } else { start };
+        let mut bytes = Vec::with_capacity(end - start);
+        self.source
+            .copy_to(start, end, &mut bytes)
+            .map_err(file_changed)?;
         self.pos
             .store(pos.max(self.base) + (end - start), Ordering::Relaxed);
-        PyBytes::new(py, &bytes[start..end])
+        Ok(PyBytes::new(py, &bytes))
     }
 
     /// Move to `offset` relative to the start (0), the current position (1) or the end (2).
@@ -423,7 +475,7 @@ impl SourceReader {
         let origin = match whence {
             0 => 0i64,
             1 => self.pos.load(Ordering::Relaxed) as i64,
-            2 => (self.base + self.source.bytes().len()) as i64,
+            2 => (self.base + self.source.len()) as i64,
             _ => return Err(PyValueError::new_err(format!("invalid whence ({whence})"))),
         };
         let target = origin

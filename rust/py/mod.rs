@@ -18,6 +18,8 @@ mod _core {
     #[pymodule_export]
     use super::elements::{ElementDict, KeywordAttribute};
     #[pymodule_export]
+    use super::file::{detach_all, detach_file, live_mappings};
+    #[pymodule_export]
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
     #[pymodule_export]
     use super::file::{NotDicomError, ParseError};

@@ -5,13 +5,13 @@
 use crate::pixels::encapsulated;
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
-use crate::source::{PrivateRange, Source};
+use super::file::file_changed;
+use crate::source::{PrivateRange, Store};
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 /// A decoded frame (or None), the warnings to emit, then the error to raise (or None).
@@ -69,19 +69,25 @@ fn to_py_err(err: RleError) -> PyErr {
     }
 }
 
-/// The bytes of one still-unconverted pixel data value in a file's source: native arrays
-/// view them, encoded frames are decoded from them, and nothing is copied into Python bytes.
+/// The bytes of one still-unconverted pixel data value in a file's store: native arrays
+/// view or copy them, encoded frames are decoded from them, and nothing is copied into
+/// Python bytes.
 #[pyclass(frozen, module = "dcmfast._core")]
 pub struct PixelRegion {
-    source: Arc<Source>,
+    source: Arc<Store>,
     start: usize,
     len: usize,
     vr: Option<&'static str>,
 }
 
+/// Native arrays at least this large view a private mapping of the file; smaller ones are
+/// read into memory, which costs less than mapping the pages and faulting them in
+/// (`benches/report_pixels.py` measures both).
+const VIEW_MIN: usize = 4 * 1024 * 1024;
+
 impl PixelRegion {
-    pub fn new(source: Arc<Source>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
-        let end = start.saturating_add(len).min(source.bytes().len());
+    pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
+        let end = start.saturating_add(len).min(source.len());
         let start = start.min(end);
         PixelRegion {
             source,
@@ -91,21 +97,22 @@ impl PixelRegion {
         }
     }
 
-    fn bytes(&self) -> &[u8] {
-        &self.source.bytes()[self.start..self.start + self.len]
+    /// The value's bytes (an error when another writer changed the mapped file).
+    fn bytes(&self) -> PyResult<&[u8]> {
+        self.source
+            .get(self.start, self.start + self.len)
+            .map_err(file_changed)
     }
 
-    /// `self.bytes()[start..start + length]`, or pydicom's error for data that is too short.
-    fn range(&self, start: usize, length: usize) -> PyResult<&[u8]> {
-        start
-            .checked_add(length)
-            .and_then(|end| self.bytes().get(start..end))
-            .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "bytes {start}..{start}+{length} are beyond the {} bytes of pixel data",
-                    self.len
-                ))
-            })
+    /// Checks that `start..start + length` lies within the value, or pydicom's error.
+    fn check_range(&self, start: usize, length: usize) -> PyResult<()> {
+        match start.checked_add(length) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(PyValueError::new_err(format!(
+                "bytes {start}..{start}+{length} are beyond the {} bytes of pixel data",
+                self.len
+            ))),
+        }
     }
 }
 
@@ -113,7 +120,7 @@ impl PixelRegion {
 /// lives as long as any array (or view of one) needs it.
 #[pyclass(frozen, module = "dcmfast._core")]
 pub struct PixelMap {
-    // Held, never read: the array writes through its own pointer into these pages.
+    // Held, never read: the array reads and writes through its own pointer.
     _range: PrivateRange,
 }
 
@@ -129,20 +136,19 @@ impl PixelRegion {
         self.vr
     }
 
-    /// A writeable uint8 array of `length` bytes from `start`: a copy-on-write view of the
-    /// file `path` names when it is still the mapped file (writes stay private to the array),
-    /// else a copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits
-    /// Stored correction would leave those bytes unchanged (GIL released); else True.
-    #[pyo3(signature = (path, start, length, check = None))]
+    /// A writeable uint8 array of `length` bytes from `start`: for a large range of a
+    /// mapped file, a copy-on-write view of it (writes stay private to the array), else a
+    /// copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits Stored
+    /// correction would leave those bytes unchanged (GIL released); else True.
+    #[pyo3(signature = (start, length, check = None))]
     fn array<'py>(
         &self,
         py: Python<'py>,
-        path: Option<PathBuf>,
         start: usize,
         length: usize,
         check: Option<(String, u32)>,
     ) -> PyResult<(Bound<'py, PyArray1<u8>>, bool)> {
-        let bytes = self.range(start, length)?;
+        self.check_range(start, length)?;
         let check = match &check {
             Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
             None => None,
@@ -153,27 +159,30 @@ impl PixelRegion {
             }
             None => true,
         };
-        // Checked through the array's own mapping: the pages the check maps are the ones the
-        // caller reads next, not a second mapping of them (a read of the whole array after
-        // `pixel_array` took 17% less than when the check read the dataset's mapping).
-        let (mapped, fits) = py.detach(|| {
-            let mapped =
-                path.and_then(|path| self.source.private_range(&path, self.start + start, length));
-            let fits = fits(mapped.as_ref().map_or(bytes, |range| range.bytes()));
-            (mapped, fits)
-        });
-        let Some(mut range) = mapped else {
-            return Ok((PyArray1::from_slice(py, bytes), fits));
+        let from = self.start + start;
+        // Checked through the array's own pages: the ones the caller reads next.
+        let mapped = (length >= VIEW_MIN)
+            .then(|| py.detach(|| self.source.private_range(from, length)))
+            .flatten();
+        let Some(range) = mapped else {
+            let mut copy = vec![0; length];
+            let fits = py
+                .detach(|| {
+                    self.source.read_bulk(from, &mut copy)?;
+                    Ok(fits(&copy))
+                })
+                .map_err(file_changed)?;
+            return Ok((PyArray1::from_vec(py, copy), fits));
         };
-        let data = range.bytes_mut();
-        let ptr = data.as_mut_ptr();
-        let len = data.len();
+        let fits = py.detach(|| fits(range.bytes()));
+        let (ptr, len) = range.as_mut_ptr();
         let owner = Bound::new(py, PixelMap { _range: range })?;
         // SAFETY: `ptr..ptr + len` is the private mapping now owned by `owner`; moving the
         // `PrivateRange` into it moved the handle, not the pages, so the pointer stays valid
         // until `owner` is dropped, and `owner` becomes the array's base, which numpy keeps
-        // alive as long as this array or any view of it exists. Nothing else reads or writes
-        // these pages: the mapping is fresh and private to this array.
+        // alive as long as this array or any view of it exists. Nothing else writes these
+        // pages: the mapping is fresh and private to this array (detaching it replaces the
+        // pages with a copy of the same bytes at the same address).
         let view = unsafe { ArrayView1::from_shape_ptr(len, ptr as *const u8) };
         // SAFETY: as above, the data outlives the array through its base object `owner`, and
         // the mapping is never reallocated or unmapped before `owner` is dropped.
@@ -195,7 +204,8 @@ impl PixelRegion {
         let extended = extended
             .as_ref()
             .map(|(offsets, lengths)| (offsets.as_slice(), lengths.as_slice()));
-        let ranges = encapsulated::frame_ranges(self.bytes(), little, number_of_frames, extended)?;
+        let ranges =
+            encapsulated::frame_ranges(self.bytes().ok()?, little, number_of_frames, extended)?;
         Some(ranges.into_iter().map(|r| (r.start, r.end)).collect())
     }
 
@@ -235,10 +245,11 @@ impl PixelRegion {
             samples_per_pixel,
             bits_allocated,
         };
+        let bytes = self.bytes()?;
         let frames = ranges
             .iter()
             .map(|&(start, end)| {
-                self.bytes()
+                bytes
                     .get(start..end)
                     .ok_or_else(|| PyValueError::new_err("frame range out of bounds"))
             })
