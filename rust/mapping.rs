@@ -210,6 +210,20 @@ impl Mapping {
         self.file.same_file(file)
     }
 
+    /// Let go of the pages below `offset` that a read has faulted in (a walk through a
+    /// large file then holds a few pages at a time, not the file): later reads fault them in
+    /// again from the file. Only a read-only mapping not yet detached has pages that may go.
+    pub fn release_before(&self, offset: usize) {
+        let Map::ReadOnly(map) = &self.map else {
+            return;
+        };
+        let _guard = self.detaching.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_detached() {
+            return;
+        }
+        release_pages(map.as_ptr(), offset.min(map.len()));
+    }
+
     /// Replace the mapping's pages with anonymous memory holding the same bytes, at the same
     /// addresses.
     fn detach(&self) -> io::Result<()> {
@@ -336,6 +350,30 @@ fn replace_with_anonymous(ptr: *const u8, len: usize, writable: bool) -> io::Res
     }
     Ok(())
 }
+
+/// Drop the page-table entries of the whole pages of a read-only private file mapping from
+/// `ptr` (page aligned) up to `ptr + len`.
+#[cfg(target_os = "linux")]
+fn release_pages(ptr: *const u8, len: usize) {
+    let page = rustix::param::page_size();
+    let len = len - len % page;
+    if len > 0 {
+        // SAFETY: the range is whole pages of a read-only private mapping of a file that
+        // was never written (it is not detached: the caller holds the detach lock and
+        // checked), so MADV_DONTNEED only unmaps them and the next access maps the file's
+        // same bytes again; no content is lost. Advice that fails changes nothing.
+        let _ = unsafe {
+            rustix::mm::madvise(
+                ptr as *mut std::ffi::c_void,
+                len,
+                rustix::mm::Advice::LinuxDontNeed,
+            )
+        };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn release_pages(_ptr: *const u8, _len: usize) {}
 
 /// Elsewhere a file mapped by a process cannot be truncated (Windows), or the pages are left
 /// as they are.

@@ -164,8 +164,19 @@ pub struct ParsedFile {
 
 /// Parse a whole file held in `buf`.
 pub fn parse_file(buf: &[u8], opts: &ReadOptions) -> Result<ParsedFile> {
+    parse_file_reporting(buf, opts, &|_| {})
+}
+
+/// `parse_file`, telling `walked` now and then the offset below which the top-level walk
+/// has read all it will read (a mapped file's pages there may be let go).
+pub fn parse_file_reporting(
+    buf: &[u8],
+    opts: &ReadOptions,
+    walked: &dyn Fn(usize),
+) -> Result<ParsedFile> {
     let opts = &*opts.with_sorted_tags();
-    let walker = Walker::new(buf, opts);
+    let mut walker = Walker::new(buf, opts);
+    walker.walked = walked;
     let has_preamble = buf.len() >= 132 && &buf[128..132] == b"DICM";
     if !has_preamble && !opts.force {
         return Err(ParseError::NotDicom);
@@ -617,7 +628,12 @@ struct Walker<'a> {
     /// Where the last `specific_tags` lookup ended: top-level tags ascend, so the next
     /// lookup usually starts there.
     wanted_from: Cell<usize>,
+    /// Told, every `WALKED_EVERY` top-level elements, where the top-level walk is.
+    walked: &'a dyn Fn(usize),
 }
+
+/// How many top-level elements are walked between reports of progress.
+const WALKED_EVERY: usize = 1 << 16;
 
 impl<'a> Walker<'a> {
     fn new(buf: &'a [u8], opts: &'a ReadOptions) -> Self {
@@ -625,6 +641,7 @@ impl<'a> Walker<'a> {
             buf,
             opts,
             overran: Cell::new(false),
+            walked: &|_| {},
             wanted_from: Cell::new(0),
         }
     }
@@ -748,7 +765,14 @@ impl<'a> Walker<'a> {
         };
         let mut elements = Vec::with_capacity(capacity);
         let mut recorded = Recorded::default();
+        let mut walked = 0usize;
         loop {
+            if depth == 0 {
+                walked += 1;
+                if walked % WALKED_EVERY == 0 {
+                    (self.walked)(pos);
+                }
+            }
             if let Limit::At(end) = limit {
                 if pos == end {
                     break;

@@ -34,6 +34,7 @@ from pydicom.pixels import pixel_array as _pydicom_pixel_array
 from pydicom.pixels.decoders.base import DecodeRunner, _correct_unused_bits
 from pydicom.pixels.utils import as_pixel_options, get_image_pixel_ids
 from pydicom.uid import (
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -95,7 +96,7 @@ class _Source:
         elements = ds._dict
         if type(elements) is not ElementDict or kwargs.get("view_only"):
             raise _Fallback
-        tsyntax = getattr(ds, "file_meta", {}).get("TransferSyntaxUID", None)
+        tsyntax = _uid(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", None))
         present = [kw for kw, tag in _KEYWORDS.items() if tag in elements]
         if not tsyntax or not present or (len(present) > 1 and not from_file):
             raise _Fallback
@@ -281,6 +282,12 @@ _MODULE = (
 )
 
 
+def _uid(value: Any) -> UID | None:
+    """A Transfer Syntax UID value as pydicom's pixel pipeline takes it: an element
+    written with another VR (LO, SH, CS, ...) holds a ``str``, which it makes a UID."""
+    return UID(value) if isinstance(value, str) and value else value
+
+
 def _plain_native(
     ds: Dataset, index: int | None, path: str | None, from_file: bool
 ) -> np.ndarray | None:
@@ -294,7 +301,7 @@ def _plain_native(
         return None
     if 0x7FE00009 in elements:
         return None
-    tsyntax = (
+    tsyntax = _uid(
         ds.file_meta.get("TransferSyntaxUID") if "file_meta" in ds.__dict__ else None
     )
     if (

@@ -173,7 +173,12 @@ fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileInde
         return Ok(index_from(bytes, 0, opts).map(with_mtime));
     }
     let mapping = Mapping::whole(&file, len, Some(path))?;
-    Ok(parse::parse_file(mapping.bytes(), opts).map(|parsed| {
+    // The walk lets go of the pages it has passed: a file of garbage (a run of zero bytes
+    // is a run of empty elements) then costs a few pages of memory, not its size.
+    let parsed = parse::parse_file_reporting(mapping.bytes(), opts, &|walked| {
+        mapping.release_before(walked)
+    });
+    Ok(parsed.map(|parsed| {
         let store = Store::mapped(mapping.clone(), &header_ranges(&parsed, file_len), &[]);
         with_mtime(index_of(store, 0, parsed))
     }))
