@@ -17,18 +17,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import dcmfast
 import numpy as np
 import pydicom
 import pytest
 from compare import assert_same_dataset, assert_same_outcome, read_both
+from dcmfast import _core
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 from test_rle import encode_frame
-
-import dcmfast
-from dcmfast import _core
 
 PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
@@ -239,6 +238,7 @@ def test_trailing_zeros_memory_is_bounded(tmp_path, sparse):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     # Peak memory grows by a few pages of the walk, not by the file's size.
