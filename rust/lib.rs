@@ -8,9 +8,12 @@ pub mod loader;
 pub mod mapping;
 pub mod parse;
 pub mod pixels;
+pub mod read;
 pub mod scan;
 pub mod source;
 pub mod tagmap;
+#[cfg(test)]
+mod test_support;
 pub mod values;
 pub mod vr;
 

@@ -110,7 +110,11 @@ impl Mapping {
         // a file before writing it (`detach_file`), and readers check that another writer
         // has not changed it (`check`) before reading; what remains (a truncation racing a
         // read) is the documented risk of mapped files.
-        let map = unsafe { MmapOptions::new().len(len as usize).map_copy_read_only(file)? };
+        let map = unsafe {
+            MmapOptions::new()
+                .len(len as usize)
+                .map_copy_read_only(file)?
+        };
         Ok(Mapping::register(Map::ReadOnly(map), file, path))
     }
 
@@ -410,7 +414,10 @@ mod tests {
         File::create(&path).unwrap(); // truncates to 0 bytes
         assert_eq!(whole.bytes(), &bytes[..]);
         assert_eq!(range.bytes()[0], 7);
-        assert_eq!(&range.bytes()[1..], &bytes[MAP_ALIGN + 1..MAP_ALIGN + 100_000]);
+        assert_eq!(
+            &range.bytes()[1..],
+            &bytes[MAP_ALIGN + 1..MAP_ALIGN + 100_000]
+        );
         assert_eq!(detach_file(&path).unwrap(), 0);
         std::fs::remove_file(&path).unwrap();
     }

@@ -22,7 +22,8 @@ pub const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
 /// The length that marks an undefined-length value.
 pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
 const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
-const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
+/// (0002,0010) Transfer Syntax UID.
+pub const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
 /// (7FE0,0010) Pixel Data.
 pub const PIXEL_DATA: u32 = 0x7FE0_0010;
 /// The pixel data elements: (7FE0,0008) Float, (7FE0,0009) Double Float, (7FE0,0010).
@@ -396,6 +397,11 @@ pub fn parse_file_from_head(
     let (elements, end) = walker
         .walk(0, Limit::End, parsed.encoding, &Level::top_dataset(), 0)
         .ok()?;
+    // A tag after the pixel data that does not ascend may repeat one before it, which the
+    // whole walk records once: it decides.
+    if elements.iter().any(|e| e.tag <= PIXEL_DATA) {
+        return None;
+    }
     parsed.dataset.extend(elements.into_iter().map(|e| Element {
         value_offset: e.value_offset + value_end,
         ..e

@@ -10,9 +10,9 @@
 
 use crate::mapping::{FileChanged, FileId, Mapping, MAP_ALIGN};
 use crate::parse::{Element, ParsedFile, ValueKind, PIXEL_TAGS, UNDEFINED_LENGTH};
-use std::ops::Range;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,7 +106,10 @@ pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
         .chain(dataset.iter().filter(|e| !is_bulk(e)))
         .map(|e| {
             let delimiter = if e.length == UNDEFINED_LENGTH { 8 } else { 0 };
-            let end = e.value_offset.saturating_add(e.value_len).saturating_add(delimiter);
+            let end = e
+                .value_offset
+                .saturating_add(e.value_len)
+                .saturating_add(delimiter);
             e.value_offset.saturating_sub(12)..end.min(len)
         })
         .chain(parsed.has_preamble.then_some(0..132.min(len)))
@@ -116,7 +119,9 @@ pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
     let mut joined: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         match joined.last_mut() {
-            Some(last) if r.start <= last.end.saturating_add(JOIN) => last.end = last.end.max(r.end),
+            Some(last) if r.start <= last.end.saturating_add(JOIN) => {
+                last.end = last.end.max(r.end)
+            }
             _ => joined.push(r),
         }
     }
@@ -126,10 +131,7 @@ pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
         .filter(|e| is_bulk(e))
         .map(|e| e.value_offset..e.value_offset + e.value_len)
         .collect();
-    joined
-        .into_iter()
-        .flat_map(|r| cut_out(r, &bulk))
-        .collect()
+    joined.into_iter().flat_map(|r| cut_out(r, &bulk)).collect()
 }
 
 /// `range` less every range of `holes`.
@@ -211,7 +213,10 @@ impl Store {
 
     /// The owned copy holding all of `start..end`, if one does.
     fn owned_range(&self, start: usize, end: usize) -> Option<&[u8]> {
-        let i = self.owned.partition_point(|(s, _)| *s <= start).checked_sub(1)?;
+        let i = self
+            .owned
+            .partition_point(|(s, _)| *s <= start)
+            .checked_sub(1)?;
         let (s, bytes) = &self.owned[i];
         bytes.get(start - s..end - s)
     }
@@ -353,7 +358,6 @@ impl PrivateRange {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,7 +371,10 @@ mod tests {
         let mapping = Mapping::whole(&file, bytes.len() as u64, Some(&path)).unwrap();
         let store = Store::mapped(mapping, &[0..100, 150_000..150_010], &[(0, &bytes[..50])]);
         assert_eq!(store.get(10, 20).unwrap(), &bytes[10..20]);
-        assert_eq!(store.get(150_002, 150_004).unwrap(), &bytes[150_002..150_004]);
+        assert_eq!(
+            store.get(150_002, 150_004).unwrap(),
+            &bytes[150_002..150_004]
+        );
         let mut out = Vec::new();
         store.copy_to(90, 150_005, &mut out).unwrap();
         assert_eq!(out, &bytes[90..150_005]);

@@ -3,9 +3,9 @@
 //! stored back after converting it), so untouched elements cost nothing.
 
 use super::convert::{plain_element, PlainElement, Pydicom};
+use super::file::file_changed;
 use super::pixels::PixelRegion;
 use crate::parse::{Element, Encoding, ValueKind};
-use super::file::file_changed;
 use crate::source::Store;
 use crate::tagmap::TagMap;
 use crate::values;

@@ -4,16 +4,16 @@
 use super::convert::Pydicom;
 use super::elements::ElementDict;
 use crate::errors::ParseError as CoreError;
-use crate::mapping::{self, FileChanged, Mapping};
+use crate::mapping::{self, FileChanged};
 use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
-use crate::source::{header_ranges, read_exact_at, read_start, Store};
+use crate::read;
+use crate::source::Store;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -77,7 +77,7 @@ pub struct FileIndex {
     mtime: Option<f64>,
 }
 
-/// The index of `store` (owned bytes), parsed with `opts`.
+/// The index of `bytes` (read from a file-like), parsed with `opts`.
 fn index_from(bytes: Vec<u8>, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
     let parsed = parse::parse_file(&bytes, opts)?;
     Ok(index_of(Store::owned(bytes), base, parsed))
@@ -112,89 +112,14 @@ pub fn read_path(
     config: (bool, bool, bool),
 ) -> PyResult<FileIndex> {
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
-    let result = py.detach(|| read_file(&path, &opts));
-    result
+    let read = py
+        .detach(|| read::read_file(&path, &opts))
         .map_err(|e| PyOSError::new_err(e.to_string()))?
-        .map_err(to_py_err)
-}
-
-/// How much of a file is read, in turn, to find its header: most headers fit in the first
-/// read (a page-cache copy costs less than a mapping's page faults); bigger ones get one
-/// more try before the whole file is read or mapped.
-const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
-
-/// Files up to this size that the head reads do not settle are read whole: a read costs
-/// less than mapping, walking and copying the header out of the mapping.
-const WHOLE_READ: u64 = 1024 * 1024;
-
-/// Parse the file at `path`, keeping every header value as owned bytes: from its first bytes
-/// when they hold the whole header (alone when the read stops before pixel data, else with
-/// the file mapped for the pixel data that ends it: `parse_file_from_head`); a small file
-/// from one read of it all; a large one walked through a mapping that keeps only its bulk
-/// values (`Store::mapped`).
-fn read_file(path: &Path, opts: &ReadOptions) -> std::io::Result<Result<FileIndex, CoreError>> {
-    let file = File::open(path)?;
-    let metadata = file.metadata()?;
-    let len = metadata.len();
-    let with_mtime = |index: FileIndex| FileIndex {
-        mtime: mtime(&metadata),
-        ..index
-    };
-    let file_len = usize::try_from(len).unwrap_or(usize::MAX);
-    for limit in HEAD_READS {
-        let head = read_start(&file, len, limit)?;
-        if head.len() == file_len {
-            return Ok(index_from(head, 0, opts).map(with_mtime));
-        }
-        if opts.stop_before_pixels {
-            let head_len = head.len();
-            match index_from(head, 0, opts) {
-                Ok(index) if index.ends_within(head_len) => return Ok(Ok(with_mtime(index))),
-                _ => {}
-            }
-            continue;
-        }
-        let mut tail = None;
-        let parsed = parse::parse_file_from_head(&head, file_len, opts, |from| {
-            let bytes = read_tail(&file, from, file_len)?;
-            tail = Some((from, bytes.clone()));
-            Some(bytes)
-        });
-        if let Some(parsed) = parsed {
-            let mapping = Mapping::whole(&file, len, Some(path))?;
-            let mut copies = vec![(0, &head[..])];
-            copies.extend(tail.as_ref().map(|(from, bytes)| (*from, &bytes[..])));
-            let store = Store::mapped(mapping, &header_ranges(&parsed, file_len), &copies);
-            return Ok(Ok(with_mtime(index_of(store, 0, parsed))));
-        }
-    }
-    if len <= WHOLE_READ {
-        let bytes = read_start(&file, len, file_len)?;
-        return Ok(index_from(bytes, 0, opts).map(with_mtime));
-    }
-    let mapping = Mapping::whole(&file, len, Some(path))?;
-    // The walk lets go of the pages it has passed: a file of garbage (a run of zero bytes
-    // is a run of empty elements) then costs a few pages of memory, not its size.
-    let parsed = parse::parse_file_reporting(mapping.bytes(), opts, &|walked| {
-        mapping.release_before(walked)
-    });
-    Ok(parsed.map(|parsed| {
-        let store = Store::mapped(mapping.clone(), &header_ranges(&parsed, file_len), &[]);
-        with_mtime(index_of(store, 0, parsed))
-    }))
-}
-
-/// The most bytes after the pixel data read to finish a header read from a file's first
-/// bytes; a longer tail gets the file mapped and walked.
-const TAIL_READ: usize = 64 * 1024;
-
-/// The bytes of `file` (of `len` bytes) from offset `from` to its end, when there are no
-/// more than `TAIL_READ` of them.
-fn read_tail(file: &File, from: usize, len: usize) -> Option<Vec<u8>> {
-    let want = len.checked_sub(from).filter(|&n| n <= TAIL_READ)?;
-    let mut bytes = vec![0; want];
-    read_exact_at(file, &mut bytes, from).ok()?;
-    Some(bytes)
+        .map_err(to_py_err)?;
+    Ok(FileIndex {
+        mtime: mtime(&read.metadata),
+        ..index_of(read.store, 0, read.parsed)
+    })
 }
 
 /// `os.stat(path).st_mtime` as CPython computes it.
@@ -271,13 +196,6 @@ impl FileIndex {
             );
         }
         dict
-    }
-
-    /// True when everything the walk read lies within the first `len` bytes, with room for
-    /// the longest element header after where it stopped; then those bytes alone give the
-    /// same index as the whole file.
-    fn ends_within(&self, len: usize) -> bool {
-        !self.deflated() && !self.parsed.overran && self.parsed.end.saturating_add(12) <= len
     }
 }
 

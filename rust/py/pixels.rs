@@ -2,10 +2,10 @@
 //! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
 //! that release the GIL around the work.
 
+use super::file::file_changed;
 use crate::pixels::encapsulated;
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
-use super::file::file_changed;
 use crate::source::{PrivateRange, Store};
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
