@@ -223,10 +223,15 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# SQLite's INTEGER range: a value outside it (a UV, say) is stored as NULL, not an
+# OverflowError that would stop the whole batch.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
 def _number(value: Any) -> int | None:
     if isinstance(value, list):
         value = value[0] if value else None
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and value in _INT_RANGE else None
 
 
 def _write_batch(

@@ -1,0 +1,160 @@
+"""Reliability of the bulk scanner and the index (issue 13): one bad file is one error
+row, tags in any order are found as pydicom finds them, non-regular files never block,
+and a root that does not exist is an error that changes nothing."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dcmfast
+import pydicom
+import pytest
+from dcmfast import _index
+from dcmfast.cli import main as cli_main
+from pydicom.data import get_testdata_file
+from test_scan import pydicom_values, typed
+
+CT = get_testdata_file("CT_small.dcm")
+# Generous: each subprocess imports dcmfast and scans a few files (well under 2 s).
+TIMEOUT = 60
+
+ROWS_EXPLICIT = b"\x28\x00\x10\x00US\x02\x00"
+
+
+def _ct_bytes(implicit: bool = False) -> bytes:
+    if not implicit:
+        return Path(CT).read_bytes()
+    ds = pydicom.dcmread(CT)
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    out = io.BytesIO()
+    ds.save_as(out)
+    return out.getvalue()
+
+
+def _once(data: bytes, pattern: bytes) -> int:
+    at = data.find(pattern)
+    assert at > 0 and data.find(pattern, at + 1) == -1, pattern
+    return at
+
+
+def _retag(data: bytes, old: int, new: int, rest: bytes = b"") -> bytes:
+    """`data` with the element header of tag `old` (followed by `rest`, e.g. its VR)
+    given the tag `new`; lengths are unchanged."""
+    pattern = _tag_bytes(old) + rest
+    at = _once(data, pattern)
+    return data[:at] + _tag_bytes(new) + data[at + 4 :]
+
+
+def _tag_bytes(tag: int) -> bytes:
+    return (tag >> 16).to_bytes(2, "little") + (tag & 0xFFFF).to_bytes(2, "little")
+
+
+def _bad_rows_file(path: Path) -> Path:
+    """CT_small with a 1-byte Rows value (its second byte dropped)."""
+    data = _ct_bytes()
+    at = _once(data, ROWS_EXPLICIT)
+    path.write_bytes(
+        data[:at]
+        + b"\x28\x00\x10\x00US\x01\x00"
+        + data[at + 8 : at + 9]
+        + data[at + 10 :]
+    )
+    return path
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter; a hang fails the test instead of the run."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+class TestOneBadValueIsOneFilesError:
+    """Finding 4: a value pydicom's converter raises on makes its file an error row."""
+
+    TAGS = ("PatientID", "Rows", "Columns", "Modality")
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        shutil.copy(CT, tmp_path / "a_good.dcm")
+        _bad_rows_file(tmp_path / "b_bad_rows.dcm")
+        shutil.copy(CT, tmp_path / "c_good.dcm")
+        return tmp_path
+
+    def _check(self, result, folder, tags=TAGS):
+        bad = str(folder / "b_bad_rows.dcm")
+        assert result.paths == sorted(str(p) for p in folder.iterdir())
+        errors = dict(result.errors)
+        assert list(errors) == [bad]
+        assert errors[bad].startswith("BytesLengthException: ")
+        assert "(0028,0010)" in errors[bad]
+        row = result.paths.index(bad)
+        assert [result[t][row] for t in tags] == [None] * len(tags)
+        good = pydicom_values(CT, tags)
+        for path in (folder / "a_good.dcm", folder / "c_good.dcm"):
+            row = result.paths.index(str(path))
+            assert [result[t][row] for t in tags] == good
+
+    def test_scan(self, folder):
+        self._check(dcmfast.scan(folder, self.TAGS, workers=2), folder)
+
+    def test_iter_scan(self, folder):
+        batches = list(dcmfast.iter_scan(folder, self.TAGS, batch_size=1, workers=1))
+        self._check(dcmfast.ScanResult.concat(batches), folder)
+
+    def test_a_file_pydicom_reads_whole_has_its_error_too(self, folder):
+        # Implicit VR and an ambiguous VR ("US or SS") wanted: pydicom reads the
+        # whole file, and the bad Rows is converted from its dataset.
+        data = _ct_bytes(implicit=True)
+        at = _once(data, b"\x28\x00\x10\x00\x02\x00\x00\x00")
+        bad = data[:at] + b"\x28\x00\x10\x00\x01\x00\x00\x00" + data[at + 8 : at + 9]
+        (folder / "b_bad_rows.dcm").write_bytes(bad + data[at + 10 :])
+        tags = [*self.TAGS, "PixelPaddingValue"]
+        self._check(dcmfast.scan(folder, tags, workers=1), folder, tags)
+
+    def test_index(self, folder, tmp_path_factory, capsys):
+        db = tmp_path_factory.mktemp("db") / "index.sqlite"
+        assert cli_main(["index", str(folder), "--db", str(db), "--quiet"]) == 0
+        assert "1 errors" in capsys.readouterr().out
+        conn = sqlite3.connect(db)
+        try:
+            files = dict(conn.execute("SELECT path, error FROM files"))
+            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
+        finally:
+            conn.close()
+        bad = str(folder / "b_bad_rows.dcm")
+        assert files[bad].startswith("BytesLengthException: ")
+        assert instances == {str(folder / "a_good.dcm"), str(folder / "c_good.dcm")}
+        # A re-run has nothing left to do.
+        assert _index.index([folder], db).read == 0
+
+    def test_index_with_a_value_sqlite_cannot_hold(self, folder, tmp_path_factory):
+        # Rows as UV 2**64 - 1: a value pydicom reads, too big for an SQLite integer.
+        data = _ct_bytes()
+        at = _once(data, ROWS_EXPLICIT)
+        huge = b"\x28\x00\x10\x00UV\x00\x00\x08\x00\x00\x00" + b"\xff" * 8
+        (folder / "b_bad_rows.dcm").write_bytes(data[:at] + huge + data[at + 10 :])
+        assert pydicom.dcmread(folder / "b_bad_rows.dcm").Rows == 2**64 - 1
+        db = tmp_path_factory.mktemp("db") / "index.sqlite"
+        summary = _index.index([folder], db)
+        assert not summary.errors
+        conn = sqlite3.connect(db)
+        try:
+            rows = dict(conn.execute("SELECT path, rows FROM files"))
+            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
+        finally:
+            conn.close()
+        assert rows[str(folder / "b_bad_rows.dcm")] is None
+        assert rows[str(folder / "a_good.dcm")] == 128
+        assert len(instances) == 3
