@@ -158,3 +158,52 @@ class TestOneBadValueIsOneFilesError:
         assert rows[str(folder / "b_bad_rows.dcm")] is None
         assert rows[str(folder / "a_good.dcm")] == 128
         assert len(instances) == 3
+
+
+class TestMissingRoot:
+    """Finding 9: a root that does not exist is an error, and nothing is removed."""
+
+    @pytest.fixture
+    def indexed(self, tmp_path):
+        root = tmp_path / "archive"
+        root.mkdir()
+        for name in ("CT_small.dcm", "MR_small.dcm"):
+            shutil.copy(get_testdata_file(name), root / name)
+        db = tmp_path / "index.sqlite"
+        _index.index([root], db)
+        return root, db
+
+    def _files(self, db):
+        conn = sqlite3.connect(db)
+        try:
+            return set(conn.execute("SELECT * FROM files"))
+        finally:
+            conn.close()
+
+    @pytest.mark.parametrize("extra", [False, True], ids=["alone", "with-a-good-root"])
+    def test_cli(self, indexed, capsys, extra):
+        root, db = indexed
+        before = self._files(db)
+        assert len(before) == 2
+        missing = str(root) + "-typo"
+        paths = [str(root), missing] if extra else [missing]
+        status = cli_main(["index", *paths, "--db", str(db), "--quiet"])
+        assert status != 0
+        captured = capsys.readouterr()
+        assert missing in captured.err
+        assert "removed" not in captured.out
+        assert self._files(db) == before
+
+    def test_api(self, indexed):
+        root, db = indexed
+        before = self._files(db)
+        missing = root / "gone"
+        with pytest.raises(FileNotFoundError, match="gone"):
+            _index.index([missing], db)
+        assert self._files(db) == before
+
+    def test_a_removed_file_inside_a_root_is_still_dropped(self, indexed):
+        root, db = indexed
+        os.remove(root / "MR_small.dcm")
+        assert _index.index([root], db).removed == 1
+        assert len(self._files(db)) == 1
