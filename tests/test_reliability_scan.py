@@ -160,6 +160,79 @@ class TestOneBadValueIsOneFilesError:
         assert len(instances) == 3
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+class TestNonRegularFiles:
+    """Finding 8: named pipes are never opened blocking by scan, index or the loader."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        shutil.copy(CT, tmp_path / "a.dcm")
+        os.mkfifo(tmp_path / "b.fifo")
+        shutil.copy(CT, tmp_path / "c.dcm")
+        return tmp_path
+
+    def test_scan_of_a_directory_and_of_the_pipe(self, folder):
+        fifo = str(folder / "b.fifo")
+        done = _run(
+            f"""
+            import dcmfast
+            # Skipped in a directory, as `find -type f` would.
+            result = dcmfast.scan({str(folder)!r}, ["Modality"], workers=2)
+            assert [p[-5:] for p in result.paths] == ["a.dcm", "c.dcm"], result.paths
+            assert result["Modality"] == ["CT", "CT"] and not result.errors
+            result = dcmfast.scan([{fifo!r}, {CT!r}], ["Modality"], workers=1)
+            assert result["Modality"] == [None, "CT"], result["Modality"]
+            assert [p for p, _ in result.errors] == [{fifo!r}], result.errors
+            print(result.errors[0][1])
+            batches = list(dcmfast.iter_scan([{fifo!r}], ["Modality"]))
+            assert batches[0].errors, batches[0].errors
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert "not a regular file" in done.stdout
+
+    def test_index(self, folder, tmp_path_factory):
+        db = tmp_path_factory.mktemp("db") / "index.sqlite"
+        for paths in ([str(folder)], [str(folder / "b.fifo")]):
+            done = _run(
+                f"""
+                import sys
+                from dcmfast.cli import main
+                sys.exit(main(["index", *{paths!r}, "--db", {str(db)!r}, "--quiet"]))
+                """
+            )
+            assert done.returncode == 0, done.stderr
+        conn = sqlite3.connect(db)
+        try:
+            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
+            errors = dict(conn.execute("SELECT path, error FROM files"))
+        finally:
+            conn.close()
+        assert instances == {str(folder / "a.dcm"), str(folder / "c.dcm")}
+        assert "not a regular file" in errors[str(folder / "b.fifo")]
+
+    def test_loader(self, folder):
+        fifo = str(folder / "b.fifo")
+        done = _run(
+            f"""
+            import dcmfast
+            frames = dcmfast.FrameDataset({str(folder)!r})
+            assert len(frames) == 2, len(frames)
+            assert frames.locate(1)[0].endswith("c.dcm")
+            for items in ([{fifo!r}], [{CT!r}, ({fifo!r}, 0)]):
+                try:
+                    dcmfast.read_batch(items, workers=2)
+                except OSError as exc:
+                    print(type(exc).__name__, exc)
+                else:
+                    raise AssertionError("read_batch read a pipe")
+            """
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("not a regular file") == 2
+        assert fifo in done.stdout
+
+
 class TestMissingRoot:
     """Finding 9: a root that does not exist is an error, and nothing is removed."""
 

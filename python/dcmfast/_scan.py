@@ -233,7 +233,9 @@ def _scan_all(
 def walk_entries(directory: str) -> Iterator[os.DirEntry]:
     """The files under `directory`, searched recursively in sorted order, as
     ``os.DirEntry`` objects (their type and, on first ask, their stat come cheaply);
-    unreadable directories are skipped."""
+    unreadable directories are skipped, and so are named pipes, sockets and devices
+    (a read of one may block or never end). A symbolic link is followed, and left for
+    the scan to report when it names no regular file."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -245,7 +247,7 @@ def walk_entries(directory: str) -> Iterator[os.DirEntry]:
             continue
         if is_dir:
             yield from walk_entries(entry.path)
-        else:
+        elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
             yield entry
 
 
