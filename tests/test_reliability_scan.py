@@ -160,6 +160,80 @@ class TestOneBadValueIsOneFilesError:
         assert len(instances) == 3
 
 
+class TestTagsInAnyOrder:
+    """Finding 5: the values pydicom reads from files whose tags do not ascend."""
+
+    TAGS = (
+        "SpecificCharacterSet",
+        "PatientID",
+        "PatientName",
+        "Modality",
+        "Rows",
+        "Columns",
+        "SliceLocation",
+        "(0029,0005)",
+    )
+
+    def _check(self, path, tags=TAGS):
+        result = dcmfast.scan([str(path)], tags, workers=1)
+        assert not result.errors
+        got = [result[t][0] for t in tags]
+        assert typed(got) == typed(pydicom_values(str(path), tags))
+        return got
+
+    @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+    def test_a_late_tag_first(self, tmp_path, implicit):
+        # (0008,0005), the first element, made (0029,0005): every later tag is lower.
+        data = _retag(_ct_bytes(implicit), 0x00080005, 0x00290005)
+        (tmp_path / "f.dcm").write_bytes(data)
+        got = self._check(tmp_path / "f.dcm")
+        assert got[1:4] == ["1CT1", "CompressedSamples^CT1", "CT"]
+        # Only the wanted tags before the first out-of-order one.
+        got = self._check(tmp_path / "f.dcm", ["Modality", "Rows"])
+        assert got == ["CT", 128]
+
+    @pytest.mark.parametrize("implicit", [False, True], ids=["explicit", "implicit"])
+    def test_a_repeated_tag_takes_the_later_value(self, tmp_path, implicit):
+        # The last element before the pixel data, (0043,104E) FL, made (0028,0010):
+        # pydicom's Rows is the later element's value (the FL's bytes read as US).
+        rest = b"" if implicit else b"FL"
+        data = _retag(_ct_bytes(implicit), 0x0043104E, 0x00280010, rest)
+        (tmp_path / "f.dcm").write_bytes(data)
+        got = self._check(tmp_path / "f.dcm")
+        assert got[4] != 128
+
+    def test_a_wanted_tag_past_a_long_header(self, tmp_path):
+        # A 100 KiB private value before an element renamed to PatientID: the scan
+        # needs the whole header to find it.
+        ds = pydicom.dcmread(CT)
+        ds.add_new(0x00290010, "LO", "DCMFAST")
+        ds.add_new(0x00291000, "OB", b"\0" * 100_000)
+        out = io.BytesIO()
+        ds.save_as(out)
+        data = _retag(out.getvalue(), 0x00431027, 0x00100020, b"SH")
+        (tmp_path / "f.dcm").write_bytes(data)
+        got = self._check(tmp_path / "f.dcm")
+        assert got[1] == "/1.0:1"
+
+    def test_character_set_after_the_text(self, tmp_path):
+        # (0008,0005) moved after the name it decodes: pydicom decodes with it.
+        ds = pydicom.dcmread(CT)
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.PatientName = "Müller"
+        ds.add_new(0x00431027, "SH", "x")
+        out = io.BytesIO()
+        ds.save_as(out)
+        data = out.getvalue().replace("Müller".encode("latin-1"), b"M\xfcller")
+        data = _retag(data, 0x00080005, 0x00290005, b"CS")
+        data = _retag(data, 0x00431027, 0x00080005, b"SH")
+        (tmp_path / "f.dcm").write_bytes(data)
+        self._check(tmp_path / "f.dcm")
+
+    def test_ascending_files_are_unchanged(self, tmp_path):
+        shutil.copy(CT, tmp_path / "f.dcm")
+        self._check(tmp_path / "f.dcm")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
 class TestNonRegularFiles:
     """Finding 8: named pipes are never opened blocking by scan, index or the loader."""

@@ -1,6 +1,6 @@
 """``scan``: chosen elements of many files, read in parallel, as columns.
 
-The Rust scanner reads each file's header only as far as the last wanted tag, on all
+The Rust scanner reads each file's header (up to its pixel data), on all
 cores with the GIL released, and makes plain Python values of what its bytes alone
 decide. Values it cannot make exactly as pydicom would (other character sets, values
 pydicom corrects) are converted by pydicom here, and files the fast walk does not
