@@ -191,8 +191,12 @@ impl PixelFile {
     /// `open`, reading the first `head` bytes first (the fuzz target reads short heads, so
     /// small inputs take the path of large files).
     pub fn open_with_head(path: &Path, head: usize) -> Result<PixelFile, Fallback> {
-        let file = File::open(path).map_err(|e| e.to_string())?;
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let file = source::open_nonblocking(path).map_err(|e| e.to_string())?;
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        if let Some(what) = source::not_regular(meta.file_type()) {
+            return Err(what.into());
+        }
+        let len = meta.len();
         let head = Source::read_head(&file, len, head).map_err(|e| e.to_string())?;
         if head.bytes().len() as u64 == len {
             return PixelFile::from_source(head);
@@ -201,7 +205,7 @@ impl PixelFile {
         if let Ok(Some(described)) = PixelFile::describe(head, Some((file, len))) {
             return Ok(described);
         }
-        let file = File::open(path).map_err(|e| e.to_string())?;
+        let file = source::open_nonblocking(path).map_err(|e| e.to_string())?;
         let source = Source::map_file(&file, len).map_err(|e| e.to_string())?;
         PixelFile::from_source(source)
     }

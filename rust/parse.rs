@@ -98,9 +98,6 @@ pub struct ReadOptions {
     pub specific_tags: Option<Vec<u32>>,
     /// Defer values longer than this many bytes.
     pub defer_size: Option<u64>,
-    /// Stop at the first top-level element whose tag is greater (the bulk scanner's last
-    /// wanted tag): nothing after it is read.
-    pub stop_after: Option<u32>,
     /// pydicom `config.settings.infer_sq_for_un_vr`.
     pub infer_sq_for_un_vr: bool,
     /// pydicom `config.replace_un_with_known_vr`.
@@ -346,7 +343,7 @@ pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
 /// the file. `tail(from)` gives the bytes from offset `from` to the end of the file (None
 /// when it would rather not: too many, or unreadable); elements there (a GE file's trailing
 /// padding) are walked as the whole walk would. Only for reads that keep and defer nothing
-/// (no `specific_tags`, `defer_size` or `stop_after`).
+/// (no `specific_tags` or `defer_size`).
 pub fn parse_file_from_head(
     head: &[u8],
     file_len: usize,
@@ -355,7 +352,6 @@ pub fn parse_file_from_head(
 ) -> Option<ParsedFile> {
     if opts.specific_tags.is_some()
         || opts.defer_size.is_some()
-        || opts.stop_after.is_some()
         || opts.stop_before_pixels
         || head.len() > file_len
         || head.len() < file_len.min(132)
@@ -819,9 +815,7 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            if level.stop.applies(tag)
-                || (level.filters && self.opts.stop_after.is_some_and(|last| tag > last))
-            {
+            if level.stop.applies(tag) {
                 break;
             }
             pos = header.value_offset;
@@ -896,7 +890,11 @@ impl<'a> Walker<'a> {
             if !(low..high).contains(&tag) {
                 let next = tags.partition_point(|&t| t < tag);
                 low = tag;
-                high = tags.get(next).map_or(0, |&t| t.min(PIXEL_TAGS[0]));
+                // Past the last wanted tag, up to pixel data: a tag may still come
+                // again, out of order, but none of these elements is wanted.
+                high = tags
+                    .get(next)
+                    .map_or(PIXEL_TAGS[0], |&t| t.min(PIXEL_TAGS[0]));
                 if tag <= SPECIFIC_CHARACTER_SET {
                     high = high.min(SPECIFIC_CHARACTER_SET);
                 }

@@ -16,6 +16,47 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Open `path` for reading without blocking in `open`: a named pipe with no writer would
+/// block a plain open forever (and a read of one with a writer but no data). Reads of
+/// regular files and directories are unaffected; callers check the file type (see
+/// `not_regular`) before trusting what a read gives.
+pub fn open_nonblocking(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        File::open(path)
+    }
+}
+
+/// The error for a file that is neither a regular file nor a directory (a named pipe, a
+/// socket, a device): none of them is read, since a read may block or never end.
+pub fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() || file_type.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("not a regular file: a named pipe (FIFO)");
+        }
+        if file_type.is_socket() {
+            return Some("not a regular file: a socket");
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return Some("not a regular file: a device");
+        }
+    }
+    Some("not a regular file")
+}
+
 /// At most `limit` bytes from the start of `file` (whose length is `len`), wherever its
 /// cursor is.
 pub fn read_start(file: &File, len: u64, limit: usize) -> io::Result<Vec<u8>> {

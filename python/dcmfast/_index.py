@@ -11,6 +11,7 @@ consistent database that the next run completes.
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import sqlite3
 import sys
@@ -126,10 +127,17 @@ def index(
     progress: TextIO | None = None,
 ) -> IndexSummary:
     """Index the DICOM files under `paths` (files or directories) into the SQLite
-    database `db`; only new or changed files are read. Returns a summary."""
+    database `db`; only new or changed files are read. Returns a summary.
+
+    A root that does not exist raises FileNotFoundError before the database is
+    touched: a mistyped or unmounted path must not read as "every file under it is
+    gone"."""
     started = time.perf_counter()
     summary = IndexSummary()
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    for root in roots:
+        if not os.path.exists(root):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), root)
     conn = sqlite3.connect(os.fspath(db))
     try:
         conn.execute("PRAGMA foreign_keys = ON")
@@ -223,10 +231,15 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# SQLite's INTEGER range: a value outside it (a UV, say) is stored as NULL, not an
+# OverflowError that would stop the whole batch.
+_INT_RANGE = range(-(2**63), 2**63)
+
+
 def _number(value: Any) -> int | None:
     if isinstance(value, list):
         value = value[0] if value else None
-    return value if isinstance(value, int) else None
+    return value if isinstance(value, int) and value in _INT_RANGE else None
 
 
 def _write_batch(

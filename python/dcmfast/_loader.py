@@ -18,7 +18,9 @@ warnings and errors are pydicom's, the errors naming the file.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 import threading
 from bisect import bisect_right
@@ -219,9 +221,28 @@ def _fill(
         np.copyto(target, arr, casting="equiv")
 
 
+def _require_regular_file(path: str) -> None:
+    """Raise OSError for a named pipe, socket or device: pydicom's open of one may
+    block forever (a pipe with no writer). Anything else is left to pydicom."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # pydicom raises its own error
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a device"
+    raise OSError(errno.EINVAL, f"not a regular file: {kind}", path)
+
+
 def _pydicom_frame(path: str, index: int, options: _Options) -> np.ndarray:
     """Frame `index` of `path` the way pydicom makes it (native byte order); a failure
     is raised as pydicom's exception class with the path in its message."""
+    _require_regular_file(path)
     try:
         arr = pixel_array(path, index=index)
         if options.as_float:

@@ -1,6 +1,6 @@
 """``scan``: chosen elements of many files, read in parallel, as columns.
 
-The Rust scanner reads each file's header only as far as the last wanted tag, on all
+The Rust scanner reads each file's header (up to its pixel data), on all
 cores with the GIL released, and makes plain Python values of what its bytes alone
 decide. Values it cannot make exactly as pydicom would (other character sets, values
 pydicom corrects) are converted by pydicom here, and files the fast walk does not
@@ -52,7 +52,8 @@ class ScanResult:
 
     ``result["PatientID"]`` is a list with a value (or None) per file;
     ``result.paths`` lists the files, ``result.errors`` the ``(path, message)`` of
-    files that are not DICOM or could not be read.
+    files that are not DICOM, could not be read, or hold a wanted value pydicom's
+    converter raises on (the message names the exception); their values are None.
     """
 
     def __init__(
@@ -232,7 +233,9 @@ def _scan_all(
 def walk_entries(directory: str) -> Iterator[os.DirEntry]:
     """The files under `directory`, searched recursively in sorted order, as
     ``os.DirEntry`` objects (their type and, on first ask, their stat come cheaply);
-    unreadable directories are skipped."""
+    unreadable directories are skipped, and so are named pipes, sockets and devices
+    (a read of one may block or never end). A symbolic link is followed, and left for
+    the scan to report when it names no regular file."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -244,7 +247,7 @@ def walk_entries(directory: str) -> Iterator[os.DirEntry]:
             continue
         if is_dir:
             yield from walk_entries(entry.path)
-        else:
+        elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
             yield entry
 
 
@@ -258,37 +261,56 @@ def _scan_batch(
     """Columns, errors as (row, path, message), and the rows that are directories."""
     columns, pending, charsets, failures = _core.scan_paths(paths, plan, workers)
     # Rows whose values only pydicom's reading of the whole dataset decides.
-    reread = set()
+    reread = {
+        row
+        for _, row, tag, vr, *_ in pending
+        if vr is None and " or " in (_dictionary_vr(tag) or "")
+    }
+    # Rows with a value pydicom's converter raises on: the file's error, not the scan's.
+    broken: dict[int, str] = {}
     if pending:
         encodings = {row: value for row, value in charsets}
         for column, row, tag, vr, value, implicit, little in pending:
-            if vr is None and " or " in (_dictionary_vr(tag) or ""):
-                # An implicit ambiguous VR ("US or SS", ...): the dataset decides.
-                reread.add(row)
+            if row in reread or row in broken:
                 continue
             raw = RawDataElement(
                 BaseTag(tag), vr, len(value), value, 0, implicit, little
             )
-            columns[column][row] = _pydicom_value(raw, encodings.get(row), little)
+            try:
+                columns[column][row] = _pydicom_value(raw, encodings.get(row), little)
+            except Exception as exc:  # noqa: BLE001 - one file's error, reported
+                broken[row] = _describe(exc)
     errors = []
     directories = []
     failures.extend((row, "irregular", "") for row in sorted(reread))
+    failures.extend((row, "broken", message) for row, message in broken.items())
+    failures.sort(key=lambda failure: failure[0])
     for row, kind, message in failures:
         path = paths[row]
         if kind == "directory":
             directories.append(row)
-        elif kind == "irregular":
+            continue
+        if kind == "irregular":
             # pydicom reads what the fast walk does not describe exactly.
             try:
                 values = _read_with_pydicom(path, specs, force)
             except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
-                errors.append((row, path, f"{type(exc).__name__}: {exc}"))
+                message = _describe(exc)
+            else:
+                for column, value in zip(columns, values):
+                    column[row] = value
                 continue
-            for column, value in zip(columns, values):
-                column[row] = value
-        else:
-            errors.append((row, path, _NOT_DICOM if kind == "not_dicom" else message))
+        elif kind == "not_dicom":
+            message = _NOT_DICOM
+        errors.append((row, path, message))
+        for column in columns:
+            column[row] = None  # a file with an error has no values
     return columns, errors, directories
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as a file's error message: its type and message."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _pydicom_value(raw: RawDataElement, charset: bytes | None, little: bool) -> Any:

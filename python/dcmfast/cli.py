@@ -47,12 +47,17 @@ def _index(args: argparse.Namespace) -> int:
         except ImportError:
             print("--format parquet needs pyarrow", file=sys.stderr)
             return 2
-    summary = index(
-        args.paths,
-        args.db,
-        workers=args.workers,
-        progress=None if args.quiet else sys.stderr,
-    )
+    try:
+        summary = index(
+            args.paths,
+            args.db,
+            workers=args.workers,
+            progress=None if args.quiet else sys.stderr,
+        )
+    except FileNotFoundError as exc:
+        # Nothing was indexed or removed.
+        print(f"dcmfast index: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     print_summary(summary, args.db)
     if summary.interrupted:
         return 130

@@ -58,7 +58,6 @@ fn options(
         infer_sq_for_un_vr: config.0,
         replace_un_with_known_vr: config.1,
         assume_implicit_vr_switch: config.2,
-        stop_after: None,
     }
 }
 

@@ -92,6 +92,7 @@ pub fn scan_paths<'py>(
                     ScanError::NotDicom => ("not_dicom", String::new()),
                     ScanError::Directory => ("directory", String::new()),
                     ScanError::Io(message) => ("io", message.clone()),
+                    ScanError::NotRegular(message) => ("io", message.to_string()),
                     ScanError::Irregular(message) => ("irregular", message.clone()),
                 };
                 failures.push((row, kind, message));
