@@ -81,7 +81,13 @@ def dcmread(
             index = _core.read_path(fp, *args)
         else:
             start = fp.tell()
-            index = _core.read_bytes(fp.read(), start, *args)
+            data = fp.read()
+            if start and force and data[128:132] != b"DICM":
+                # pydicom's read_preamble rewinds to the stream's start, not to
+                # where reading began.
+                fp.seek(0)
+                start, data = 0, fp.read()
+            index = _core.read_bytes(data, start, *args)
     except _core.NotDicomError:
         raise InvalidDicomError(_NOT_DICOM) from None
     except (_core.ParseError, OSError):
