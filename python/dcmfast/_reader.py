@@ -66,7 +66,8 @@ def dcmread(
         return _pydicom_dcmread(fp, defer_size, stop_before_pixels, force, tags)
 
     defer = None if defer_size is None else _defer_limit(defer_size)
-    if defer is False or pydicom.uid.PrivateTransferSyntaxes:
+    if defer is False or pydicom.uid.PrivateTransferSyntaxes or config.debugging:
+        # config.debug(True): the element-by-element log is what pydicom's reader writes.
         return pydicom_read()
 
     read_config = (
