@@ -101,11 +101,14 @@ def outcomes(report: Path) -> dict[str, str]:
         classname = case.get("classname", "")
         classname = classname[classname.find("tests.") :]
         test = f"{classname}::{case.get('name')}"
-        kinds = [child.tag for child in case]
+        kinds = {child.tag: child.get("message") or "" for child in case}
         outcome = "passed"
         for kind in ("error", "failure", "skipped"):
             if kind in kinds:
                 outcome = {"failure": "failed"}.get(kind, kind)
+                # pytest-xdist reports a worker that died (SIGSEGV, SIGBUS) this way.
+                if "crashed while running" in kinds[kind]:
+                    outcome = "crashed"
                 break
         # A test can appear twice (a teardown error after a pass): the worst counts.
         if result.get(test, "passed") == "passed":
@@ -127,7 +130,7 @@ def allowed() -> dict[str, str]:
 
 
 def counts(result: dict[str, str]) -> str:
-    kinds = ("passed", "failed", "error", "skipped")
+    kinds = ("passed", "failed", "error", "crashed", "skipped")
     return ", ".join(f"{sum(v == k for v in result.values())} {k}" for k in kinds)
 
 
