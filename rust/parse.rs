@@ -191,18 +191,27 @@ pub fn parse_file_reporting(
     let (meta, end) = walker.walk(pos, Limit::End, Encoding::EXPLICIT_LE, &meta_top, 0)?;
     pos = end;
 
-    // Command set: implicit VR LE by rule.
+    // Command set: implicit VR LE by rule. pydicom reads one wherever the file meta ends,
+    // so that read also consumes a stray item delimiter or a partial header found there
+    // (the file meta's read stops after an item delimiter, leaving what follows it).
     let mut command = Vec::new();
-    if let Some((tag, code)) = walker.peek_sniff(pos, true) {
-        if tag >> 16 == 0 {
-            if vr::looks_explicit(code) {
-                return Err(irregular(pos, Some(tag), "explicit VR command set"));
-            }
-            let level = Level::top(Stop::OutsideGroup(0));
-            let (elements, end) = walker.walk(pos, Limit::End, Encoding::IMPLICIT_LE, &level, 0)?;
-            command = elements;
-            pos = end;
+    let sniff = walker.peek_sniff(pos, true);
+    let explicit = sniff.is_some_and(|(_, code)| vr::looks_explicit(code));
+    let read = match sniff {
+        Some((tag, _)) if tag >> 16 == 0 && explicit => {
+            return Err(irregular(pos, Some(tag), "explicit VR command set"));
         }
+        Some((tag, _)) => tag >> 16 == 0 || tag == ITEM_DELIMITER || buf.len() - pos < 8,
+        None => pos < buf.len(),
+    };
+    if read {
+        let enc = if explicit {
+            Encoding::EXPLICIT_LE
+        } else {
+            Encoding::IMPLICIT_LE
+        };
+        let level = Level::top(Stop::OutsideGroup(0));
+        (command, pos) = walker.walk(pos, Limit::End, enc, &level, 0)?;
     }
 
     let transfer_syntax = meta

@@ -585,3 +585,29 @@ def test_fuzz_after_meta_parity(reader, meta, body):
 @given(soup=element_soup())
 def test_fuzz_element_soup_parity(reader, soup):
     _check_parity(reader, META["explicit-le"] + soup)
+
+
+STRAY_DELIMITER = _tag(0xFFFE, 0xE00D) + b"\x01\x00\x00\x00"
+OB_DELIMITER = _tag(0xFFFE, 0xE00D) + b"OB\x00\x00" + b"\x00" * 4
+COMMAND = _tag(0x0000, 0x0100) + struct.pack("<L", 2) + b"\x30\x00"
+AFTER_META = {
+    # pydicom's file meta read ends at an item delimiter, consuming its header; its
+    # command set read then consumes a stray one or a partial header left there.
+    "delimiter, 1 byte": STRAY_DELIMITER + b"\x00",
+    "delimiter, 7 bytes": STRAY_DELIMITER + b"\x08\x00\x60\x00CS\x02",
+    "delimiter, dataset": STRAY_DELIMITER + FIRST,
+    "delimiter, delimiter, dataset": STRAY_DELIMITER + ITEM_END + FIRST,
+    "delimiter x3, dataset": STRAY_DELIMITER + ITEM_END * 2 + FIRST,
+    "delimiter, command set": STRAY_DELIMITER + COMMAND + FIRST,
+    "delimiter with an OB VR": OB_DELIMITER + FIRST,
+    "delimiter, implicit dataset": STRAY_DELIMITER + FIRST_IMPLICIT,
+    "command set, delimiter, dataset": COMMAND + ITEM_END + FIRST,
+    "3 bytes": b"\x08\x00\x60",
+    "6 bytes": b"\x08\x00\x60\x00CS",
+}
+
+
+@pytest.mark.parametrize("meta", ["explicit-le", "implicit-le"])
+@pytest.mark.parametrize("case", sorted(AFTER_META))
+def test_what_follows_the_file_meta(case, meta, reader):
+    _check_parity(reader, META[meta] + AFTER_META[case])

@@ -9,10 +9,12 @@ honoured exactly as pydicom's reader does.
 from __future__ import annotations
 
 import contextlib
+import logging
 
+import pydicom.data
 import pydicom.valuerep
 import pytest
-from compare import assert_same_outcome, read_both
+from compare import assert_same_outcome, pydicom_dcmread, read_both
 from conftest import file_id
 from pydicom import config
 from pydicom.hooks import (
@@ -163,3 +165,26 @@ def test_variants_take_effect_in_pydicom():
     with pydicom_config(**CONFIGS["hook_private_UN"]):
         assert pydicom_dcmread(path)[0x00431028].VR == "UN"
     assert pydicom_dcmread(path)[0x00431028].VR == "OB"
+
+
+@pytest.mark.parametrize("defer_size", [None, 2000])
+@pytest.mark.parametrize("name", ["CT_small.dcm", "rtplan.dcm", "no_meta.dcm"])
+def test_debug_log_matches_pydicom(name, defer_size, reader, caplog):
+    """config.debug(True): the 'pydicom' logger gets the records pydicom's reader
+    writes (pydicom's test_values_identical looks for "Defer size exceeded")."""
+    path = pydicom.data.get_testdata_file(name)
+    logger = logging.getLogger("pydicom")
+    level = logger.level
+    logs = []
+    config.debug(True, default_handler=False)
+    try:
+        for read in (pydicom_dcmread, reader):
+            caplog.clear()
+            with caplog.at_level(logging.DEBUG, logger="pydicom"):
+                read(path, defer_size=defer_size, force=True)
+            logs.append([(r.levelno, r.getMessage()) for r in caplog.records])
+    finally:
+        config.debug(False, default_handler=False)
+        logger.setLevel(level)
+    assert logs[0], "pydicom logged nothing: is debugging on?"
+    assert logs[1] == logs[0]

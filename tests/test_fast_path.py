@@ -4,6 +4,7 @@ own surface (state, patching, CLI, pickling, threads) behaves as pydicom's."""
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import pickle
 import threading
@@ -142,6 +143,10 @@ def test_patch_pydicom_routes_and_undoes():
     dcmfast.patch_pydicom()
     try:
         assert pydicom.dcmread is dcmfast.dcmread
+        # Modules holding their own copy of the name, lazily imported ones too.
+        for name in ("filereader", "fileset", "examples", "dicomio", "cli.main"):
+            module = importlib.import_module("pydicom." + name)
+            assert vars(module)["dcmread"] is dcmfast.dcmread, name
         assert type(pydicom.dcmread(CT)) is dcmfast.FileDataset
         # The fallback calls pydicom's real reader, not the patched name.
         with warnings.catch_warnings():
@@ -151,7 +156,8 @@ def test_patch_pydicom_routes_and_undoes():
     finally:
         dcmfast.unpatch_pydicom()
     assert pydicom.dcmread is original
-    assert pydicom.filereader.dcmread is original
+    for name in ("filereader", "fileset", "examples", "dicomio", "cli.main"):
+        assert vars(importlib.import_module("pydicom." + name))["dcmread"] is original
 
 
 def test_dump_prints_pydicoms_str(capsys):

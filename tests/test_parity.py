@@ -199,6 +199,37 @@ def test_file_like_input(name, kwargs, reader):
             handle.close()
 
 
+def _positioned(data: bytes, position: int):
+    def make():
+        buffer = io.BytesIO(data)
+        buffer.seek(position)
+        return buffer
+
+    return make
+
+
+@pytest.mark.parametrize("force", [True, False])
+@pytest.mark.parametrize(
+    "case", ["no_meta at its end", "no_meta after a dataset", "CT_small after bytes"]
+)
+def test_file_like_read_from_its_position(case, force, reader):
+    """A stream read from a position that is not 0: pydicom reads from there when a
+    preamble and 'DICM' follow, and without them (force=True) from the stream's
+    start. (pydicom's own tests write a dataset then read the same DicomBytesIO.)"""
+    no_meta = Path(pydicom.data.get_testdata_file("no_meta.dcm")).read_bytes()
+    ct = Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes()
+    data, position = {
+        "no_meta at its end": (no_meta, len(no_meta)),
+        "no_meta after a dataset": (no_meta + no_meta[:200], len(no_meta)),
+        "CT_small after bytes": (no_meta[:300] + ct, 300),
+    }[case]
+    expected, actual = read_both(_positioned(data, position), reader, force=force)
+    label = f"{case} force={force}"
+    assert_same_outcome(expected, actual, label)
+    if expected.exc is None:
+        assert actual.source.tell() == expected.source.tell(), label
+
+
 def test_file_like_matches_path_read(reader):
     """The same bytes read from a path and from a BytesIO give the same data."""
     path = pydicom.data.get_testdata_file("CT_small.dcm")

@@ -1,31 +1,36 @@
 """``patch_pydicom()``: make code that calls ``pydicom.dcmread`` get dcmfast unedited.
 
-pydicom modules that imported ``dcmread`` by name hold their own reference, so each
-is rebound; the originals are kept for ``unpatch_pydicom()`` and for dcmfast's own
-fallback, which always calls pydicom's real reader.
+pydicom modules that imported ``dcmread`` by name hold their own reference
+(``pydicom.fileset``, ``pydicom.examples``, ``pydicom.dicomio``, ``pydicom.cli.main``,
+...), so each one loaded is rebound; modules imported later bind the patched
+``pydicom.filereader.dcmread``. The originals are kept for ``unpatch_pydicom()`` and
+for dcmfast's own fallback, which always calls pydicom's real reader.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from dcmfast._reader import _pydicom_dcmread, dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
 
-# Modules whose ``dcmread`` attribute is pydicom's reader.
-_MODULES = ("pydicom", "pydicom.filereader", "pydicom.fileset", "pydicom.pixels.utils")
+# Imported (if not yet) so that they are rebound even when loaded lazily later on.
+_MODULES = ("pydicom", "pydicom.filereader", "pydicom.fileset")
 
 
 def _targets() -> list[Any]:
-    modules = []
     for name in _MODULES:
-        try:
-            modules.append(importlib.import_module(name))
-        except ImportError:
-            continue
+        importlib.import_module(name)
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if name == "pydicom" or name.startswith("pydicom.")
+    ]
+    # vars(): a module's __getattr__ (pydicom.examples has one) is not asked.
     return [
-        m for m in modules if getattr(m, "dcmread", None) in (_pydicom_dcmread, dcmread)
+        m for m in modules if vars(m).get("dcmread") in (_pydicom_dcmread, dcmread)
     ]
 
 

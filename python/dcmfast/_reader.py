@@ -66,7 +66,8 @@ def dcmread(
         return _pydicom_dcmread(fp, defer_size, stop_before_pixels, force, tags)
 
     defer = None if defer_size is None else _defer_limit(defer_size)
-    if defer is False or pydicom.uid.PrivateTransferSyntaxes:
+    if defer is False or pydicom.uid.PrivateTransferSyntaxes or config.debugging:
+        # config.debug(True): the element-by-element log is what pydicom's reader writes.
         return pydicom_read()
 
     read_config = (
@@ -81,7 +82,13 @@ def dcmread(
             index = _core.read_path(fp, *args)
         else:
             start = fp.tell()
-            index = _core.read_bytes(fp.read(), start, *args)
+            data = fp.read()
+            if start and force and data[128:132] != b"DICM":
+                # pydicom's read_preamble rewinds to the stream's start, not to
+                # where reading began.
+                fp.seek(0)
+                start, data = 0, fp.read()
+            index = _core.read_bytes(data, start, *args)
     except _core.NotDicomError:
         raise InvalidDicomError(_NOT_DICOM) from None
     except (_core.ParseError, OSError):
