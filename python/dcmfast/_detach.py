@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from typing import Any, Callable
 
-import pydicom
-import pydicom.dicomio
+import pydicom.dicomio  # loaded, so that its dcmwrite is wrapped too
 import pydicom.filewriter
 from pydicom.fileset import FileSet
 
 from dcmfast import _core
-
-# Modules holding pydicom's dcmwrite by name (Dataset.save_as looks it up on pydicom).
-_DCMWRITE_MODULES = (pydicom, pydicom.filewriter, pydicom.dicomio)
 
 
 def _detaching(write: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,10 +48,14 @@ def _detaching_all(write: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    """Wrap pydicom's writers (once)."""
-    for module in _DCMWRITE_MODULES:
-        write = module.dcmwrite
-        if not hasattr(write, "__dcmfast_detaching__"):
-            module.dcmwrite = _detaching(write)
+    """Wrap pydicom's writers (once): one wrapper of ``dcmwrite`` given to every loaded
+    pydicom module that holds it by name (``Dataset.save_as`` looks it up on
+    ``pydicom``; modules imported later take ``pydicom.filewriter``'s)."""
+    write = pydicom.filewriter.dcmwrite
+    if not hasattr(write, "__dcmfast_detaching__"):
+        wrapped = _detaching(write)
+        for name, module in list(sys.modules.items()):
+            if name.split(".")[0] == "pydicom" and vars(module).get("dcmwrite") is write:
+                module.dcmwrite = wrapped
     if not hasattr(FileSet.write, "__dcmfast_detaching__"):
         FileSet.write = _detaching_all(FileSet.write)  # type: ignore[method-assign]
