@@ -48,6 +48,11 @@ echo "scan_values: $(ls corpus/scan_values | wc -l) seed files"
 mkdir -p corpus/loader_frames
 cp corpus/parse_file/* corpus/loader_frames/
 echo "loader_frames: $(ls corpus/loader_frames | wc -l) seed files"
+# read_file reads whole files, as parse_file does.
+mkdir -p corpus/read_file
+cp corpus/parse_file/* corpus/read_file/
+echo "read_file: $(ls corpus/read_file | wc -l) seed files"
+
 
 # parse_dataset starts at offset 0, so its seeds are the same files with the preamble and
 # file meta removed (the deflated file is skipped: its body is compressed).
