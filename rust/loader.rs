@@ -224,8 +224,9 @@ impl PixelFile {
         head_of: Option<(File, u64)>,
     ) -> Result<Option<PixelFile>, Fallback> {
         let buf = source.bytes();
+        // What pydicom's `pixel_array(path)` reads: the dataset up to the pixel data.
         let opts = ReadOptions {
-            stop_before_pixels: head_of.is_some(),
+            stop_before_pixels: true,
             ..ReadOptions::pydicom_defaults()
         };
         let parsed = parse::parse_file(buf, &opts).map_err(|e| e.to_string())?;
@@ -251,14 +252,29 @@ impl PixelFile {
         if others.iter().any(|&tag| dataset.find(tag).is_some()) {
             return Err("float pixel data or an extended offset table".into());
         }
+        // The walk stopped where the pixel data starts: its header must be there, in the
+        // dataset's encoding, with a VR pydicom reads it by.
+        let at = parse::pixel_data_at(buf, &parsed, &opts);
         let pixel = match head_of {
-            // The walk stopped where the pixel data starts: its header must be in the head,
-            // in the dataset's encoding, with a VR pydicom reads it by.
-            Some(_) => match parse::pixel_data_at(buf, &parsed, &opts) {
+            Some(_) => match at {
                 Some(e) => e,
                 None => return Ok(None),
             },
-            None => *dataset.find(PIXEL_DATA).ok_or("no Pixel Data")?,
+            // The whole walk gives its value's extent (an encapsulated one's delimiter),
+            // unless a later Pixel Data took its place.
+            None => {
+                let whole = parse::parse_file(buf, &ReadOptions::pydicom_defaults())
+                    .map_err(|e| e.to_string())?;
+                let found = *whole
+                    .dataset
+                    .iter()
+                    .find(|e| e.tag == PIXEL_DATA)
+                    .ok_or("no Pixel Data")?;
+                if at.map(|e| e.value_offset) != Some(found.value_offset) {
+                    return Err("Pixel Data not where the header ends".into());
+                }
+                found
+            }
         };
         if pixel.kind != ValueKind::Bytes {
             return Err("Pixel Data not read".into());
