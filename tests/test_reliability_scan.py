@@ -80,6 +80,17 @@ def _run(code: str) -> subprocess.CompletedProcess:
     )
 
 
+def _indexed(db, column: str) -> tuple[dict[str, object], set[str]]:
+    """`column` of the files table by path, and the paths of the instances table."""
+    conn = sqlite3.connect(db)
+    try:
+        files = dict(conn.execute(f"SELECT path, {column} FROM files"))
+        instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
+    finally:
+        conn.close()
+    return files, instances
+
+
 class TestOneBadValueIsOneFilesError:
     """Finding 4: a value pydicom's converter raises on makes its file an error row."""
 
@@ -127,12 +138,7 @@ class TestOneBadValueIsOneFilesError:
         db = tmp_path_factory.mktemp("db") / "index.sqlite"
         assert cli_main(["index", str(folder), "--db", str(db), "--quiet"]) == 0
         assert "1 errors" in capsys.readouterr().out
-        conn = sqlite3.connect(db)
-        try:
-            files = dict(conn.execute("SELECT path, error FROM files"))
-            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
-        finally:
-            conn.close()
+        files, instances = _indexed(db, "error")
         bad = str(folder / "b_bad_rows.dcm")
         assert files[bad].startswith("BytesLengthException: ")
         assert instances == {str(folder / "a_good.dcm"), str(folder / "c_good.dcm")}
@@ -149,12 +155,7 @@ class TestOneBadValueIsOneFilesError:
         db = tmp_path_factory.mktemp("db") / "index.sqlite"
         summary = _index.index([folder], db)
         assert not summary.errors
-        conn = sqlite3.connect(db)
-        try:
-            rows = dict(conn.execute("SELECT path, rows FROM files"))
-            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
-        finally:
-            conn.close()
+        rows, instances = _indexed(db, "rows")
         assert rows[str(folder / "b_bad_rows.dcm")] is None
         assert rows[str(folder / "a_good.dcm")] == 128
         assert len(instances) == 3
