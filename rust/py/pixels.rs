@@ -82,8 +82,8 @@ pub struct PixelRegion {
 
 /// Native arrays at least this large view a private mapping of the file; smaller ones are
 /// read into memory, which costs less than mapping the pages and faulting them in
-/// (`benches/report_pixels.py` measures both).
-const VIEW_MIN: usize = 4 * 1024 * 1024;
+/// (`benches/report_view_or_copy.py` measures both).
+const VIEW_MIN: usize = 1024 * 1024;
 
 impl PixelRegion {
     pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
