@@ -14,6 +14,9 @@ Jobs (files made once by pixels_workload.py and rle_workload.py under benches/co
   plugin, pydicom+pylibjpeg-rle, and ``dcmfast.dcmread(p).pixel_array``;
 - rle-frame: one 512x512 16-bit RLE frame from a dataset, GB/s decoded on one core.
 
+Every job then reads one byte of each page of the array it made, so a view's page
+faults are counted where they happen.
+
 Timing alternates approaches within each round (rotating who goes first); speed-ups
 are medians of per-round ratios. Memory: peak RSS growth while running the job once,
 in a fresh process per approach, after its imports, page cache warm.
@@ -31,7 +34,19 @@ FRAME_INDEX = 123
 
 
 def _runner(job: str, name: str, path: str):
-    """A callable for `job` by approach `name`, taking the path."""
+    """A callable for `job` by approach `name`, taking the path; it reads one byte of
+    every page of the array it makes (a view never read is not a result)."""
+    make = _maker(job, name, path)
+
+    def run(p):
+        arr = make(p)
+        arr.reshape(-1).view("u1")[::4096].sum()
+        return arr
+
+    return run
+
+
+def _maker(job: str, name: str, path: str):
     import dcmfast
     import pydicom
     from pydicom.pixels import pixel_array

@@ -194,19 +194,19 @@ impl Mapping {
         if self.is_detached() {
             return Ok(());
         }
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        match std::fs::metadata(path) {
-            Ok(meta) => {
-                let now = FileId::from_metadata(&meta);
-                if now.same_file(&self.file) && now != self.file {
-                    return Err(FileChanged { path: path.clone() });
-                }
-                Ok(())
-            }
-            Err(_) => Ok(()),
+        match self.path.as_deref().map(std::fs::metadata) {
+            Some(Ok(meta)) => self.check_file(&FileId::from_metadata(&meta)),
+            _ => Ok(()),
         }
+    }
+
+    /// `check`, for the file its path names now being `now`.
+    pub fn check_file(&self, now: &FileId) -> Result<(), FileChanged> {
+        if !self.is_detached() && now.same_file(&self.file) && *now != self.file {
+            let path = self.path.clone().unwrap_or_default();
+            return Err(FileChanged { path });
+        }
+        Ok(())
     }
 
     /// The file this mapping shows, as `path` names it now (device and inode).

@@ -68,6 +68,28 @@ pub fn read_start(file: &File, len: u64, limit: usize) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `len` bytes of `file` from `offset`, read into a new vector that is not zeroed first
+/// (a large zeroed allocation costs as much as the read).
+#[cfg(unix)]
+fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        let at = (offset + bytes.len()) as u64;
+        if rustix::io::pread(file, rustix::buffer::spare_capacity(&mut bytes), at)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    bytes.truncate(len);
+    Ok(bytes)
+}
+
+#[cfg(not(unix))]
+fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0; len];
+    read_exact_at(file, &mut bytes, offset)?;
+    Ok(bytes)
+}
+
 /// Fill `buf` from `file` at `offset` (a positional read where the platform has one).
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<()> {
     #[cfg(unix)]
@@ -317,43 +339,37 @@ impl Store {
         self.mapped.as_ref().and_then(|m| m.path())
     }
 
-    /// `start..start + len` read afresh from the mapped file into `out` (one positional
-    /// read: cheaper than faulting the pages of a mapping in), or from the mapping when the
-    /// path no longer names the mapped file or it is detached.
-    pub fn read_bulk(&self, start: usize, out: &mut [u8]) -> Result<(), FileChanged> {
-        let end = start + out.len();
+    /// `start..start + len` copied into a new vector: read afresh from the mapped file (one
+    /// positional read: cheaper than faulting the pages of a mapping in), or from the
+    /// mapping when the path no longer names the mapped file or it is detached.
+    pub fn read_bulk(&self, start: usize, len: usize) -> Result<Vec<u8>, FileChanged> {
+        let end = start.saturating_add(len);
         if let Some(bytes) = self.owned_range(start, end) {
-            out.copy_from_slice(bytes);
-            return Ok(());
+            return Ok(bytes.to_vec());
         }
-        let Some(mapping) = &self.mapped else {
-            out.copy_from_slice(self.get(start, end)?);
-            return Ok(());
-        };
-        if !mapping.is_detached() {
-            if let Some(file) = self.open_mapped_file() {
-                mapping.check()?;
-                if read_exact_at(&file, out, start).is_ok() {
-                    return Ok(());
-                }
+        if let Some((file, id)) = self.open_mapped_file() {
+            if let Some(mapping) = &self.mapped {
+                mapping.check_file(&id)?;
+            }
+            if let Ok(bytes) = read_new(&file, start, len) {
+                return Ok(bytes);
             }
         }
         let bytes = self.get(start, end)?;
-        if bytes.len() != out.len() {
-            return Err(FileChanged {
-                path: mapping.path().map(Path::to_path_buf).unwrap_or_default(),
-            });
+        if bytes.len() != len {
+            let path = self.path().map(Path::to_path_buf).unwrap_or_default();
+            return Err(FileChanged { path });
         }
-        out.copy_from_slice(bytes);
-        Ok(())
+        Ok(bytes.to_vec())
     }
 
-    /// The mapped file opened again by its path, when the path still names it unchanged.
-    fn open_mapped_file(&self) -> Option<File> {
-        let mapping = self.mapped.as_ref()?;
+    /// The mapped file (not detached) opened again by its path, with what it is now, when
+    /// the path still names it (changed or not).
+    fn open_mapped_file(&self) -> Option<(File, FileId)> {
+        let mapping = self.mapped.as_ref().filter(|m| !m.is_detached())?;
         let file = File::open(mapping.path()?).ok()?;
         let id = FileId::of(&file).ok()?;
-        mapping.shows(&id).then_some(file)
+        mapping.shows(&id).then_some((file, id))
     }
 
     /// A fresh copy-on-write mapping of bytes `start..start + len` of the mapped file, or
@@ -362,10 +378,11 @@ impl Store {
     pub fn private_range(&self, start: usize, len: usize) -> Option<PrivateRange> {
         let mapping = self.mapped.as_ref()?;
         let end = start.checked_add(len)?;
-        if len == 0 || end > self.len || mapping.is_detached() || mapping.check().is_err() {
+        if len == 0 || end > self.len {
             return None;
         }
-        let file = self.open_mapped_file()?;
+        let (file, id) = self.open_mapped_file()?;
+        mapping.check_file(&id).ok()?;
         // Mapping offsets must be aligned; map from the aligned offset before `start`.
         let aligned = start - start % MAP_ALIGN;
         let skip = start - aligned;
@@ -419,9 +436,11 @@ mod tests {
         let mut out = Vec::new();
         store.copy_to(90, 150_005, &mut out).unwrap();
         assert_eq!(out, &bytes[90..150_005]);
-        let mut frame = vec![0; 1000];
-        store.read_bulk(70_000, &mut frame).unwrap();
-        assert_eq!(frame, &bytes[70_000..71_000]);
+        assert_eq!(
+            store.read_bulk(70_000, 1000).unwrap(),
+            &bytes[70_000..71_000]
+        );
+        assert_eq!(store.read_bulk(10, 20).unwrap(), &bytes[10..30]);
         let range = store.private_range(100_000, 5000).unwrap();
         assert_eq!(range.bytes(), &bytes[100_000..105_000]);
         std::fs::remove_file(&path).unwrap();

@@ -285,7 +285,9 @@ _MODULE = (
 def _uid(value: Any) -> UID | None:
     """A Transfer Syntax UID value as pydicom's pixel pipeline takes it: an element
     written with another VR (LO, SH, CS, ...) holds a ``str``, which it makes a UID."""
-    return UID(value) if isinstance(value, str) and value else value
+    if type(value) is UID or not value or not isinstance(value, str):
+        return value
+    return UID(value)
 
 
 def _plain_native(

@@ -165,11 +165,11 @@ impl PixelRegion {
             .then(|| py.detach(|| self.source.private_range(from, length)))
             .flatten();
         let Some(range) = mapped else {
-            let mut copy = vec![0; length];
-            let fits = py
+            let (copy, fits) = py
                 .detach(|| {
-                    self.source.read_bulk(from, &mut copy)?;
-                    Ok(fits(&copy))
+                    let copy = self.source.read_bulk(from, length)?;
+                    let fits = fits(&copy);
+                    Ok((copy, fits))
                 })
                 .map_err(file_changed)?;
             return Ok((PyArray1::from_vec(py, copy), fits));
