@@ -406,7 +406,8 @@ mod tests {
         let whole = Mapping::whole(&file, bytes.len() as u64, Some(&path)).unwrap();
         let range = Mapping::private_range(&file, MAP_ALIGN as u64, 100_000, Some(&path)).unwrap();
         // A write through the private range stays in it, and survives detaching.
-        // SAFETY (test): the pointer is the writable mapping's first byte, owned by `range`.
+        // SAFETY: the pointer is the first byte of `range`'s writable private mapping, which
+        // `range` keeps mapped for this whole test; no slice of it is alive during the write.
         unsafe { *range.bytes_mut_ptr().unwrap() = 7 };
         assert!(whole.check().is_ok());
         assert_eq!(detach_file(&path).unwrap(), 2);
