@@ -1,6 +1,5 @@
 //! The PyO3 binding layer: thin wrappers over the core, conversions at the edge, GIL released
 //! around parsing, and the one place where core errors become Python exceptions.
-#![allow(unsafe_code)] // PyO3's macros expand to unsafe blocks.
 
 mod convert;
 mod elements;
@@ -30,7 +29,3 @@ mod _core {
     #[pymodule_export]
     use super::scan::{scan_paths, ScanPlan};
 }
-
-/// Silence the unused-import lint for `prelude` when only the submodules use it.
-#[allow(dead_code)]
-fn _prelude_used(_: Python<'_>) {}

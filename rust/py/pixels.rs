@@ -141,6 +141,9 @@ impl PixelRegion {
     /// copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits Stored
     /// correction would leave those bytes unchanged (GIL released); else True.
     #[pyo3(signature = (start, length, check = None))]
+    // The binding layer's one unsafe code: an array that borrows a mapping (rust-numpy's
+    // `borrow_from_array`), so crossing to numpy copies nothing.
+    #[allow(unsafe_code)]
     fn array<'py>(
         &self,
         py: Python<'py>,
