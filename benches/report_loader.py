@@ -24,6 +24,12 @@ every frame):
 
 Timing rotates the approaches within each round; speed-ups are medians (and ranges)
 of per-round ratios, so machine noise that hits a whole round cancels.
+
+Figures behind choices in rust/ (as measured when the choice was made; re-run to check):
+
+- rust/loader.rs ``FileValue``: walking the items of a mapped 200-frame 512x512 RLE
+  file faulted in about 3,200 pages, most of the 1.1 ms a ``read_batch`` call spent
+  before its threads could start; reading only the item headers from the file avoids it.
 """
 
 from __future__ import annotations

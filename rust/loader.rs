@@ -141,9 +141,9 @@ enum Data {
 const HEAD: usize = 16 * 1024;
 
 /// An encapsulated value read from a file as its items are walked: only their headers are
-/// read. Walking the items of a mapping faults in pages around every item header (3,200
-/// pages for 200 RLE frames of 512x512), all on the thread that describes the file, which
-/// was most of the 1.1 ms a `read_batch` call spent before its threads could start.
+/// read. Walking the items of a mapping faults in pages around every item header, one or
+/// more per frame, all on the thread that describes the file, before `read_batch`'s threads
+/// can start (benches/report_loader.py, "rle").
 struct FileValue<'a> {
     file: &'a File,
     /// Where the value starts in the file.

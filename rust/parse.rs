@@ -879,7 +879,8 @@ impl<'a> Walker<'a> {
     /// way; this loop does only that, at a fraction of the cost, and leaves everything else
     /// (wanted tags, sequences of undefined length, unknown VRs, the end of input, stops) to
     /// the general walk. It reads headers itself rather than through `header`: that one's
-    /// generality (byte orders, errors, the truncation flag) cost 0.2 µs a scanned file.
+    /// generality (byte orders, errors, the truncation flag) shows in the bulk scan's time
+    /// per file (benches/report_scan.py).
     fn skip_unwanted(&self, mut pos: usize, enc: Encoding) -> usize {
         let Some(tags) = &self.opts.specific_tags else {
             return pos;

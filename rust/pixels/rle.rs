@@ -237,8 +237,8 @@ pub fn decode_frames(
     }
     // Runs of frames taken in turn from a queue, each written only to its own part of
     // `out`. A run spans about 2 MiB of output, so threads fault in (and the kernel zeroes)
-    // separate huge pages rather than meeting in the same one (7% faster for 100 frames of
-    // 512 KiB on 2 threads). No run is longer than a thread's share.
+    // separate huge pages rather than meeting in the same one (benches/report_rle.py).
+    // No run is longer than a thread's share.
     let run = (HUGE_PAGE / frame_len)
         .min(frames.len().div_ceil(threads.max(1)))
         .max(1);
