@@ -1,4 +1,5 @@
-"""Type stubs for the Rust extension ``dcmfast._core`` (kept in step by a test)."""
+"""Type stubs for the Rust extension ``dcmfast._core`` (checked against it by
+``python -m mypy.stubtest dcmfast._core`` in .ci/run and tests/test_stubs.py)."""
 
 from collections.abc import Iterator
 from os import PathLike
@@ -6,7 +7,30 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from typing_extensions import Self, TypeAlias
+from typing_extensions import Self, TypeAlias, final
+
+__all__ = [
+    "ElementDict",
+    "FileIndex",
+    "KeywordAttribute",
+    "NotDicomError",
+    "ParseError",
+    "PixelMap",
+    "PixelRegion",
+    "Pydicom",
+    "RecentFiles",
+    "ScanPlan",
+    "SourceReader",
+    "detach_all",
+    "detach_file",
+    "frame_info",
+    "live_mappings",
+    "read_bytes",
+    "read_frames",
+    "read_path",
+    "rle_decode_frame",
+    "scan_paths",
+]
 
 class ParseError(ValueError):
     """The fast reader met bytes it does not describe exactly."""
@@ -38,9 +62,11 @@ def detach_file(path: str | PathLike[str]) -> int: ...
 def detach_all() -> int: ...
 def live_mappings() -> int: ...
 
+@final
 class Pydicom:
     def __new__(cls, factory: type, file_dataset: type) -> Self: ...
 
+@final
 class FileIndex:
     @property
     def preamble(self) -> bytes | None: ...
@@ -62,18 +88,20 @@ class FileIndex:
     def body_reader(self) -> SourceReader: ...
     def body_bytes(self) -> bytes: ...
 
+@final
 class SourceReader:
     def read(self, size: int | None = -1) -> bytes: ...
     def seek(self, offset: int, whence: int = 0) -> int: ...
     def tell(self) -> int: ...
 
+@final
 class ElementDict:
     def __len__(self) -> int: ...
     def pixel_region(self, tag: int) -> PixelRegion | None: ...
-    def __contains__(self, key: object) -> bool: ...
-    def __getitem__(self, key: int) -> Any: ...
-    def __setitem__(self, key: int, value: Any) -> None: ...
-    def __delitem__(self, key: int) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __getitem__(self, key: int, /) -> Any: ...
+    def __setitem__(self, key: int, value: Any, /) -> None: ...
+    def __delitem__(self, key: int, /) -> None: ...
     def __iter__(self) -> Iterator[int]: ...
     def convert(self, key: int, charset: Any) -> Any: ...
     def value_of(self, key: int, charset: Any) -> Any: ...
@@ -88,9 +116,10 @@ class ElementDict:
     def clear(self) -> None: ...
     def copy(self) -> dict[int, Any]: ...
 
+@final
 class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
-    def __get__(self, instance: object, owner: type | None = None) -> Any: ...
+    def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
 
 def rle_decode_frame(
     src: bytes,
@@ -101,6 +130,7 @@ def rle_decode_frame(
     segment_order: str = ">",
 ) -> tuple[bytearray | None, list[str], Exception | None]: ...
 
+@final
 class ScanPlan:
     def __new__(
         cls,
@@ -118,9 +148,11 @@ def scan_paths(
     list[tuple[int, str, str]],
 ]: ...
 
+@final
 class PixelMap:
     """Owns the private mapping a native pixel array views (the array's base)."""
 
+@final
 class PixelRegion:
     def __len__(self) -> int: ...
     @property
@@ -153,6 +185,7 @@ def frame_info(
     path: str | PathLike[str],
 ) -> tuple[int, int, int, str, int] | None: ...
 
+@final
 class RecentFiles: ...
 
 def read_frames(

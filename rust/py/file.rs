@@ -369,7 +369,8 @@ impl SourceReader {
 #[pymethods]
 impl SourceReader {
     /// Read up to `size` bytes (all remaining when negative or omitted).
-    #[pyo3(signature = (size = -1))]
+    // Spelled out: PyO3 renders a negative default as `...` in `__text_signature__`.
+    #[pyo3(signature = (size = -1), text_signature = "($self, size=-1)")]
     fn read<'py>(&self, py: Python<'py>, size: Option<i64>) -> PyResult<Bound<'py, PyBytes>> {
         let len = self.source.len();
         let pos = self.pos.load(Ordering::Relaxed);
