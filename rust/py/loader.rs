@@ -83,8 +83,12 @@ pub fn read_frames(
     let recent = recent.map_or(&fresh, |r| &r.0);
     let run = |batch: Batch<'_>| {
         py.detach(|| loader::read_batch(&items, geometry, batch, processing, workers, recent))
-            .map(|o| (o.fallbacks, o.warnings))
-            .map_err(PyValueError::new_err)
+            .map(|o| {
+                let fallbacks = o.fallbacks.into_iter();
+                let reasons = fallbacks.map(|(item, reason)| (item, reason.to_string()));
+                (reasons.collect(), o.warnings)
+            })
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     };
     match dtype {
         Some(dtype) => {
