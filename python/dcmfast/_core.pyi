@@ -6,12 +6,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydicom.errors import InvalidDicomError
 from typing_extensions import Self, TypeAlias
 
 class ParseError(ValueError):
     """The fast reader met bytes it does not describe exactly."""
 
-class NotDicomError(ValueError):
+class NotDicomError(InvalidDicomError):
     """No preamble and 'DICM' prefix, and force was not given."""
 
 _Config: TypeAlias = tuple[bool, bool, bool]

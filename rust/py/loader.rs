@@ -5,7 +5,6 @@
 use super::pixels::{sample_format, threads};
 use crate::loader::{self, Batch, FrameGeometry, PixelFile, Processing};
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
@@ -88,7 +87,7 @@ pub fn read_frames(
                 let reasons = fallbacks.map(|(item, reason)| (item, reason.to_string()));
                 (reasons.collect(), o.warnings)
             })
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+            .map_err(PyErr::from)
     };
     match dtype {
         Some(dtype) => {

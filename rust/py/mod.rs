@@ -4,6 +4,7 @@
 
 mod convert;
 mod elements;
+mod errors;
 mod file;
 mod loader;
 mod pixels;
@@ -18,11 +19,11 @@ mod _core {
     #[pymodule_export]
     use super::elements::{ElementDict, KeywordAttribute};
     #[pymodule_export]
+    use super::errors::{NotDicomError, ParseError};
+    #[pymodule_export]
     use super::file::{detach_all, detach_file, live_mappings};
     #[pymodule_export]
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
-    #[pymodule_export]
-    use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
     use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]
