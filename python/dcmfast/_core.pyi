@@ -116,7 +116,7 @@ def scan_paths(
     list[list[Any]],
     list[tuple[int, int, int, str | None, bytes, bool, bool]],
     list[tuple[int, bytes]],
-    list[tuple[int, str, str]],
+    list[tuple[int, BaseException]],
 ]: ...
 
 class PixelMap:

@@ -7,7 +7,10 @@ use crate::errors::ParseError as CoreParseError;
 use crate::loader::BatchError;
 use crate::mapping::FileChanged;
 use crate::pixels::rle::RleError;
-use pyo3::exceptions::{PyNotImplementedError, PyOSError, PyOverflowError, PyValueError};
+use crate::scan::ScanError;
+use pyo3::exceptions::{
+    PyIsADirectoryError, PyNotImplementedError, PyOSError, PyOverflowError, PyValueError,
+};
 use pyo3::{create_exception, import_exception, PyErr};
 
 import_exception!(pydicom.errors, InvalidDicomError);
@@ -42,6 +45,21 @@ impl From<RleError> for PyErr {
             RleError::BitsAllocated(_) => PyNotImplementedError::new_err(err.to_string()),
             RleError::TooLarge => PyOverflowError::new_err(err.to_string()),
             other => PyValueError::new_err(other.to_string()),
+        }
+    }
+}
+
+/// A file the scan gives no values for: pydicom's error for a file that is not DICOM, an
+/// `OSError` for one that cannot be read (`IsADirectoryError` for a directory, which the
+/// scan lists instead), and `ParseError` where pydicom's reader decides.
+impl From<&ScanError> for PyErr {
+    fn from(err: &ScanError) -> PyErr {
+        let message = err.to_string();
+        match err {
+            ScanError::NotDicom => NotDicomError::new_err(message),
+            ScanError::Directory => PyIsADirectoryError::new_err(message),
+            ScanError::Io(_) | ScanError::NotRegular(_) => PyOSError::new_err(message),
+            ScanError::Irregular(_) => ParseError::new_err(message),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The PyO3 binding layer: thin wrappers over the core, conversions at the edge, GIL released
-//! around parsing, and the one place where core errors become Python exceptions.
+//! around parsing, and (`errors`) the one place where core errors become Python exceptions.
 #![allow(unsafe_code)] // PyO3's macros expand to unsafe blocks.
 
 mod convert;
