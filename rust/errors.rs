@@ -1,5 +1,7 @@
-//! The one error type of the core. Every variant says where in the byte source it happened, so
+//! The element walk's error type. Every variant says where in the byte source it happened, so
 //! the binding layer can report it and decide whether pydicom's own reader must take over.
+//! The other errors of the core are enums beside their code (`pixels::rle::RleError`,
+//! `scan::ScanError`, `loader::Fallback`, `loader::BatchError`); `py::errors` maps them all.
 
 use std::fmt;
 
