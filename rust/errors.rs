@@ -1,7 +1,14 @@
-//! The one error type of the core. Every variant says where in the byte source it happened, so
+//! The element walk's error type. Every variant says where in the byte source it happened, so
 //! the binding layer can report it and decide whether pydicom's own reader must take over.
+//! The other errors of the core are enums beside their code (`pixels::rle::RleError`,
+//! `scan::ScanError`, `loader::Fallback`, `loader::BatchError`); `py::errors` maps them all.
 
 use std::fmt;
+
+/// pydicom's message for a file without a preamble and `DICM` prefix read without `force`;
+/// the one copy of it (the binding layer raises it, the bulk scan reports it).
+pub const NOT_DICOM: &str = "File is missing DICOM File Meta Information header or the 'DICM' \
+     prefix is missing from the header. Use force=True to force reading.";
 
 /// Why the element walk stopped before finishing a dataset it could describe exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +53,7 @@ fn fmt_tag(tag: u32) -> String {
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::NotDicom => write!(f, "no 'DICM' prefix at offset 128"),
+            ParseError::NotDicom => f.write_str(NOT_DICOM),
             ParseError::Truncated { offset, tag } => match tag {
                 Some(t) => write!(
                     f,

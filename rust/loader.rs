@@ -16,16 +16,19 @@
 //! last few multi-frame files excepted, kept for the next batch), so memory stays bounded
 //! whatever the batch size.
 
+use crate::errors::ParseError;
 use crate::parse::{self, Element, ReadOptions, ValueKind, PIXEL_DATA, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
 use crate::pixels::lut::{self, Rescale, Tables, Transform, VoiFunction, Window};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::parallel::map_queued_with;
-use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
+use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
 use crate::source::{self, Source};
 use crate::values;
 use std::collections::HashMap;
+use std::fmt;
 use std::fs::File;
+use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -58,8 +61,76 @@ const NATIVE_SYNTAXES: [&str; 3] = [
     "1.2.840.10008.1.2.2",
 ];
 
-/// Why a file or frame is left to pydicom.
-pub type Fallback = String;
+/// Why a file or frame is left to pydicom (its Display is the reason given to the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// The file could not be opened, mapped or read.
+    Io(String),
+    /// Not a regular file (a named pipe, a socket, a device): not read.
+    NotRegular(&'static str),
+    /// The element walk stopped where pydicom decides.
+    Parse(ParseError),
+    /// A required attribute is absent.
+    Missing(&'static str),
+    /// A required attribute is present but not a plain value.
+    NotPlain(&'static str),
+    /// Something pydicom reads its own way (a transfer syntax, a LUT, an odd layout).
+    Unsupported(&'static str),
+    /// The frame index is beyond the file's frames.
+    FrameBeyond(usize),
+    /// An RLE frame does not decode as pydicom's decoder expects.
+    Rle { index: usize, error: RleError },
+    /// Reading the pixel data from the file failed.
+    ReadPixelData(String),
+}
+
+impl Fallback {
+    fn io(err: io::Error) -> Fallback {
+        Fallback::Io(err.to_string())
+    }
+}
+
+impl fmt::Display for Fallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fallback::Io(message) => f.write_str(message),
+            Fallback::NotRegular(what) | Fallback::Unsupported(what) => f.write_str(what),
+            Fallback::Parse(err) => err.fmt(f),
+            Fallback::Missing(what) => write!(f, "no {what}"),
+            Fallback::NotPlain(what) => write!(f, "{what} is not a plain value"),
+            Fallback::FrameBeyond(index) => write!(f, "frame {index} is beyond the data"),
+            Fallback::Rle { index, error } => write!(f, "RLE frame {index}: {error}"),
+            Fallback::ReadPixelData(message) => write!(f, "reading pixel data: {message}"),
+        }
+    }
+}
+
+/// Why a whole batch read is refused: the caller's array does not fit the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// One frame's size overflows.
+    FrameTooLarge,
+    /// The array holds `len` values, not `items` frames of `frame` values.
+    Length {
+        len: usize,
+        items: usize,
+        frame: usize,
+    },
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::FrameTooLarge => f.write_str("frame too large"),
+            BatchError::Length { len, items, frame } => write!(
+                f,
+                "the batch holds {len} values, {items} frames need {frame} each"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}
 
 /// Rows, columns and samples per pixel of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,11 +168,11 @@ enum Attr<T> {
 }
 
 impl<T> Attr<T> {
-    fn required(self, what: &str) -> Result<T, Fallback> {
+    fn required(self, what: &'static str) -> Result<T, Fallback> {
         match self {
             Attr::Value(v) => Ok(v),
-            Attr::Absent => Err(format!("no {what}")),
-            Attr::Unusual => Err(format!("{what} is not a plain value")),
+            Attr::Absent => Err(Fallback::Missing(what)),
+            Attr::Unusual => Err(Fallback::NotPlain(what)),
         }
     }
 }
@@ -191,13 +262,13 @@ impl PixelFile {
     /// `open`, reading the first `head` bytes first (the fuzz target reads short heads, so
     /// small inputs take the path of large files).
     pub fn open_with_head(path: &Path, head: usize) -> Result<PixelFile, Fallback> {
-        let file = source::open_nonblocking(path).map_err(|e| e.to_string())?;
-        let meta = file.metadata().map_err(|e| e.to_string())?;
+        let file = source::open_nonblocking(path).map_err(Fallback::io)?;
+        let meta = file.metadata().map_err(Fallback::io)?;
         if let Some(what) = source::not_regular(meta.file_type()) {
-            return Err(what.into());
+            return Err(Fallback::NotRegular(what));
         }
         let len = meta.len();
-        let head = Source::read_head(&file, len, head).map_err(|e| e.to_string())?;
+        let head = Source::read_head(&file, len, head).map_err(Fallback::io)?;
         if head.bytes().len() as u64 == len {
             return PixelFile::from_source(head);
         }
@@ -205,14 +276,14 @@ impl PixelFile {
         if let Ok(Some(described)) = PixelFile::describe(head, Some((file, len))) {
             return Ok(described);
         }
-        let file = source::open_nonblocking(path).map_err(|e| e.to_string())?;
-        let source = Source::map_file(&file, len).map_err(|e| e.to_string())?;
+        let file = source::open_nonblocking(path).map_err(Fallback::io)?;
+        let source = Source::map_file(&file, len).map_err(Fallback::io)?;
         PixelFile::from_source(source)
     }
 
     /// Describe the Part 10 file held in `source`.
     pub fn from_source(source: Source) -> Result<PixelFile, Fallback> {
-        PixelFile::describe(source, None)?.ok_or_else(|| "not described".into())
+        PixelFile::describe(source, None)?.ok_or(Fallback::Unsupported("not described"))
     }
 
     /// Describe the file whose bytes are `source`, or whose first bytes are when `head_of`
@@ -229,14 +300,18 @@ impl PixelFile {
             stop_before_pixels: true,
             ..ReadOptions::pydicom_defaults()
         };
-        let parsed = parse::parse_file(buf, &opts).map_err(|e| e.to_string())?;
+        let parsed = parse::parse_file(buf, &opts).map_err(Fallback::Parse)?;
         if parsed.inflated.is_some() {
-            return Err("deflated".into());
+            return Err(Fallback::Unsupported("deflated"));
         }
         let rle = match parsed.transfer_syntax.as_deref() {
             Some(RLE_LOSSLESS) => true,
             Some(ts) if NATIVE_SYNTAXES.contains(&ts) => false,
-            _ => return Err("not a native or RLE Lossless transfer syntax".into()),
+            _ => {
+                return Err(Fallback::Unsupported(
+                    "not a native or RLE Lossless transfer syntax",
+                ))
+            }
         };
         let little = parsed.encoding.little;
         let dataset = Dataset {
@@ -250,7 +325,9 @@ impl PixelFile {
             EXTENDED_OFFSET_TABLE_LENGTHS,
         ];
         if others.iter().any(|&tag| dataset.find(tag).is_some()) {
-            return Err("float pixel data or an extended offset table".into());
+            return Err(Fallback::Unsupported(
+                "float pixel data or an extended offset table",
+            ));
         }
         // The walk stopped where the pixel data starts: its header must be there, in the
         // dataset's encoding, with a VR pydicom reads it by.
@@ -264,20 +341,22 @@ impl PixelFile {
             // unless a later Pixel Data took its place.
             None => {
                 let whole = parse::parse_file(buf, &ReadOptions::pydicom_defaults())
-                    .map_err(|e| e.to_string())?;
+                    .map_err(Fallback::Parse)?;
                 let found = *whole
                     .dataset
                     .iter()
                     .find(|e| e.tag == PIXEL_DATA)
-                    .ok_or("no Pixel Data")?;
+                    .ok_or(Fallback::Missing("Pixel Data"))?;
                 if at.map(|e| e.value_offset) != Some(found.value_offset) {
-                    return Err("Pixel Data not where the header ends".into());
+                    return Err(Fallback::Unsupported(
+                        "Pixel Data not where the header ends",
+                    ));
                 }
                 found
             }
         };
         if pixel.kind != ValueKind::Bytes {
-            return Err("Pixel Data not read".into());
+            return Err(Fallback::Unsupported("Pixel Data not read"));
         }
 
         let us = |tag, what| dataset.us(tag, little).required(what);
@@ -291,14 +370,14 @@ impl PixelFile {
         let signed = match us(PIXEL_REPRESENTATION, "Pixel Representation")? {
             0 => false,
             1 => true,
-            _ => return Err("Pixel Representation is not 0 or 1".into()),
+            _ => return Err(Fallback::Unsupported("Pixel Representation is not 0 or 1")),
         };
         if geometry.rows == 0
             || geometry.columns == 0
             || ![8, 16, 32, 64].contains(&bits_allocated)
             || !(1..=bits_allocated).contains(&bits_stored)
         {
-            return Err("Image Pixel values pydicom rejects".into());
+            return Err(Fallback::Unsupported("Image Pixel values pydicom rejects"));
         }
         let photometric = dataset
             .cs(PHOTOMETRIC_INTERPRETATION)
@@ -309,24 +388,36 @@ impl PixelFile {
             (3, "RGB") => match dataset.us(PLANAR_CONFIGURATION, little) {
                 Attr::Value(0) => false,
                 Attr::Value(1) => true,
-                _ => return Err("no plain Planar Configuration".into()),
+                _ => return Err(Fallback::Unsupported("no plain Planar Configuration")),
             },
             // pydicom converts YBR data to RGB, or rejects the combination
-            _ => return Err("a photometric interpretation pydicom converts".into()),
+            _ => {
+                return Err(Fallback::Unsupported(
+                    "a photometric interpretation pydicom converts",
+                ))
+            }
         };
         let number_of_frames = match dataset.is(NUMBER_OF_FRAMES) {
             Attr::Absent => 1,
             Attr::Value(n) if n >= 1 => n as usize,
-            _ => return Err("Number of Frames is not a plain positive value".into()),
+            _ => {
+                return Err(Fallback::Unsupported(
+                    "Number of Frames is not a plain positive value",
+                ))
+            }
         };
-        let samples = geometry.samples().ok_or("frame too large")?;
+        let samples = geometry
+            .samples()
+            .ok_or(Fallback::Unsupported("frame too large"))?;
         let frame_len = samples
             .checked_mul(bits_allocated as usize / 8)
-            .ok_or("frame too large")?;
+            .ok_or(Fallback::Unsupported("frame too large"))?;
         let value = parse::value_bytes(buf, &pixel);
         let frames = if rle {
             if pixel.length != UNDEFINED_LENGTH {
-                return Err("encapsulated Pixel Data of defined length".into());
+                return Err(Fallback::Unsupported(
+                    "encapsulated Pixel Data of defined length",
+                ));
             }
             let ranges = match &head_of {
                 Some((file, len)) => {
@@ -351,7 +442,7 @@ impl PixelFile {
                 }
                 None => encapsulated::frame_ranges(value, true, number_of_frames, None),
             }
-            .ok_or("RLE frames not one fragment each")?;
+            .ok_or(Fallback::Unsupported("RLE frames not one fragment each"))?;
             let offset = pixel.value_offset;
             Frames::Rle(
                 ranges
@@ -362,7 +453,7 @@ impl PixelFile {
         } else {
             let expected = frame_len
                 .checked_mul(number_of_frames)
-                .ok_or("pixel data too large")?;
+                .ok_or(Fallback::Unsupported("pixel data too large"))?;
             // The value's bytes in the file (fewer than its length when the file is short).
             let present = match &head_of {
                 Some((_, len)) => {
@@ -374,10 +465,14 @@ impl PixelFile {
             if pixel.length == UNDEFINED_LENGTH
                 || (present != expected && present != expected + expected % 2)
             {
-                return Err("Pixel Data length is not the expected length".into());
+                return Err(Fallback::Unsupported(
+                    "Pixel Data length is not the expected length",
+                ));
             }
             if !little && bits_allocated == 8 && pixel.vr == Some("OW") {
-                return Err("big endian 8-bit OW data (pydicom swaps it)".into());
+                return Err(Fallback::Unsupported(
+                    "big endian 8-bit OW data (pydicom swaps it)",
+                ));
             }
             Frames::Native {
                 start: pixel.value_offset,
@@ -420,7 +515,7 @@ impl PixelFile {
         let data = match head_of {
             // RLE frames are decoded from a mapping, whose pages the decoding threads fault in.
             Some((file, len)) if rle => {
-                Data::Source(Source::map_file(&file, len).map_err(|e| e.to_string())?)
+                Data::Source(Source::map_file(&file, len).map_err(Fallback::io)?)
             }
             Some((file, _)) => Data::File(file),
             None => Data::Source(source),
@@ -458,12 +553,14 @@ impl PixelFile {
     pub fn transform(&self, processing: Processing) -> Result<Transform, Fallback> {
         let l = &self.luts;
         if l.modality_lut_sequence {
-            return Err("Modality LUT Sequence".into());
+            return Err(Fallback::Unsupported("Modality LUT Sequence"));
         }
         let rescale = match l.rescale {
             Attr::Absent => None,
             Attr::Value(r) => Some(r),
-            Attr::Unusual => return Err("Rescale Slope/Intercept not plain".into()),
+            Attr::Unusual => {
+                return Err(Fallback::Unsupported("Rescale Slope/Intercept not plain"))
+            }
         };
         let mut transform = Transform {
             rescale: rescale.filter(|_| processing.modality_lut),
@@ -473,17 +570,19 @@ impl PixelFile {
             return Ok(transform);
         }
         if l.voi_lut_sequence {
-            return Err("VOI LUT Sequence".into());
+            return Err(Fallback::Unsupported("VOI LUT Sequence"));
         }
         let (centers, widths) = match (&l.centers, &l.widths) {
             (Attr::Value(c), Attr::Value(w)) => (c, w),
             (Attr::Unusual, _) | (_, Attr::Unusual) => {
-                return Err("Window Center/Width not plain".into())
+                return Err(Fallback::Unsupported("Window Center/Width not plain"))
             }
             _ => return Ok(transform), // no windowing: the array is returned as it is
         };
         if !l.monochrome {
-            return Err("windowing of data that is not monochrome (pydicom raises)".into());
+            return Err(Fallback::Unsupported(
+                "windowing of data that is not monochrome (pydicom raises)",
+            ));
         }
         // pydicom: `elem.value[index] if elem.VM > 1 else elem.value`
         let pick = |values: &Vec<f64>| match values.len() {
@@ -491,12 +590,14 @@ impl PixelFile {
             _ => values.get(processing.voi_index).copied(),
         };
         let (Some(center), Some(width)) = (pick(centers), pick(widths)) else {
-            return Err("window index beyond the values (pydicom raises)".into());
+            return Err(Fallback::Unsupported(
+                "window index beyond the values (pydicom raises)",
+            ));
         };
         let function = match l.function {
             Attr::Absent => VoiFunction::Linear,
             Attr::Value(f) => f,
-            Attr::Unusual => return Err("VOI LUT Function not supported".into()),
+            Attr::Unusual => return Err(Fallback::Unsupported("VOI LUT Function not supported")),
         };
         let window = Window::new(
             function,
@@ -506,7 +607,7 @@ impl PixelFile {
             self.format.signed,
             rescale,
         )
-        .ok_or("a window width pydicom raises on")?;
+        .ok_or(Fallback::Unsupported("a window width pydicom raises on"))?;
         transform.window = Some(window);
         Ok(transform)
     }
@@ -528,7 +629,7 @@ impl PixelFile {
         scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
         if index >= self.number_of_frames {
-            return Err(format!("frame {index} is beyond the data"));
+            return Err(Fallback::FrameBeyond(index));
         }
         let frame_len = self.frame_len();
         let samples = frame_len / self.format.bytes;
@@ -537,7 +638,7 @@ impl PixelFile {
             Slot::Float(out) => out.len() == samples,
         };
         if !fits {
-            return Err("the frame does not fit the batch".into());
+            return Err(Fallback::Unsupported("the frame does not fit the batch"));
         }
         let le = SampleFormat {
             little: true,
@@ -553,7 +654,7 @@ impl PixelFile {
                         source
                             .bytes()
                             .get(from..from + frame_len)
-                            .ok_or("pixel data beyond the file")?,
+                            .ok_or(Fallback::Unsupported("pixel data beyond the file"))?,
                         slot,
                     ),
                     // Read straight into the batch when nothing is to be done but the
@@ -590,13 +691,15 @@ impl PixelFile {
             }
             Frames::Rle(ranges) => {
                 let Data::Source(source) = &self.data else {
-                    return Err("RLE data not mapped".into());
+                    return Err(Fallback::Unsupported("RLE data not mapped"));
                 };
-                let range = ranges.get(index).ok_or("RLE frame beyond the data")?;
+                let range = ranges
+                    .get(index)
+                    .ok_or(Fallback::Unsupported("RLE frame beyond the data"))?;
                 let src = source
                     .bytes()
                     .get(range.clone())
-                    .ok_or("RLE frame beyond the file")?;
+                    .ok_or(Fallback::Unsupported("RLE frame beyond the file"))?;
                 let shape = FrameShape {
                     rows: self.geometry.rows,
                     columns: self.geometry.columns,
@@ -605,7 +708,7 @@ impl PixelFile {
                 };
                 let decode = |out: &mut [u8]| {
                     rle::decode_frame_as(src, shape, SegmentOrder::Big, Layout::Interleaved, out)
-                        .map_err(|(err, _)| format!("RLE frame {index}: {err}"))
+                        .map_err(|(error, _)| Fallback::Rle { index, error })
                 };
                 let padding = match slot {
                     Slot::Raw(out) => {
@@ -656,7 +759,7 @@ pub struct Scratch(Vec<u8>, Vec<u8>, Tables);
 
 /// Fill `buf` from `file` at `offset`.
 fn read_at(file: &File, buf: &mut [u8], offset: usize) -> Result<(), Fallback> {
-    source::read_exact_at(file, buf, offset).map_err(|e| format!("reading pixel data: {e}"))
+    source::read_exact_at(file, buf, offset).map_err(|e| Fallback::ReadPixelData(e.to_string()))
 }
 
 /// The dataset's top-level elements and the bytes they point into.
@@ -775,11 +878,13 @@ pub fn read_batch(
     processing: Processing,
     threads: usize,
     recent: &RecentFiles,
-) -> Result<BatchOutcome, String> {
-    let samples = geometry.samples().ok_or("frame too large")?;
+) -> Result<BatchOutcome, BatchError> {
+    let samples = geometry.samples().ok_or(BatchError::FrameTooLarge)?;
     let (expected, slots): (Option<SampleFormat>, Vec<Slot>) = match batch {
         Batch::Raw(out, format) => {
-            let frame_len = samples.checked_mul(format.bytes).ok_or("frame too large")?;
+            let frame_len = samples
+                .checked_mul(format.bytes)
+                .ok_or(BatchError::FrameTooLarge)?;
             check_len(out.len(), frame_len, items.len())?;
             let slots = out.chunks_exact_mut(frame_len.max(1)).map(Slot::Raw);
             (Some(format), slots.collect())
@@ -908,12 +1013,10 @@ impl Stamp {
     }
 }
 
-fn check_len(len: usize, frame: usize, items: usize) -> Result<(), String> {
+fn check_len(len: usize, frame: usize, items: usize) -> Result<(), BatchError> {
     match frame.checked_mul(items) {
         Some(total) if total == len => Ok(()),
-        _ => Err(format!(
-            "the batch holds {len} values, {items} frames need {frame} each"
-        )),
+        _ => Err(BatchError::Length { len, items, frame }),
     }
 }
 
@@ -928,12 +1031,16 @@ fn run_unit(
 ) {
     let prepared = recent.open(unit.path).and_then(|file| {
         if file.geometry != geometry {
-            return Err("frame shape differs from the batch's".into());
+            return Err(Fallback::Unsupported(
+                "frame shape differs from the batch's",
+            ));
         }
         if let Some(format) = expected {
             let ours = file.format;
             if (ours.bytes, ours.signed) != (format.bytes, format.signed) {
-                return Err("sample type differs from the batch's".into());
+                return Err(Fallback::Unsupported(
+                    "sample type differs from the batch's",
+                ));
             }
             return Ok((file, Transform::default()));
         }

@@ -8,7 +8,7 @@
 //! layer's job.
 
 use crate::dictionary;
-use crate::errors::ParseError;
+use crate::errors::{ParseError, NOT_DICOM};
 use crate::parse::{self, Element, Encoding, ReadOptions, ValueKind};
 use crate::source::{self, Source};
 use crate::values;
@@ -112,6 +112,19 @@ pub enum ScanError {
     /// The walk met bytes pydicom reads with a warning, or refuses: pydicom decides.
     Irregular(String),
 }
+
+impl std::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScanError::NotDicom => f.write_str(NOT_DICOM),
+            ScanError::Directory => f.write_str("is a directory"),
+            ScanError::Io(message) | ScanError::Irregular(message) => f.write_str(message),
+            ScanError::NotRegular(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for ScanError {}
 
 impl From<io::Error> for ScanError {
     fn from(err: io::Error) -> Self {

@@ -138,6 +138,20 @@ def test_argument_errors_are_pydicoms():
         dcmfast.dcmread("/nonexistent/file.dcm")
 
 
+def test_not_dicom_is_pydicoms_error_raised_as_is():
+    path = get_testdata_file("no_meta.dcm")
+    with pytest.raises(InvalidDicomError) as theirs:
+        pydicom.dcmread(path)
+    for source in (path, io.BytesIO(b"\0" * 300)):
+        with pytest.raises(_core.NotDicomError) as ours:
+            dcmfast.dcmread(source)
+        assert str(ours.value) == str(theirs.value)
+        # Crosses processes (a loader's workers) like pydicom's own exception.
+        again = pickle.loads(pickle.dumps(ours.value))
+        assert type(again) is _core.NotDicomError
+        assert str(again) == str(ours.value)
+
+
 def test_patch_pydicom_routes_and_undoes():
     original = pydicom.dcmread
     dcmfast.patch_pydicom()

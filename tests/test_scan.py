@@ -15,6 +15,7 @@ import pydicom
 import pytest
 from conftest import all_test_files, file_id
 from pydicom.data import get_testdata_file
+from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.valuerep import DA, DT, TM
 
@@ -251,7 +252,9 @@ def test_batches_workers_and_concatenation_agree(corpus_scan):
 
 def test_force_reads_files_without_preamble():
     path = get_testdata_file("no_meta.dcm")
-    assert dcmfast.scan([path], ["PatientName"]).errors
+    with pytest.raises(InvalidDicomError) as theirs:
+        pydicom.dcmread(path)
+    assert dcmfast.scan([path], ["PatientName"]).errors == [(path, str(theirs.value))]
     forced = dcmfast.scan([path], ["PatientName"], force=True)
     assert not forced.errors
     assert forced["PatientName"] == pydicom_values(path, ["PatientName"], force=True)

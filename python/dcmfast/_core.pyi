@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydicom.errors import InvalidDicomError
 from typing_extensions import Self, TypeAlias, final
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 class ParseError(ValueError):
     """The fast reader met bytes it does not describe exactly."""
 
-class NotDicomError(ValueError):
+class NotDicomError(InvalidDicomError):
     """No preamble and 'DICM' prefix, and force was not given."""
 
 _Config: TypeAlias = tuple[bool, bool, bool]
@@ -145,7 +146,7 @@ def scan_paths(
     list[list[Any]],
     list[tuple[int, int, int, str | None, bytes, bool, bool]],
     list[tuple[int, bytes]],
-    list[tuple[int, str, str]],
+    list[tuple[int, BaseException]],
 ]: ...
 
 @final

@@ -17,7 +17,6 @@ import pydicom.uid
 from pydicom import config
 from pydicom.charset import convert_encodings, python_encoding
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
-from pydicom.errors import InvalidDicomError
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import dcmread as _pydicom_dcmread
 from pydicom.fileutil import path_from_pathlike
@@ -30,10 +29,6 @@ from dcmfast._dataset import PYDICOM, ElementFactory, FileDataset
 
 _CHARSET = BaseTag(0x00080005)
 _TRANSFER_SYNTAX = BaseTag(0x00020010)
-_NOT_DICOM = (
-    "File is missing DICOM File Meta Information header or the 'DICM' prefix is "
-    "missing from the header. Use force=True to force reading."
-)
 
 
 def dcmread(
@@ -89,8 +84,6 @@ def dcmread(
                 fp.seek(0)
                 start, data = 0, fp.read()
             index = _core.read_bytes(data, start, *args)
-    except _core.NotDicomError:
-        raise InvalidDicomError(_NOT_DICOM) from None
     except (_core.ParseError, OSError):
         # pydicom decides: its warnings, its exceptions, or its reading.
         if not isinstance(fp, str):

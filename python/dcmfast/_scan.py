@@ -40,10 +40,6 @@ from dcmfast._warnings import caught_warnings
 TagSpec = Union[str, int, tuple[int, int]]
 PathArg = Union[str, "os.PathLike[str]"]
 
-_NOT_DICOM = (
-    "File is missing DICOM File Meta Information header or the 'DICM' prefix is "
-    "missing from the header. Use force=True to force reading."
-)
 DEFAULT_BATCH = 10_000
 
 
@@ -282,15 +278,18 @@ def _scan_batch(
                 broken[row] = _describe(exc)
     errors = []
     directories = []
-    failures.extend((row, "irregular", "") for row in sorted(reread))
-    failures.extend((row, "broken", message) for row, message in broken.items())
-    failures.sort(key=lambda failure: failure[0])
-    for row, kind, message in failures:
+    # The scan's failures are exceptions; rows pydicom rereads or whose values broke are
+    # this function's own.
+    failed = dict(failures)
+    for row in sorted(failed.keys() | reread | broken.keys()):
         path = paths[row]
-        if kind == "directory":
+        failure = failed.get(row)
+        if isinstance(failure, IsADirectoryError):
             directories.append(row)
             continue
-        if kind == "irregular":
+        if row in broken:
+            message = broken[row]
+        elif row in reread or isinstance(failure, _core.ParseError):
             # pydicom reads what the fast walk does not describe exactly.
             try:
                 values = _read_with_pydicom(path, specs, force)
@@ -300,8 +299,8 @@ def _scan_batch(
                 for column, value in zip(columns, values):
                     column[row] = value
                 continue
-        elif kind == "not_dicom":
-            message = _NOT_DICOM
+        else:
+            message = str(failure)
         errors.append((row, path, message))
         for column in columns:
             column[row] = None  # a file with an error has no values

@@ -3,7 +3,6 @@
 //! stored back after converting it), so untouched elements cost nothing.
 
 use super::convert::{plain_element, PlainElement, Pydicom};
-use super::file::file_changed;
 use super::pixels::PixelRegion;
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Store;
@@ -62,7 +61,7 @@ impl Origin {
         let end = element.value_offset.saturating_add(element.value_len);
         self.source
             .get(element.value_offset, end)
-            .map_err(file_changed)
+            .map_err(PyErr::from)
     }
 }
 

@@ -3,40 +3,19 @@
 
 use super::convert::Pydicom;
 use super::elements::ElementDict;
-use crate::errors::ParseError as CoreError;
-use crate::mapping::{self, FileChanged};
+use super::errors::os_error;
+use crate::errors::ParseError;
+use crate::mapping;
 use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
 use crate::read;
 use crate::source::Store;
-use pyo3::create_exception;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-create_exception!(
-    _core,
-    ParseError,
-    PyValueError,
-    "The fast reader met bytes it does not describe exactly; pydicom's reader decides."
-);
-create_exception!(
-    _core,
-    NotDicomError,
-    PyValueError,
-    "No preamble and 'DICM' prefix, and force was not given."
-);
-
-/// The single mapping from core errors to Python exceptions.
-fn to_py_err(err: CoreError) -> PyErr {
-    match err {
-        CoreError::NotDicom => NotDicomError::new_err(err.to_string()),
-        other => ParseError::new_err(other.to_string()),
-    }
-}
 
 fn options(
     force: bool,
@@ -77,7 +56,7 @@ pub struct FileIndex {
 }
 
 /// The index of `bytes` (read from a file-like), parsed with `opts`.
-fn index_from(bytes: Vec<u8>, base: usize, opts: &ReadOptions) -> Result<FileIndex, CoreError> {
+fn index_from(bytes: Vec<u8>, base: usize, opts: &ReadOptions) -> Result<FileIndex, ParseError> {
     let parsed = parse::parse_file(&bytes, opts)?;
     Ok(index_of(Store::owned(bytes), base, parsed))
 }
@@ -113,8 +92,7 @@ pub fn read_path(
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
     let read = py
         .detach(|| read::read_file(&path, &opts))
-        .map_err(|e| PyOSError::new_err(e.to_string()))?
-        .map_err(to_py_err)?;
+        .map_err(os_error)??;
     Ok(FileIndex {
         mtime: mtime(&read.metadata),
         ..index_of(read.store, 0, read.parsed)
@@ -149,8 +127,7 @@ pub fn read_bytes(
     config: (bool, bool, bool),
 ) -> PyResult<FileIndex> {
     let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
-    py.detach(|| index_from(data, base, &opts))
-        .map_err(to_py_err)
+    Ok(py.detach(|| index_from(data, base, &opts))?)
 }
 
 impl FileIndex {
@@ -296,9 +273,7 @@ impl FileIndex {
     /// The dataset's bytes (the inflated body of a deflated file), copied.
     fn body_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let mut bytes = Vec::new();
-        self.body
-            .copy_to(0, self.body.len(), &mut bytes)
-            .map_err(file_changed)?;
+        self.body.copy_to(0, self.body.len(), &mut bytes)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -326,26 +301,19 @@ impl FileIndex {
 /// Returns how many mappings were detached.
 #[pyfunction]
 pub fn detach_file(py: Python<'_>, path: PathBuf) -> PyResult<usize> {
-    py.detach(|| mapping::detach_file(&path))
-        .map_err(|e| PyOSError::new_err(e.to_string()))
+    py.detach(|| mapping::detach_file(&path)).map_err(os_error)
 }
 
 /// Detach every live mapping of every file (before writes that cannot be named ahead).
 #[pyfunction]
 pub fn detach_all(py: Python<'_>) -> PyResult<usize> {
-    py.detach(mapping::detach_all)
-        .map_err(|e| PyOSError::new_err(e.to_string()))
+    py.detach(mapping::detach_all).map_err(os_error)
 }
 
 /// How many mappings of files are live and not detached.
 #[pyfunction]
 pub fn live_mappings() -> usize {
     mapping::live_count()
-}
-
-/// The exception for bytes of a file another writer changed after it was read.
-pub fn file_changed(err: FileChanged) -> PyErr {
-    PyOSError::new_err(err.to_string())
 }
 
 /// A read-only, seekable file-like over a store, for pydicom's sequence reader.
@@ -384,9 +352,7 @@ impl SourceReader {
             _ => len,
         };
         let mut bytes = Vec::with_capacity(end - start);
-        self.source
-            .copy_to(start, end, &mut bytes)
-            .map_err(file_changed)?;
+        self.source.copy_to(start, end, &mut bytes)?;
         self.pos
             .store(pos.max(self.base) + (end - start), Ordering::Relaxed);
         Ok(PyBytes::new(py, &bytes))

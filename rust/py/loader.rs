@@ -5,7 +5,6 @@
 use super::pixels::{sample_format, threads};
 use crate::loader::{self, Batch, FrameGeometry, PixelFile, Processing};
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
@@ -83,8 +82,12 @@ pub fn read_frames(
     let recent = recent.map_or(&fresh, |r| &r.0);
     let run = |batch: Batch<'_>| {
         py.detach(|| loader::read_batch(&items, geometry, batch, processing, workers, recent))
-            .map(|o| (o.fallbacks, o.warnings))
-            .map_err(PyValueError::new_err)
+            .map(|o| {
+                let fallbacks = o.fallbacks.into_iter();
+                let reasons = fallbacks.map(|(item, reason)| (item, reason.to_string()));
+                (reasons.collect(), o.warnings)
+            })
+            .map_err(PyErr::from)
     };
     match dtype {
         Some(dtype) => {

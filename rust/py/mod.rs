@@ -1,8 +1,9 @@
 //! The PyO3 binding layer: thin wrappers over the core, conversions at the edge, GIL released
-//! around parsing, and the one place where core errors become Python exceptions.
+//! around parsing, and (`errors`) the one place where core errors become Python exceptions.
 
 mod convert;
 mod elements;
+mod errors;
 mod file;
 mod loader;
 mod pixels;
@@ -17,11 +18,11 @@ mod _core {
     #[pymodule_export]
     use super::elements::{ElementDict, KeywordAttribute};
     #[pymodule_export]
+    use super::errors::{NotDicomError, ParseError};
+    #[pymodule_export]
     use super::file::{detach_all, detach_file, live_mappings};
     #[pymodule_export]
     use super::file::{read_bytes, read_path, FileIndex, SourceReader};
-    #[pymodule_export]
-    use super::file::{NotDicomError, ParseError};
     #[pymodule_export]
     use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]

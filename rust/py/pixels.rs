@@ -2,14 +2,14 @@
 //! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
 //! that release the GIL around the work.
 
-use super::file::file_changed;
+use crate::mapping::FileChanged;
 use crate::pixels::encapsulated;
 use crate::pixels::native::{self, SampleFormat};
-use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
+use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::{PyNotImplementedError, PyOverflowError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes};
 use std::sync::{Arc, OnceLock};
@@ -44,7 +44,7 @@ pub fn rle_decode_frame<'py>(
     // pydicom's checks come before its allocation, so their errors take precedence.
     let frame_len = match rle::check_header(data, shape).and_then(|_| shape.frame_len()) {
         Ok(len) => len,
-        Err(err) => return Ok((None, Vec::new(), Some(to_py_err(err)))),
+        Err(err) => return Ok((None, Vec::new(), Some(err.into()))),
     };
     let mut outcome = None;
     // Decoded straight into the bytearray handed back; nothing else can see it yet, so the
@@ -55,17 +55,7 @@ pub fn rle_decode_frame<'py>(
     })?;
     match outcome.expect("the initialiser ran") {
         Ok(padding) => Ok((Some(frame), padding.messages().collect(), None)),
-        Err((err, padding)) => Ok((None, padding.messages().collect(), Some(to_py_err(err)))),
-    }
-}
-
-/// pydicom raises NotImplementedError for bit depths it cannot decode, OverflowError for a
-/// frame size beyond an index (its `bytearray(size)`), ValueError otherwise.
-fn to_py_err(err: RleError) -> PyErr {
-    match err {
-        RleError::BitsAllocated(_) => PyNotImplementedError::new_err(err.to_string()),
-        RleError::TooLarge => PyOverflowError::new_err(err.to_string()),
-        other => PyValueError::new_err(other.to_string()),
+        Err((err, padding)) => Ok((None, padding.messages().collect(), Some(err.into()))),
     }
 }
 
@@ -101,7 +91,7 @@ impl PixelRegion {
     fn bytes(&self) -> PyResult<&[u8]> {
         self.source
             .get(self.start, self.start + self.len)
-            .map_err(file_changed)
+            .map_err(PyErr::from)
     }
 
     /// Checks that `start..start + length` lies within the value, or pydicom's error.
@@ -168,13 +158,11 @@ impl PixelRegion {
             .then(|| py.detach(|| self.source.private_range(from, length)))
             .flatten();
         let Some(range) = mapped else {
-            let (copy, fits) = py
-                .detach(|| {
-                    let copy = self.source.read_bulk(from, length)?;
-                    let fits = fits(&copy);
-                    Ok((copy, fits))
-                })
-                .map_err(file_changed)?;
+            let (copy, fits) = py.detach(|| {
+                let copy = self.source.read_bulk(from, length)?;
+                let fits = fits(&copy);
+                Ok::<_, FileChanged>((copy, fits))
+            })?;
             return Ok((PyArray1::from_vec(py, copy), fits));
         };
         let fits = py.detach(|| fits(range.bytes()));
@@ -271,19 +259,17 @@ impl PixelRegion {
             )));
         }
         let threads = threads();
-        let results = py
-            .detach(|| {
-                rle::decode_frames(
-                    &frames,
-                    shape,
-                    order,
-                    Layout::Interleaved,
-                    out,
-                    threads,
-                    &after,
-                )
-            })
-            .map_err(to_py_err)?;
+        let results = py.detach(|| {
+            rle::decode_frames(
+                &frames,
+                shape,
+                order,
+                Layout::Interleaved,
+                out,
+                threads,
+                &after,
+            )
+        })?;
         Ok(results
             .into_iter()
             .map(|r| r.ok().map(|padding| padding.messages().collect()))

@@ -3,7 +3,8 @@
 //! rest is handed back for pydicom to convert.
 
 use crate::parse::ReadOptions;
-use crate::scan::{self, Plain, Plan, ScanError, TagPath, Value};
+use crate::scan::{self, Plain, Plan, TagPath, Value};
+use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use pyo3::IntoPyObjectExt;
@@ -61,8 +62,8 @@ type Pending<'py> = (
 /// Scan `paths` on `workers` threads (GIL released). Returns the columns (a list of values per
 /// wanted path, None where absent or pending), the values pydicom must convert, each file's
 /// (0008,0005) bytes where it has one and a pending value needs it, and the failures as
-/// (row, kind, message) with kind "not_dicom", "directory", "io" or "irregular" (pydicom
-/// decides).
+/// (row, exception): `IsADirectoryError` for a directory, `ParseError` where pydicom's reader
+/// decides, else the file's error (`NotDicomError`, `OSError`).
 #[pyfunction]
 #[allow(clippy::type_complexity)]
 pub fn scan_paths<'py>(
@@ -74,7 +75,7 @@ pub fn scan_paths<'py>(
     Vec<Bound<'py, PyList>>,
     Vec<Pending<'py>>,
     Vec<(usize, Bound<'py, PyBytes>)>,
-    Vec<(usize, &'static str, String)>,
+    Vec<(usize, Py<PyBaseException>)>,
 )> {
     let rows = paths.len();
     let mut columns: Vec<Vec<Option<Bound<'py, PyAny>>>> =
@@ -88,14 +89,7 @@ pub fn scan_paths<'py>(
         let file = match result {
             Ok(file) => file,
             Err(err) => {
-                let (kind, message) = match err {
-                    ScanError::NotDicom => ("not_dicom", String::new()),
-                    ScanError::Directory => ("directory", String::new()),
-                    ScanError::Io(message) => ("io", message.clone()),
-                    ScanError::NotRegular(message) => ("io", message.to_string()),
-                    ScanError::Irregular(message) => ("irregular", message.clone()),
-                };
-                failures.push((row, kind, message));
+                failures.push((row, PyErr::from(err).into_value(py)));
                 return Ok(());
             }
         };
