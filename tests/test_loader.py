@@ -349,35 +349,39 @@ def test_processing_matches_pydicom(generated, syntax, window):
                 assert fallbacks([(path, 0), (path, 1)], **options) == []
 
 
+def _lut_item(data: list[int], **attrs: Any) -> Dataset:
+    """A LUT Sequence item: 4096 entries from 0, 16-bit `data`."""
+    item = Dataset()
+    item.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
+    item.add_new(0x00283006, "US", data)  # LUT Data
+    for keyword, value in attrs.items():
+        setattr(item, keyword, value)
+    return item
+
+
 def test_lut_sequences_use_pydicom(tmp_path):
     """Modality and VOI LUT Sequences are applied by pydicom, identically."""
     values = stored_values(False, 12, (24, 40))
-    lut = Dataset()
-    lut.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
-    lut.add_new(0x00283006, "US", list(range(0, 8192, 2)))  # LUT Data
-    voi = write_image(
-        tmp_path / "voi.dcm",
-        values,
-        signed=False,
-        bits_stored=12,
-        VOILUTSequence=Sequence([lut]),
-        WindowCenter="40",
-        WindowWidth="400",
-    )
-    mlut = Dataset()
-    mlut.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
-    mlut.ModalityLUTType = "HU"
-    mlut.add_new(0x00283006, "US", list(range(4096)))
-    modality = write_image(
-        tmp_path / "mlut.dcm",
-        values,
-        signed=False,
-        bits_stored=12,
-        ModalityLUTSequence=Sequence([mlut]),
-        WindowCenter="40",
-        WindowWidth="400",
-    )
-    for path in (voi, modality):
+    luts = {
+        "voi.dcm": ("VOILUTSequence", _lut_item(list(range(0, 8192, 2)))),
+        "mlut.dcm": (
+            "ModalityLUTSequence",
+            _lut_item(list(range(4096)), ModalityLUTType="HU"),
+        ),
+    }
+    paths = [
+        write_image(
+            tmp_path / name,
+            values,
+            signed=False,
+            bits_stored=12,
+            **{keyword: Sequence([item])},
+            WindowCenter="40",
+            WindowWidth="400",
+        )
+        for name, (keyword, item) in luts.items()
+    ]
+    for path in paths:
         for options in PROCESSING + [{"voi_lut": True, "prefer_lut": False}]:
             assert_like_pydicom(path, 0, options)
 
