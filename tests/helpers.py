@@ -1,5 +1,7 @@
 """Helpers shared by the test modules (no test module imports another).
 
+* An RLE encoder (PackBits) and frame and dataset builders, and the external tools
+  that convert files to RLE.
 * pydicom's reading of ``dcmfast.scan`` tag specs, the oracle of the scan tests.
 * ``query()``: rows of the SQLite index.
 """
@@ -7,13 +9,150 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sqlite3
+import struct
+import subprocess
 import warnings
 from collections.abc import MutableSequence
 
+import numpy as np
 import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
+from pydicom.uid import RLELossless
 from pydicom.valuerep import DA, DT, TM
+
+
+# --------------------------------------------------------------------------
+# a PackBits encoder and RLE frame and dataset builders
+# --------------------------------------------------------------------------
+def packbits(data: bytes) -> bytes:
+    """PackBits-encode `data` (replicate runs of 2-128, literal runs of 1-128)."""
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        j = i + 1
+        while j < n and j - i < 128 and data[j] == data[i]:
+            j += 1
+        if j - i >= 2:
+            out += bytes((257 - (j - i), data[i]))
+            i = j
+            continue
+        j = i
+        while j < n and j - i < 128:
+            if j + 2 < n and data[j] == data[j + 1] == data[j + 2]:
+                break
+            j += 1
+        out.append(j - i - 1)
+        out += data[i:j]
+        i = j
+    return bytes(out)
+
+
+def header(offsets, count: int | None = None, size: int = 64) -> bytes:
+    """An RLE header with `offsets`, its segment count `count` (default: the
+    number of offsets), zero-filled (or cut) to `size` bytes."""
+    count = len(offsets) if count is None else count
+    raw = struct.pack(f"<{1 + len(offsets)}L", count, *offsets)
+    return raw[:size].ljust(size, b"\x00")
+
+
+def rle_frame(segments, count: int | None = None, pad: bytes | None = b"\x00") -> bytes:
+    """Header + segments; odd-length segments get `pad` (None: left odd)."""
+    if pad is not None:
+        segments = [s + pad if len(s) % 2 else s for s in segments]
+    offsets, position = [], 64
+    for segment in segments:
+        offsets.append(position)
+        position += len(segment)
+    return header(offsets, count) + b"".join(segments)
+
+
+def segment_planes(arr: np.ndarray, order: str = ">") -> list[bytes]:
+    """The byte planes of `arr` (rows, columns[, samples]) in segment order."""
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    rows, columns, spp = arr.shape
+    size = arr.dtype.itemsize
+    little = arr.astype(arr.dtype.newbyteorder("<"))
+    planes = []
+    for sample in range(spp):
+        raw = np.ascontiguousarray(little[..., sample]).view(np.uint8)
+        raw = raw.reshape(rows * columns, size)
+        byte_order = range(size - 1, -1, -1) if order == ">" else range(size)
+        planes += [raw[:, b].tobytes() for b in byte_order]
+    return planes
+
+
+def encode_frame(
+    arr: np.ndarray, order: str = ">", by_row: bool = True, pad: bytes = b"\x00"
+) -> bytes:
+    """RLE-encode one frame; by_row=False lets runs cross row boundaries."""
+    columns = arr.shape[1]
+    segments = []
+    for plane in segment_planes(arr, order):
+        if by_row:
+            rows = [plane[i : i + columns] for i in range(0, len(plane), columns)]
+            segments.append(b"".join(packbits(r) for r in rows))
+        else:
+            segments.append(packbits(plane))
+    return rle_frame(segments, pad=pad)
+
+
+def rle_dataset(frames, rows, columns, spp, bits, signed=False) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = RLELossless
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, spp
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
+    ds.PixelRepresentation = int(signed)
+    ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
+    if spp == 3:
+        ds.PlanarConfiguration = 1
+    ds.NumberOfFrames = len(frames)
+    ds.PixelData = encapsulate(list(frames))
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    return ds
+
+
+def sample_image(rng, rows, columns, spp, bits) -> np.ndarray:
+    """Plateaus (replicate runs, some crossing rows) mixed with noise (literals)."""
+    dtype = np.dtype(f"<u{bits // 8}")
+    top = np.iinfo(dtype).max
+    shape = (rows, columns, spp) if spp > 1 else (rows, columns)
+    arr = rng.integers(0, top, size=shape, dtype=dtype, endpoint=True)
+    flat = arr.reshape(-1, *shape[2:])
+    for _ in range(4):
+        start = int(rng.integers(0, flat.shape[0]))
+        flat[start : start + int(rng.integers(1, 3 * columns))] = rng.integers(
+            0, top, dtype=dtype, endpoint=True
+        )
+    return arr
+
+
+# The external encoders that convert a file to RLE Lossless: command, then the
+# source and destination paths.
+RLE_TOOLS = {"dcmtk": ["dcmcrle"], "gdcm": ["gdcmconv", "--rle"]}
+
+
+def convert_with(command: list[str], src: str, dst: str) -> None:
+    """Convert `src` to `dst` with `command`, skipping the test without the tool."""
+    if shutil.which(command[0]) is None:
+        pytest.skip(f"{command[0]} not installed (apt-get install dcmtk libgdcm-tools)")
+    proc = subprocess.run(
+        [*command, src, dst],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, (
+        f"{command[0]} failed on {src}: {proc.stdout}{proc.stderr}"
+    )
 
 
 # --------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import pydicom
 import pytest
 from conftest import all_test_files, file_id
 from dcmfast import _core
+from helpers import encode_frame
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
@@ -44,7 +45,6 @@ from pydicom.uid import (
     RLELossless,
     generate_uid,
 )
-from test_rle import encode_frame
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import mmap
 import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,9 @@ import pydicom
 import pytest
 from conftest import all_test_files, file_id
 from dcmfast import _core
-from pydicom.dataset import Dataset
-from pydicom.pixels import iter_pixels as pydicom_iter_pixels
-from pydicom.pixels import pixel_array as pydicom_pixel_array
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless
-from test_rle import (
+from helpers import (
+    RLE_TOOLS,
+    convert_with,
     encode_frame,
     header,
     packbits,
@@ -37,6 +34,10 @@ from test_rle import (
     rle_frame,
     sample_image,
 )
+from pydicom.dataset import Dataset
+from pydicom.pixels import iter_pixels as pydicom_iter_pixels
+from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 
@@ -484,20 +485,21 @@ def test_rle_into_out(tmp_path, spp, bits):
 
 
 ENCODERS = {
-    "dcmtk": (["dcmcrle"], ["emri_small.dcm", "SC_rgb_16bit_2frame.dcm", "rtdose.dcm"]),
-    "gdcm": (["gdcmconv", "--rle"], ["emri_small.dcm", "rtdose.dcm", "SC_rgb.dcm"]),
+    "dcmtk": (
+        RLE_TOOLS["dcmtk"],
+        ["emri_small.dcm", "SC_rgb_16bit_2frame.dcm", "rtdose.dcm"],
+    ),
+    "gdcm": (RLE_TOOLS["gdcm"], ["emri_small.dcm", "rtdose.dcm", "SC_rgb.dcm"]),
 }
 
 
 @pytest.mark.parametrize("tool", list(ENCODERS))
 def test_rle_other_encoders(tmp_path, tool):
     command, names = ENCODERS[tool]
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{command[0]} not installed (apt-get install dcmtk libgdcm-tools)")
     for name in names:
         src = pydicom.data.get_testdata_file(name)
         dst = tmp_path / f"{tool}-{name}"
-        subprocess.run([*command, src, str(dst)], check=True, capture_output=True)
+        convert_with(command, src, str(dst))
         compare_rle_file(dst)
         np.testing.assert_array_equal(
             dcmfast.dcmread(dst).pixel_array, pydicom.dcmread(src).pixel_array

@@ -23,11 +23,11 @@ import pydicom
 import pytest
 from compare import assert_same_dataset, assert_same_outcome, read_both
 from dcmfast import _core
+from helpers import encode_frame
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
-from test_rle import encode_frame
 
 PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
