@@ -1,5 +1,8 @@
 """Helpers shared by the test modules (no test module imports another).
 
+* ``CallOutcome``, ``call_outcome()`` and ``assert_same()``: what one call did (its
+  value, warnings and exception) and a comparison of two such outcomes, pydicom's
+  first. (``compare.Outcome`` is the richer record of one ``dcmread``.)
 * An RLE encoder (PackBits) and frame and dataset builders, and the external tools
   that convert files to RLE.
 * pydicom's reading of ``dcmfast.scan`` tag specs, the oracle of the scan tests.
@@ -15,6 +18,8 @@ import struct
 import subprocess
 import warnings
 from collections.abc import MutableSequence
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pydicom
@@ -24,6 +29,98 @@ from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
 from pydicom.uid import RLELossless
 from pydicom.valuerep import DA, DT, TM
+
+
+# --------------------------------------------------------------------------
+# calls and their outcomes
+# --------------------------------------------------------------------------
+@dataclass
+class CallOutcome:
+    """What one call did."""
+
+    # bytes, (dtype, shape, bytes), a list of those, or any value; None on error
+    value: Any = None
+    warnings: list = field(default_factory=list)  # messages, or (category, message)
+    exc: tuple | None = None  # (class, message)
+    extra: Any = None  # anything else both sides must agree on
+    error: BaseException | None = None  # the exception itself, when kept
+
+    def describe(self) -> str:
+        value = self.value
+        if isinstance(value, (bytes, bytearray)):
+            value = f"<{len(value)} bytes {bytes(value[:16]).hex()}...>"
+        elif isinstance(value, tuple):
+            value = (value[0], value[1], f"<{len(value[2])} bytes>")
+        elif isinstance(value, list):
+            value = f"<{len(value)} arrays>"
+        return f"value={value} warnings={self.warnings} exc={self.exc}"
+
+
+def array_value(arr: np.ndarray) -> tuple[str, tuple[int, ...], bytes]:
+    """(dtype, shape, bytes) of `arr`, in native byte order."""
+    native = arr.dtype.newbyteorder("=")
+    return native.str, arr.shape, arr.astype(native).tobytes()
+
+
+def arrays_value(result: Any) -> list[tuple[str, tuple[int, ...], bytes]]:
+    """(dtype, shape, bytes) of an array or of each array of a list, as stored."""
+    arrays = result if isinstance(result, list) else [result]
+    return [(a.dtype.str, a.shape, a.tobytes()) for a in arrays]
+
+
+def call_outcome(
+    func: Callable[[], Any], convert: Callable[[Any], Any] | None = None
+) -> CallOutcome:
+    """Call `func`: its value (through `convert`), the messages of the warnings it
+    emitted (kept from the caller) and the exception it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = func()
+            value = result if convert is None else convert(result)
+        except Exception as e:  # noqa: BLE001 - compared with pydicom's
+            messages = [str(w.message) for w in caught]
+            return CallOutcome(None, messages, (type(e), str(e)), error=e)
+    return CallOutcome(value, [str(w.message) for w in caught])
+
+
+def arrays_outcome(func: Callable[[], Any]) -> CallOutcome:
+    """``call_outcome`` of a call returning an array or a list of arrays."""
+    return call_outcome(func, arrays_value)
+
+
+def _assert_same_bytes(expected: bytes, actual: bytes, prefix: str) -> None:
+    if actual != expected:
+        n = min(len(expected), len(actual))
+        first = next((i for i in range(n) if expected[i] != actual[i]), n)
+        pytest.fail(
+            f"{prefix}output differs ({len(actual)} vs. {len(expected)}"
+            f" bytes), first at byte {first}"
+        )
+
+
+def assert_same(expected: CallOutcome, actual: CallOutcome, label: str = "") -> None:
+    """Same exception, warnings and extra; same bytes (and dtype and shape)."""
+    prefix = f"{label}: " if label else ""
+    assert actual.exc == expected.exc, (
+        f"{prefix}exception differs\n  pydicom: {expected.describe()}\n"
+        f"  dcmfast: {actual.describe()}"
+    )
+    assert actual.warnings == expected.warnings, f"{prefix}warnings differ"
+    assert actual.extra == expected.extra, f"{prefix}{actual.extra} != {expected.extra}"
+    if expected.value is None:
+        assert actual.value is None
+        return
+    if isinstance(expected.value, list):
+        assert len(actual.value) == len(expected.value), f"{prefix}array count"
+        pairs = list(zip(expected.value, actual.value))
+    else:
+        pairs = [(expected.value, actual.value)]
+    for want, got in pairs:
+        if isinstance(want, tuple):
+            (dt_e, shape_e, want), (dt_a, shape_a, got) = want, got
+            assert (dt_a, shape_a) == (dt_e, shape_e), f"{prefix}dtype/shape differ"
+        _assert_same_bytes(want, got, prefix)
 
 
 # --------------------------------------------------------------------------

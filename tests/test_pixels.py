@@ -14,7 +14,6 @@ import gc
 import mmap
 import shutil
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +25,9 @@ from conftest import all_test_files, file_id
 from dcmfast import _core
 from helpers import (
     RLE_TOOLS,
+    CallOutcome,
+    arrays_outcome,
+    assert_same,
     convert_with,
     encode_frame,
     header,
@@ -40,43 +42,6 @@ from pydicom.pixels import pixel_array as pydicom_pixel_array
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
-
-
-@dataclass
-class Outcome:
-    arrays: list[tuple[str, tuple[int, ...], bytes]] | None
-    warnings: list[str]
-    exc: tuple[type, str] | None
-
-    def describe(self) -> str:
-        return f"exc={self.exc} warnings={self.warnings}"
-
-
-def outcome(func: Callable[[], Any]) -> Outcome:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = func()
-            arrays = result if isinstance(result, list) else [result]
-            value = [(a.dtype.str, a.shape, a.tobytes()) for a in arrays]
-            exc = None
-        except Exception as e:  # noqa: BLE001 - compared with pydicom's
-            value, exc = None, (type(e), str(e))
-    messages = [str(w.message) for w in caught]
-    return Outcome(value, messages, exc)
-
-
-def assert_same(expected: Outcome, actual: Outcome, label: str) -> None:
-    assert actual.exc == expected.exc, f"{label}: {actual.exc} vs {expected.exc}"
-    assert actual.warnings == expected.warnings, label
-    if expected.arrays is None:
-        return
-    assert len(actual.arrays) == len(expected.arrays), label
-    for (dt, shape, raw), (want_dt, want_shape, want_raw) in zip(
-        actual.arrays, expected.arrays
-    ):
-        assert (dt, shape) == (want_dt, want_shape), label
-        assert raw == want_raw, f"{label}: values differ"
 
 
 def _options(path: str) -> dict[str, str]:
@@ -106,22 +71,22 @@ def any_file(request) -> str:
 
 def test_dataset_pixel_array(any_file):
     opts = _safe_options(any_file)
-    expected = outcome(lambda: _dataset_array(pydicom.dcmread, any_file, **opts))
+    expected = arrays_outcome(lambda: _dataset_array(pydicom.dcmread, any_file, **opts))
     if expected.exc is not None and expected.exc[0] in (RuntimeError, ImportError):
         # needs a codec numpy alone cannot provide: still the same failure
         pass
-    actual = outcome(lambda: _dataset_array(dcmfast.dcmread, any_file, **opts))
+    actual = arrays_outcome(lambda: _dataset_array(dcmfast.dcmread, any_file, **opts))
     assert_same(expected, actual, any_file)
 
 
 def test_dataset_pixel_array_default_options(any_file):
     """Without options pydicom may choose another RLE plugin: values still match."""
-    expected = outcome(lambda: pydicom.dcmread(any_file).pixel_array)
+    expected = arrays_outcome(lambda: pydicom.dcmread(any_file).pixel_array)
     if expected.exc is not None:
         pytest.skip("pydicom cannot decode this file with numpy alone")
-    actual = outcome(lambda: dcmfast.dcmread(any_file).pixel_array)
+    actual = arrays_outcome(lambda: dcmfast.dcmread(any_file).pixel_array)
     assert actual.exc is None
-    assert actual.arrays == expected.arrays
+    assert actual.value == expected.value
 
 
 def _frames(path: str) -> int | None:
@@ -143,11 +108,15 @@ def test_frames_by_path(any_file):
         pytest.skip("pydicom cannot decode this file with numpy alone")
     opts = _safe_options(any_file)
     for k in [*range(frames), frames]:  # and one past the end
-        expected = outcome(lambda k=k: pydicom_pixel_array(any_file, index=k, **opts))
-        actual = outcome(lambda k=k: dcmfast.pixel_array(any_file, index=k, **opts))
+        expected = arrays_outcome(
+            lambda k=k: pydicom_pixel_array(any_file, index=k, **opts)
+        )
+        actual = arrays_outcome(
+            lambda k=k: dcmfast.pixel_array(any_file, index=k, **opts)
+        )
         assert_same(expected, actual, f"{any_file} frame {k}")
-    expected = outcome(lambda: pydicom_pixel_array(any_file, **opts))
-    actual = outcome(lambda: dcmfast.pixel_array(any_file, **opts))
+    expected = arrays_outcome(lambda: pydicom_pixel_array(any_file, **opts))
+    actual = arrays_outcome(lambda: dcmfast.pixel_array(any_file, **opts))
     assert_same(expected, actual, f"{any_file} whole")
 
 
@@ -157,17 +126,19 @@ def test_iter_pixels(any_file):
         pytest.skip("pydicom cannot decode this file with numpy alone")
     opts = _safe_options(any_file)
     for src in (any_file, Path(any_file)):
-        expected = outcome(lambda src=src: list(pydicom_iter_pixels(src, **opts)))
-        actual = outcome(lambda src=src: list(dcmfast.iter_pixels(src, **opts)))
+        expected = arrays_outcome(
+            lambda src=src: list(pydicom_iter_pixels(src, **opts))
+        )
+        actual = arrays_outcome(lambda src=src: list(dcmfast.iter_pixels(src, **opts)))
         assert_same(expected, actual, f"{any_file} iter")
     if frames > 1:
         indices = [frames - 1, 0]
-        expected = outcome(
+        expected = arrays_outcome(
             lambda: list(
                 pydicom_iter_pixels(pydicom.dcmread(any_file), indices=indices, **opts)
             )
         )
-        actual = outcome(
+        actual = arrays_outcome(
             lambda: list(
                 dcmfast.iter_pixels(dcmfast.dcmread(any_file), indices=indices, **opts)
             )
@@ -342,8 +313,8 @@ def test_cache_and_resets():
     ours, theirs = dcmfast.dcmread(path), pydicom.dcmread(path)
     previous: dict[str, Any] = {}
     for n, step in enumerate(steps):
-        want = outcome(lambda step=step: step(theirs))
-        got = outcome(lambda step=step: step(ours))
+        want = arrays_outcome(lambda step=step: step(theirs))
+        got = arrays_outcome(lambda step=step: step(ours))
         assert_same(want, got, f"step {n}")
         if n == 1:
             assert ours.pixel_array is previous["array"]
@@ -384,21 +355,21 @@ def _save(ds: Dataset, path: Path) -> Path:
     return path
 
 
-def compare_rle_file(path: Path) -> Outcome:
+def compare_rle_file(path: Path) -> CallOutcome:
     label = path.name
     opts = {"decoding_plugin": "pydicom"}
-    want = outcome(lambda: _dataset_array(pydicom.dcmread, str(path), **opts))
-    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path), **opts))
+    want = arrays_outcome(lambda: _dataset_array(pydicom.dcmread, str(path), **opts))
+    got = arrays_outcome(lambda: _dataset_array(dcmfast.dcmread, str(path), **opts))
     assert_same(want, got, label)
     # Default options: pydicom may choose another plugin; values and errors agree.
-    want_default = outcome(lambda: _dataset_array(pydicom.dcmread, str(path)))
-    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path)))
+    want_default = arrays_outcome(lambda: _dataset_array(pydicom.dcmread, str(path)))
+    got = arrays_outcome(lambda: _dataset_array(dcmfast.dcmread, str(path)))
     assert got.exc == want_default.exc, label
-    assert got.arrays == want_default.arrays, label
+    assert got.value == want_default.value, label
     n = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames") or 1)
     for k in range(n):
-        want = outcome(lambda k=k: pydicom_pixel_array(path, index=k, **opts))
-        got = outcome(lambda k=k: dcmfast.pixel_array(path, index=k, **opts))
+        want = arrays_outcome(lambda k=k: pydicom_pixel_array(path, index=k, **opts))
+        got = arrays_outcome(lambda k=k: dcmfast.pixel_array(path, index=k, **opts))
         assert_same(want, got, f"{label} frame {k}")
     return want
 

@@ -25,10 +25,9 @@ from __future__ import annotations
 import os
 import struct
 import warnings
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pydicom.pixels.decoders.rle as pydicom_rle
@@ -36,6 +35,8 @@ import pytest
 from conftest import all_test_files, file_id, using_standin
 from helpers import (
     RLE_TOOLS,
+    CallOutcome,
+    assert_same,
     convert_with,
     encode_frame,
     header,
@@ -105,22 +106,6 @@ def dcmfast_plugin():
 # --------------------------------------------------------------------------
 # outcomes
 # --------------------------------------------------------------------------
-@dataclass
-class Outcome:
-    value: Any  # bytes, or (dtype, shape, bytes) for arrays; None on error
-    warnings: list  # [(category, message)] or [message]
-    exc: tuple | None  # (class, message)
-    extra: Any = None
-
-    def describe(self) -> str:
-        value = self.value
-        if isinstance(value, (bytes, bytearray)):
-            value = f"<{len(value)} bytes {bytes(value[:16]).hex()}...>"
-        elif isinstance(value, tuple):
-            value = (value[0], value[1], f"<{len(value[2])} bytes>")
-        return f"value={value} warnings={self.warnings} exc={self.exc}"
-
-
 def _messages(caught) -> list:
     return [(w.category, str(w.message)) for w in caught]
 
@@ -129,18 +114,18 @@ def _exc(exc: BaseException) -> tuple:
     return (type(exc), str(exc))
 
 
-def pydicom_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
+def pydicom_frame(src, rows, columns, spp, bits, order=">") -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             frame = pydicom_rle._rle_decode_frame(src, rows, columns, spp, bits, order)
         except Exception as exc:  # noqa: BLE001 - the oracle's outcome
-            return Outcome(None, [m for _, m in _messages(caught)], _exc(exc))
+            return CallOutcome(None, [m for _, m in _messages(caught)], _exc(exc))
     assert isinstance(frame, bytearray)
-    return Outcome(bytes(frame), [m for _, m in _messages(caught)], None)
+    return CallOutcome(bytes(frame), [m for _, m in _messages(caught)], None)
 
 
-def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
+def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -148,41 +133,15 @@ def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
                 src, rows, columns, spp, bits, order
             )
         except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
-            return Outcome(None, [], ("raised", *_exc(exc)))
+            return CallOutcome(None, [], ("raised", *_exc(exc)))
     assert not caught, "rle_decode_frame must hand warnings back, not emit them"
     assert isinstance(messages, list)
     if error is None:
         assert isinstance(frame, bytearray), type(frame)
-        return Outcome(bytes(frame), messages, None)
+        return CallOutcome(bytes(frame), messages, None)
     assert frame is None
     assert isinstance(error, Exception), error
-    return Outcome(None, messages, _exc(error))
-
-
-def assert_same(expected: Outcome, actual: Outcome, label: str = "") -> None:
-    prefix = f"{label}: " if label else ""
-    assert actual.exc == expected.exc, (
-        f"{prefix}exception differs\n  pydicom: {expected.describe()}\n"
-        f"  dcmfast: {actual.describe()}"
-    )
-    assert actual.warnings == expected.warnings, f"{prefix}warnings differ"
-    assert actual.extra == expected.extra, f"{prefix}{actual.extra} != {expected.extra}"
-    if expected.value is None:
-        assert actual.value is None
-        return
-    if isinstance(expected.value, tuple):
-        (dt_e, shape_e, data_e), (dt_a, shape_a, data_a) = expected.value, actual.value
-        assert (dt_a, shape_a) == (dt_e, shape_e), f"{prefix}dtype/shape differ"
-        expected_value, actual_value = data_e, data_a
-    else:
-        expected_value, actual_value = expected.value, actual.value
-    if actual_value != expected_value:
-        n = min(len(expected_value), len(actual_value))
-        first = next((i for i in range(n) if expected_value[i] != actual_value[i]), n)
-        pytest.fail(
-            f"{prefix}output differs ({len(actual_value)} vs. {len(expected_value)}"
-            f" bytes), first at byte {first}"
-        )
+    return CallOutcome(None, messages, _exc(error))
 
 
 def runner_for(rows, columns, spp, bits, order=None) -> DecodeRunner:
@@ -196,7 +155,7 @@ def runner_for(rows, columns, spp, bits, order=None) -> DecodeRunner:
     return runner
 
 
-def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> Outcome:
+def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> CallOutcome:
     runner = runner_for(rows, columns, spp, bits, order)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -204,12 +163,12 @@ def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> Outc
             frame = func(src, runner)
         except Exception as exc:  # noqa: BLE001 - compared with the oracle's
             planar = runner.get_option("planar_configuration")
-            return Outcome(None, _messages(caught), _exc(exc), planar)
+            return CallOutcome(None, _messages(caught), _exc(exc), planar)
     planar = runner.get_option("planar_configuration")
-    return Outcome((type(frame), (), bytes(frame)), _messages(caught), None, planar)
+    return CallOutcome((type(frame), (), bytes(frame)), _messages(caught), None, planar)
 
 
-def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[Outcome]:
+def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[CallOutcome]:
     """Compare the core function and the plugin function with pydicom's."""
     results = []
     for order in orders:
@@ -229,7 +188,7 @@ def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[Outcom
     return results
 
 
-def array_outcome(src, plugin: str, **kwargs) -> Outcome:
+def array_outcome(src, plugin: str, **kwargs) -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -237,11 +196,11 @@ def array_outcome(src, plugin: str, **kwargs) -> Outcome:
         except Exception as exc:  # noqa: BLE001 - compared with the oracle's
             # pydicom names the failing plugin in its RuntimeError
             message = str(exc).replace(f"{plugin}: ", "<plugin>: ")
-            return Outcome(None, _messages(caught), (type(exc), message))
-    return Outcome((arr.dtype, arr.shape, arr.tobytes()), _messages(caught), None)
+            return CallOutcome(None, _messages(caught), (type(exc), message))
+    return CallOutcome((arr.dtype, arr.shape, arr.tobytes()), _messages(caught), None)
 
 
-def check_arrays(src, label: str, **kwargs) -> Outcome:
+def check_arrays(src, label: str, **kwargs) -> CallOutcome:
     expected = array_outcome(src, "pydicom", **kwargs)
     actual = array_outcome(src, PLUGIN, **kwargs)
     assert_same(expected, actual, f"{label} {kwargs or ''}".strip())
