@@ -7,6 +7,7 @@
   that convert files to RLE.
 * pydicom's reading of ``dcmfast.scan`` tag specs, the oracle of the scan tests.
 * ``query()``: rows of the SQLite index.
+* ``CT``: the path of pydicom's CT_small.dcm, the file most tests start from.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from typing import Any, Callable
 import numpy as np
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence
 from pydicom.uid import RLELossless
 from pydicom.valuerep import DA, DT, TM
+
+CT = get_testdata_file("CT_small.dcm")
 
 
 # --------------------------------------------------------------------------

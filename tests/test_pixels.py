@@ -24,6 +24,7 @@ import pytest
 from conftest import all_test_files, file_id
 from dcmfast import _core
 from helpers import (
+    CT,
     RLE_TOOLS,
     CallOutcome,
     arrays_outcome,
@@ -165,10 +166,6 @@ def test_frames_of_dataset_and_out(any_file):
 # --------------------------------------------------------------------------
 # native arrays: views of private mappings
 # --------------------------------------------------------------------------
-def _ct() -> str:
-    return str(pydicom.data.get_testdata_file("CT_small.dcm"))
-
-
 def _map_of(arr: np.ndarray) -> Any:
     base = arr
     while base is not None and not isinstance(base, _core.PixelMap):
@@ -200,7 +197,7 @@ def test_large_native_array_views_the_file(tmp_path):
 
 
 def test_small_native_array_is_read_into_memory():
-    path = _ct()
+    path = CT
     arr = dcmfast.dcmread(path).pixel_array
     assert _map_of(arr) is None
     assert arr.flags.writeable
@@ -210,7 +207,7 @@ def test_small_native_array_is_read_into_memory():
 @pytest.mark.parametrize("large", [False, True])
 def test_writes_stay_private(tmp_path, large):
     path = tmp_path / "ct.dcm"
-    shutil.copy(_large_native(tmp_path) if large else _ct(), path)
+    shutil.copy(_large_native(tmp_path) if large else CT, path)
     before = path.read_bytes()
     ds = dcmfast.dcmread(path)
     first = ds.pixel_array
@@ -227,7 +224,7 @@ def test_writes_stay_private(tmp_path, large):
 
 
 def test_array_outlives_dataset():
-    path = _ct()
+    path = CT
     arr = dcmfast.dcmread(path).pixel_array[10:20]
     gc.collect()
     np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array[10:20])
@@ -245,10 +242,10 @@ def test_moved_file_is_copied(tmp_path):
 
 
 def test_file_like_is_copied():
-    with open(_ct(), "rb") as f:
+    with open(CT, "rb") as f:
         arr = dcmfast.dcmread(f).pixel_array
     assert _map_of(arr) is None
-    np.testing.assert_array_equal(arr, pydicom.dcmread(_ct()).pixel_array)
+    np.testing.assert_array_equal(arr, pydicom.dcmread(CT).pixel_array)
 
 
 def _write_native(tmp_path, arr, bits_stored, signed, name="n.dcm") -> Path:
@@ -301,7 +298,7 @@ def test_bits_stored_correction_of_a_view(tmp_path, dirty):
 
 
 def test_cache_and_resets():
-    path = _ct()
+    path = CT
     steps: list[Callable[[Dataset], Any]] = [
         lambda ds: ds.pixel_array,
         lambda ds: ds.pixel_array,
@@ -333,7 +330,7 @@ def test_cache_and_resets():
     ids=["dtype", "shape", "order", "read-only", "list"],
 )
 def test_out_errors(bad):
-    path = _ct()
+    path = CT
     want = pydicom.dcmread(path).pixel_array
     with pytest.raises((TypeError, ValueError), match="'out'"):
         dcmfast.pixel_array(path, out=bad(want.shape, want.dtype))
@@ -488,7 +485,7 @@ def test_threads_leave_warning_state_as_it_was(tmp_path):
     padded = rle_frame([_segments(5, rows * columns + 3)])
     rle = _save(rle_dataset([padded] * 3, rows, columns, 1, 8), tmp_path / "p.dcm")
     truncated = tmp_path / "t.dcm"
-    truncated.write_bytes(Path(_ct()).read_bytes()[:-100])
+    truncated.write_bytes(Path(CT).read_bytes()[:-100])
     paths = [str(rle), str(truncated)]
 
     def result(read: Callable[[str], np.ndarray], path: str) -> tuple:

@@ -23,8 +23,7 @@ import pydicom
 import pytest
 from compare import assert_same_dataset, assert_same_outcome, read_both
 from dcmfast import _core
-from helpers import CallOutcome, call_outcome, encode_frame
-from pydicom.data import get_testdata_file
+from helpers import CT, CallOutcome, call_outcome, encode_frame
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
@@ -147,7 +146,7 @@ def test_pydicom_dcmwrite_over_a_mapped_file_detaches_it(tmp_path):
     path = _native_file(tmp_path / "big.dcm")
     want = pydicom.dcmread(path).pixel_array
     arr = dcmfast.dcmread(path).pixel_array
-    other = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    other = pydicom.dcmread(CT)
     pydicom.dcmwrite(path, other)  # pydicom's own writer, not patched by the user
     np.testing.assert_array_equal(arr, want)
     assert pydicom.dcmread(path).PatientID == other.PatientID
@@ -194,7 +193,7 @@ def test_file_like_reads_never_depend_on_the_file(tmp_path):
 # 6. trailing zero bytes
 # --------------------------------------------------------------------------
 def _with_zeros(path: Path, zeros: int, sparse: bool = False) -> Path:
-    shutil.copy(get_testdata_file("CT_small.dcm"), path)
+    shutil.copy(CT, path)
     with open(path, "r+b") as f:
         f.seek(0, 2)
         if sparse:
@@ -225,7 +224,7 @@ print(grown // 1024)
 def test_trailing_zeros_memory_is_bounded(tmp_path, sparse):
     size = 2 * 1024**3 if sparse else 100 * 1024**2
     path = _with_zeros(tmp_path / "zeros.dcm", size, sparse)
-    patient = pydicom.dcmread(get_testdata_file("CT_small.dcm")).PatientID
+    patient = pydicom.dcmread(CT).PatientID
     run = subprocess.run(
         [sys.executable, "-c", _PEAK.format(patient=patient), str(path)],
         capture_output=True,
@@ -243,7 +242,7 @@ def test_trailing_zeros_memory_is_bounded(tmp_path, sparse):
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("vr", ["LO", "SH", "CS", "TM", "ST"])
 def test_transfer_syntax_with_another_vr(tmp_path, vr):
-    data = bytearray(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    data = bytearray(Path(CT).read_bytes())
     at = data.find(b"\x02\x00\x10\x00UI")
     data[at + 4 : at + 6] = vr.encode()
     path = tmp_path / "ts.dcm"

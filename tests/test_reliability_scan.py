@@ -17,10 +17,9 @@ import pydicom
 import pytest
 from dcmfast import _index
 from dcmfast.cli import main as cli_main
-from helpers import pydicom_values, query, typed
+from helpers import CT, pydicom_values, query, typed
 from pydicom.data import get_testdata_file
 
-CT = get_testdata_file("CT_small.dcm")
 # Generous: each subprocess imports dcmfast and scans a few files (well under 2 s).
 TIMEOUT = 60
 
