@@ -470,6 +470,8 @@ VRS = [
     b"UV",
     b"XX",
 ]
+# VRs with a 4-byte length after two reserved bytes (explicit VR)
+LONG_VRS = set(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 TAGS = [
     (0x0008, 0x0005),
     (0x0008, 0x0016),
@@ -504,21 +506,7 @@ def element_soup(draw) -> bytes:
                 st.integers(0, 64),
             )
         )
-        long_vr = vr in (
-            b"OB",
-            b"OD",
-            b"OF",
-            b"OL",
-            b"OV",
-            b"OW",
-            b"SQ",
-            b"SV",
-            b"UC",
-            b"UN",
-            b"UR",
-            b"UT",
-            b"UV",
-        )
+        long_vr = vr in LONG_VRS
         if group == 0xFFFE:
             header = _tag(group, elem) + struct.pack("<L", length & 0xFFFFFFFF)
         elif long_vr:

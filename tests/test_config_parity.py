@@ -16,6 +16,7 @@ import pydicom.valuerep
 import pytest
 from compare import assert_same_outcome, pydicom_dcmread, read_both
 from conftest import file_id
+from helpers import CT
 from pydicom import config
 from pydicom.hooks import (
     hooks,
@@ -149,10 +150,9 @@ def test_config_parity(variant, dicom_file, reader):
 def test_variants_take_effect_in_pydicom():
     """The variants are not no-ops: spot checks on pydicom's own output."""
     from compare import pydicom_dcmread
-    from pydicom.data import get_testdata_file
     from pydicom.valuerep import DA, DSdecimal
 
-    path = get_testdata_file("CT_small.dcm")
+    path = CT
     with pydicom_config(**CONFIGS["DS_decimal"]):
         assert isinstance(pydicom_dcmread(path).SliceThickness, DSdecimal)
     with pydicom_config(**CONFIGS["DS_IS_numpy"]):

@@ -17,12 +17,12 @@ import pytest
 from conftest import all_test_files
 from dcmfast import _core
 from dcmfast.cli import main as cli_main
+from helpers import CT
 from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.errors import InvalidDicomError
 
 CONFIG = (True, True, True)
-CT = get_testdata_file("CT_small.dcm")
 
 
 def _pydicom_complains(path: str) -> bool:

@@ -22,13 +22,13 @@ from compare import (
     read_both,
     touch_file_dataset,
 )
+from helpers import CT
 from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.valuerep import DSfloat
 
-CT = get_testdata_file("CT_small.dcm")
 RTPLAN = get_testdata_file("rtplan.dcm")
 
 

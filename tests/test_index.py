@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import warnings
 
 import pydicom
 import pytest
 from dcmfast import _index
 from dcmfast.cli import main as cli_main
+from helpers import query
 from pydicom.data import get_testdata_file
 
 SOURCES = [
@@ -40,14 +40,7 @@ def archive(tmp_path):
 
 
 def _tables(db) -> dict[str, set[tuple]]:
-    conn = sqlite3.connect(db)
-    try:
-        return {
-            table: set(conn.execute(f"SELECT * FROM {table}"))
-            for table in _index.TABLES
-        }
-    finally:
-        conn.close()
+    return {table: set(query(db, f"SELECT * FROM {table}")) for table in _index.TABLES}
 
 
 def _text(value):

@@ -32,6 +32,7 @@ import pydicom
 import pytest
 from conftest import all_test_files, file_id
 from dcmfast import _core
+from helpers import CallOutcome, array_value, call_outcome, encode_frame
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
@@ -44,7 +45,6 @@ from pydicom.uid import (
     RLELossless,
     generate_uid,
 )
-from test_rle import encode_frame
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 
@@ -75,31 +75,26 @@ def expected(path: str, index: int, **options: Any) -> np.ndarray:
     return arr
 
 
-def outcome(func) -> tuple[str, Any]:
-    """("ok", (dtype, shape, bytes)) in native byte order, or ("error", exception)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            arr = func()
-        except Exception as exc:  # noqa: BLE001 - compared with pydicom's
-            return "error", exc
-    native = arr.dtype.newbyteorder("=")
-    return "ok", (native.str, arr.shape, arr.astype(native).tobytes())
+def outcome(func) -> CallOutcome:
+    """A call returning one array: (dtype, shape, bytes) in native byte order."""
+    return call_outcome(func, array_value)
 
 
 def assert_like_pydicom(path: str, index: int, options: dict[str, Any]) -> None:
     want = outcome(lambda: expected(path, index, **options))
     got = outcome(lambda: dcmfast.read_batch([(path, index)], **options)[0])
     label = f"{file_id(path)}[{index}] {options}"
-    if want[0] == "error":
-        assert got[0] == "error", f"{label}: pydicom raised {want[1]!r}, dcmfast not"
-        assert isinstance(got[1], type(want[1])), f"{label}: {got[1]!r} vs {want[1]!r}"
-        assert path in str(got[1]) or getattr(got[1], "filename", None) == path
+    if want.error is not None:
+        assert got.error is not None, f"{label}: pydicom raised {want.error!r}, not us"
+        assert isinstance(got.error, type(want.error)), (
+            f"{label}: {got.error!r} vs {want.error!r}"
+        )
+        assert path in str(got.error) or getattr(got.error, "filename", None) == path
         return
-    assert got[0] == "ok", f"{label}: dcmfast raised {got[1]!r}"
-    dtype, shape, data = got[1]
-    assert (dtype, shape) == want[1][:2], label
-    assert data == want[1][2], f"{label}: values differ"
+    assert got.error is None, f"{label}: dcmfast raised {got.error!r}"
+    dtype, shape, data = got.value
+    assert (dtype, shape) == want.value[:2], label
+    assert data == want.value[2], f"{label}: values differ"
 
 
 def frames_of(path: str) -> list[int]:
@@ -349,35 +344,39 @@ def test_processing_matches_pydicom(generated, syntax, window):
                 assert fallbacks([(path, 0), (path, 1)], **options) == []
 
 
+def _lut_item(data: list[int], **attrs: Any) -> Dataset:
+    """A LUT Sequence item: 4096 entries from 0, 16-bit `data`."""
+    item = Dataset()
+    item.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
+    item.add_new(0x00283006, "US", data)  # LUT Data
+    for keyword, value in attrs.items():
+        setattr(item, keyword, value)
+    return item
+
+
 def test_lut_sequences_use_pydicom(tmp_path):
     """Modality and VOI LUT Sequences are applied by pydicom, identically."""
     values = stored_values(False, 12, (24, 40))
-    lut = Dataset()
-    lut.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
-    lut.add_new(0x00283006, "US", list(range(0, 8192, 2)))  # LUT Data
-    voi = write_image(
-        tmp_path / "voi.dcm",
-        values,
-        signed=False,
-        bits_stored=12,
-        VOILUTSequence=Sequence([lut]),
-        WindowCenter="40",
-        WindowWidth="400",
-    )
-    mlut = Dataset()
-    mlut.add_new(0x00283002, "US", [4096, 0, 16])  # LUT Descriptor
-    mlut.ModalityLUTType = "HU"
-    mlut.add_new(0x00283006, "US", list(range(4096)))
-    modality = write_image(
-        tmp_path / "mlut.dcm",
-        values,
-        signed=False,
-        bits_stored=12,
-        ModalityLUTSequence=Sequence([mlut]),
-        WindowCenter="40",
-        WindowWidth="400",
-    )
-    for path in (voi, modality):
+    luts = {
+        "voi.dcm": ("VOILUTSequence", _lut_item(list(range(0, 8192, 2)))),
+        "mlut.dcm": (
+            "ModalityLUTSequence",
+            _lut_item(list(range(4096)), ModalityLUTType="HU"),
+        ),
+    }
+    paths = [
+        write_image(
+            tmp_path / name,
+            values,
+            signed=False,
+            bits_stored=12,
+            **{keyword: Sequence([item])},
+            WindowCenter="40",
+            WindowWidth="400",
+        )
+        for name, (keyword, item) in luts.items()
+    ]
+    for path in paths:
         for options in PROCESSING + [{"voi_lut": True, "prefer_lut": False}]:
             assert_like_pydicom(path, 0, options)
 
@@ -593,8 +592,8 @@ def test_errors_name_the_file(series, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not DICOM")
     want = outcome(lambda: expected(str(text), 0))
-    assert want[0] == "error"
-    with pytest.raises(type(want[1]), match=re.escape(str(text))):
+    assert want.error is not None
+    with pytest.raises(type(want.error), match=re.escape(str(text))):
         dcmfast.read_batch([(good, 0), (str(text), 0)])
 
     # pixel data cut short: pydicom's error, with the path
@@ -602,8 +601,8 @@ def test_errors_name_the_file(series, tmp_path):
     short = tmp_path / "short.dcm"
     short.write_bytes(data[: len(data) - 100])
     want = outcome(lambda: expected(str(short), 0))
-    assert want[0] == "error"
-    with pytest.raises(type(want[1]), match=re.escape(str(short))):
+    assert want.error is not None
+    with pytest.raises(type(want.error), match=re.escape(str(short))):
         dcmfast.read_batch([(good, 0), (str(short), 0)])
 
     # a corrupt RLE frame: pydicom's error, with the path
@@ -614,8 +613,8 @@ def test_errors_name_the_file(series, tmp_path):
     broken = tmp_path / "broken_rle.dcm"
     broken.write_bytes(bytes(raw))
     want = outcome(lambda: expected(str(broken), 0))
-    assert want[0] == "error"
-    with pytest.raises(type(want[1]), match=re.escape(str(broken))):
+    assert want.error is not None
+    with pytest.raises(type(want.error), match=re.escape(str(broken))):
         dcmfast.read_batch([(good, 0), (str(broken), 0)], workers=2)
 
     # a frame beyond the file
@@ -743,10 +742,10 @@ def test_frame_dataset_of_test_files():
         path, k = ds.locate(i)
         want = outcome(lambda p=path, k=k: expected(p, k, modality_lut=True))
         got = outcome(lambda i=i: ds[i])
-        if want[0] == "error":
-            assert got[0] == "error" and isinstance(got[1], type(want[1])), path
+        if want.error is not None:
+            assert isinstance(got.error, type(want.error)), path
         else:
-            assert got == want, path
+            assert (got.error, got.value) == (None, want.value), path
 
 
 def test_pickle_round_trip(series):

@@ -19,6 +19,7 @@ from compare import (
     run_reader,
 )
 from conftest import file_id
+from helpers import CT
 from pydicom.dataset import FileDataset
 from pydicom.errors import InvalidDicomError
 
@@ -217,7 +218,7 @@ def test_file_like_read_from_its_position(case, force, reader):
     preamble and 'DICM' follow, and without them (force=True) from the stream's
     start. (pydicom's own tests write a dataset then read the same DicomBytesIO.)"""
     no_meta = Path(pydicom.data.get_testdata_file("no_meta.dcm")).read_bytes()
-    ct = Path(pydicom.data.get_testdata_file("CT_small.dcm")).read_bytes()
+    ct = Path(CT).read_bytes()
     data, position = {
         "no_meta at its end": (no_meta, len(no_meta)),
         "no_meta after a dataset": (no_meta + no_meta[:200], len(no_meta)),
@@ -232,7 +233,7 @@ def test_file_like_read_from_its_position(case, force, reader):
 
 def test_file_like_matches_path_read(reader):
     """The same bytes read from a path and from a BytesIO give the same data."""
-    path = pydicom.data.get_testdata_file("CT_small.dcm")
+    path = CT
     from_path = run_reader(reader, path)
     from_buffer = run_reader(reader, Path(path).read_bytes())
     assert from_path.exc is None and from_buffer.exc is None
@@ -246,10 +247,6 @@ def test_file_like_matches_path_read(reader):
 # --------------------------------------------------------------------------
 # argument handling and errors that are not about the file contents
 # --------------------------------------------------------------------------
-def _ct_small() -> str:
-    return pydicom.data.get_testdata_file("CT_small.dcm")
-
-
 ARGUMENT_CASES = {
     "missing-file": (lambda tmp: str(tmp / "does-not-exist.dcm"), {}),
     "directory": (lambda tmp: str(tmp), {}),
@@ -258,24 +255,24 @@ ARGUMENT_CASES = {
     "empty-file": (lambda tmp: _write(tmp / "empty.dcm", b""), {}),
     "empty-file-force": (lambda tmp: _write(tmp / "empty.dcm", b""), {"force": True}),
     "empty-bytesio": (lambda tmp: lambda: io.BytesIO(b""), {"force": True}),
-    "defer-size-str": (lambda tmp: _ct_small(), {"defer_size": "1 KB"}),
-    "defer-size-float": (lambda tmp: _ct_small(), {"defer_size": 512.0}),
-    "defer-size-zero": (lambda tmp: _ct_small(), {"defer_size": 0}),
-    "defer-size-bad": (lambda tmp: _ct_small(), {"defer_size": "lots"}),
+    "defer-size-str": (lambda tmp: CT, {"defer_size": "1 KB"}),
+    "defer-size-float": (lambda tmp: CT, {"defer_size": 512.0}),
+    "defer-size-zero": (lambda tmp: CT, {"defer_size": 0}),
+    "defer-size-bad": (lambda tmp: CT, {"defer_size": "lots"}),
     "specific-tags-bad-keyword": (
-        lambda tmp: _ct_small(),
+        lambda tmp: CT,
         {"specific_tags": ["NotADicomKeyword"]},
     ),
-    "specific-tags-empty": (lambda tmp: _ct_small(), {"specific_tags": []}),
+    "specific-tags-empty": (lambda tmp: CT, {"specific_tags": []}),
     "specific-tags-pixeldata": (
-        lambda tmp: _ct_small(),
+        lambda tmp: CT,
         {"specific_tags": ["PixelData", "Rows"]},
     ),
     "specific-tags-and-stop": (
-        lambda tmp: _ct_small(),
+        lambda tmp: CT,
         {"specific_tags": ["PixelData", "Rows"], "stop_before_pixels": True},
     ),
-    "path-str-with-pathlike": (lambda tmp: Path(_ct_small()), {}),
+    "path-str-with-pathlike": (lambda tmp: Path(CT), {}),
 }
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import gc
 import mmap
 import shutil
-import subprocess
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,11 +23,12 @@ import pydicom
 import pytest
 from conftest import all_test_files, file_id
 from dcmfast import _core
-from pydicom.dataset import Dataset
-from pydicom.pixels import iter_pixels as pydicom_iter_pixels
-from pydicom.pixels import pixel_array as pydicom_pixel_array
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless
-from test_rle import (
+from helpers import (
+    CT,
+    RLE_TOOLS,
+    arrays_outcome,
+    assert_same,
+    convert_with,
     encode_frame,
     header,
     packbits,
@@ -37,52 +36,19 @@ from test_rle import (
     rle_frame,
     sample_image,
 )
+from pydicom.dataset import Dataset
+from pydicom.pixels import iter_pixels as pydicom_iter_pixels
+from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 
 pytestmark = pytest.mark.usefixtures("quiet_pydicom_logger")
 
 
-@dataclass
-class Outcome:
-    arrays: list[tuple[str, tuple[int, ...], bytes]] | None
-    warnings: list[str]
-    exc: tuple[type, str] | None
-
-    def describe(self) -> str:
-        return f"exc={self.exc} warnings={self.warnings}"
-
-
-def outcome(func: Callable[[], Any]) -> Outcome:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = func()
-            arrays = result if isinstance(result, list) else [result]
-            value = [(a.dtype.str, a.shape, a.tobytes()) for a in arrays]
-            exc = None
-        except Exception as e:  # noqa: BLE001 - compared with pydicom's
-            value, exc = None, (type(e), str(e))
-    messages = [str(w.message) for w in caught]
-    return Outcome(value, messages, exc)
-
-
-def assert_same(expected: Outcome, actual: Outcome, label: str) -> None:
-    # pydicom's class or a subclass of it (dcmfast's NotDicomError), with its message.
-    same_exc = (
-        actual.exc == expected.exc
-        if actual.exc is None or expected.exc is None
-        else issubclass(actual.exc[0], expected.exc[0])
-        and actual.exc[1] == expected.exc[1]
-    )
-    assert same_exc, f"{label}: {actual.exc} vs {expected.exc}"
-    assert actual.warnings == expected.warnings, label
-    if expected.arrays is None:
-        return
-    assert len(actual.arrays) == len(expected.arrays), label
-    for (dt, shape, raw), (want_dt, want_shape, want_raw) in zip(
-        actual.arrays, expected.arrays
-    ):
-        assert (dt, shape) == (want_dt, want_shape), label
-        assert raw == want_raw, f"{label}: values differ"
+def _assert_same_call(
+    theirs: Callable[[], Any], ours: Callable[[], Any], label: str
+) -> None:
+    """pydicom's call and ours return the same arrays, warnings and exception."""
+    assert_same(arrays_outcome(theirs), arrays_outcome(ours), label)
 
 
 def _options(path: str) -> dict[str, str]:
@@ -112,22 +78,22 @@ def any_file(request) -> str:
 
 def test_dataset_pixel_array(any_file):
     opts = _safe_options(any_file)
-    expected = outcome(lambda: _dataset_array(pydicom.dcmread, any_file, **opts))
-    if expected.exc is not None and expected.exc[0] in (RuntimeError, ImportError):
-        # needs a codec numpy alone cannot provide: still the same failure
-        pass
-    actual = outcome(lambda: _dataset_array(dcmfast.dcmread, any_file, **opts))
-    assert_same(expected, actual, any_file)
+    # a file that needs a codec numpy alone cannot provide fails the same way
+    _assert_same_call(
+        lambda: _dataset_array(pydicom.dcmread, any_file, **opts),
+        lambda: _dataset_array(dcmfast.dcmread, any_file, **opts),
+        any_file,
+    )
 
 
 def test_dataset_pixel_array_default_options(any_file):
     """Without options pydicom may choose another RLE plugin: values still match."""
-    expected = outcome(lambda: pydicom.dcmread(any_file).pixel_array)
+    expected = arrays_outcome(lambda: pydicom.dcmread(any_file).pixel_array)
     if expected.exc is not None:
         pytest.skip("pydicom cannot decode this file with numpy alone")
-    actual = outcome(lambda: dcmfast.dcmread(any_file).pixel_array)
+    actual = arrays_outcome(lambda: dcmfast.dcmread(any_file).pixel_array)
     assert actual.exc is None
-    assert actual.arrays == expected.arrays
+    assert actual.value == expected.value
 
 
 def _frames(path: str) -> int | None:
@@ -149,12 +115,16 @@ def test_frames_by_path(any_file):
         pytest.skip("pydicom cannot decode this file with numpy alone")
     opts = _safe_options(any_file)
     for k in [*range(frames), frames]:  # and one past the end
-        expected = outcome(lambda k=k: pydicom_pixel_array(any_file, index=k, **opts))
-        actual = outcome(lambda k=k: dcmfast.pixel_array(any_file, index=k, **opts))
-        assert_same(expected, actual, f"{any_file} frame {k}")
-    expected = outcome(lambda: pydicom_pixel_array(any_file, **opts))
-    actual = outcome(lambda: dcmfast.pixel_array(any_file, **opts))
-    assert_same(expected, actual, f"{any_file} whole")
+        _assert_same_call(
+            lambda k=k: pydicom_pixel_array(any_file, index=k, **opts),
+            lambda k=k: dcmfast.pixel_array(any_file, index=k, **opts),
+            f"{any_file} frame {k}",
+        )
+    _assert_same_call(
+        lambda: pydicom_pixel_array(any_file, **opts),
+        lambda: dcmfast.pixel_array(any_file, **opts),
+        f"{any_file} whole",
+    )
 
 
 def test_iter_pixels(any_file):
@@ -163,22 +133,22 @@ def test_iter_pixels(any_file):
         pytest.skip("pydicom cannot decode this file with numpy alone")
     opts = _safe_options(any_file)
     for src in (any_file, Path(any_file)):
-        expected = outcome(lambda src=src: list(pydicom_iter_pixels(src, **opts)))
-        actual = outcome(lambda src=src: list(dcmfast.iter_pixels(src, **opts)))
-        assert_same(expected, actual, f"{any_file} iter")
+        _assert_same_call(
+            lambda src=src: list(pydicom_iter_pixels(src, **opts)),
+            lambda src=src: list(dcmfast.iter_pixels(src, **opts)),
+            f"{any_file} iter",
+        )
     if frames > 1:
         indices = [frames - 1, 0]
-        expected = outcome(
+        _assert_same_call(
             lambda: list(
                 pydicom_iter_pixels(pydicom.dcmread(any_file), indices=indices, **opts)
-            )
-        )
-        actual = outcome(
+            ),
             lambda: list(
                 dcmfast.iter_pixels(dcmfast.dcmread(any_file), indices=indices, **opts)
-            )
+            ),
+            f"{any_file} iter dataset",
         )
-        assert_same(expected, actual, f"{any_file} iter dataset")
 
 
 def test_frames_of_dataset_and_out(any_file):
@@ -200,10 +170,6 @@ def test_frames_of_dataset_and_out(any_file):
 # --------------------------------------------------------------------------
 # native arrays: views of private mappings
 # --------------------------------------------------------------------------
-def _ct() -> str:
-    return str(pydicom.data.get_testdata_file("CT_small.dcm"))
-
-
 def _map_of(arr: np.ndarray) -> Any:
     base = arr
     while base is not None and not isinstance(base, _core.PixelMap):
@@ -235,7 +201,7 @@ def test_large_native_array_views_the_file(tmp_path):
 
 
 def test_small_native_array_is_read_into_memory():
-    path = _ct()
+    path = CT
     arr = dcmfast.dcmread(path).pixel_array
     assert _map_of(arr) is None
     assert arr.flags.writeable
@@ -245,7 +211,7 @@ def test_small_native_array_is_read_into_memory():
 @pytest.mark.parametrize("large", [False, True])
 def test_writes_stay_private(tmp_path, large):
     path = tmp_path / "ct.dcm"
-    shutil.copy(_large_native(tmp_path) if large else _ct(), path)
+    shutil.copy(_large_native(tmp_path) if large else CT, path)
     before = path.read_bytes()
     ds = dcmfast.dcmread(path)
     first = ds.pixel_array
@@ -262,7 +228,7 @@ def test_writes_stay_private(tmp_path, large):
 
 
 def test_array_outlives_dataset():
-    path = _ct()
+    path = CT
     arr = dcmfast.dcmread(path).pixel_array[10:20]
     gc.collect()
     np.testing.assert_array_equal(arr, pydicom.dcmread(path).pixel_array[10:20])
@@ -280,10 +246,10 @@ def test_moved_file_is_copied(tmp_path):
 
 
 def test_file_like_is_copied():
-    with open(_ct(), "rb") as f:
+    with open(CT, "rb") as f:
         arr = dcmfast.dcmread(f).pixel_array
     assert _map_of(arr) is None
-    np.testing.assert_array_equal(arr, pydicom.dcmread(_ct()).pixel_array)
+    np.testing.assert_array_equal(arr, pydicom.dcmread(CT).pixel_array)
 
 
 def _write_native(tmp_path, arr, bits_stored, signed, name="n.dcm") -> Path:
@@ -336,7 +302,7 @@ def test_bits_stored_correction_of_a_view(tmp_path, dirty):
 
 
 def test_cache_and_resets():
-    path = _ct()
+    path = CT
     steps: list[Callable[[Dataset], Any]] = [
         lambda ds: ds.pixel_array,
         lambda ds: ds.pixel_array,
@@ -348,9 +314,11 @@ def test_cache_and_resets():
     ours, theirs = dcmfast.dcmread(path), pydicom.dcmread(path)
     previous: dict[str, Any] = {}
     for n, step in enumerate(steps):
-        want = outcome(lambda step=step: step(theirs))
-        got = outcome(lambda step=step: step(ours))
-        assert_same(want, got, f"step {n}")
+        _assert_same_call(
+            lambda step=step: step(theirs),
+            lambda step=step: step(ours),
+            f"step {n}",
+        )
         if n == 1:
             assert ours.pixel_array is previous["array"]
         previous["array"] = ours.pixel_array if "PixelData" in ours else None
@@ -368,7 +336,7 @@ def test_cache_and_resets():
     ids=["dtype", "shape", "order", "read-only", "list"],
 )
 def test_out_errors(bad):
-    path = _ct()
+    path = CT
     want = pydicom.dcmread(path).pixel_array
     with pytest.raises((TypeError, ValueError), match="'out'"):
         dcmfast.pixel_array(path, out=bad(want.shape, want.dtype))
@@ -390,23 +358,26 @@ def _save(ds: Dataset, path: Path) -> Path:
     return path
 
 
-def compare_rle_file(path: Path) -> Outcome:
+def compare_rle_file(path: Path) -> None:
     label = path.name
     opts = {"decoding_plugin": "pydicom"}
-    want = outcome(lambda: _dataset_array(pydicom.dcmread, str(path), **opts))
-    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path), **opts))
-    assert_same(want, got, label)
+    _assert_same_call(
+        lambda: _dataset_array(pydicom.dcmread, str(path), **opts),
+        lambda: _dataset_array(dcmfast.dcmread, str(path), **opts),
+        label,
+    )
     # Default options: pydicom may choose another plugin; values and errors agree.
-    want_default = outcome(lambda: _dataset_array(pydicom.dcmread, str(path)))
-    got = outcome(lambda: _dataset_array(dcmfast.dcmread, str(path)))
+    want_default = arrays_outcome(lambda: _dataset_array(pydicom.dcmread, str(path)))
+    got = arrays_outcome(lambda: _dataset_array(dcmfast.dcmread, str(path)))
     assert got.exc == want_default.exc, label
-    assert got.arrays == want_default.arrays, label
+    assert got.value == want_default.value, label
     n = int(pydicom.dcmread(path, stop_before_pixels=True).get("NumberOfFrames") or 1)
     for k in range(n):
-        want = outcome(lambda k=k: pydicom_pixel_array(path, index=k, **opts))
-        got = outcome(lambda k=k: dcmfast.pixel_array(path, index=k, **opts))
-        assert_same(want, got, f"{label} frame {k}")
-    return want
+        _assert_same_call(
+            lambda k=k: pydicom_pixel_array(path, index=k, **opts),
+            lambda k=k: dcmfast.pixel_array(path, index=k, **opts),
+            f"{label} frame {k}",
+        )
 
 
 @pytest.mark.parametrize("bits", [8, 16, 32, 64])
@@ -491,20 +462,21 @@ def test_rle_into_out(tmp_path, spp, bits):
 
 
 ENCODERS = {
-    "dcmtk": (["dcmcrle"], ["emri_small.dcm", "SC_rgb_16bit_2frame.dcm", "rtdose.dcm"]),
-    "gdcm": (["gdcmconv", "--rle"], ["emri_small.dcm", "rtdose.dcm", "SC_rgb.dcm"]),
+    "dcmtk": (
+        RLE_TOOLS["dcmtk"],
+        ["emri_small.dcm", "SC_rgb_16bit_2frame.dcm", "rtdose.dcm"],
+    ),
+    "gdcm": (RLE_TOOLS["gdcm"], ["emri_small.dcm", "rtdose.dcm", "SC_rgb.dcm"]),
 }
 
 
 @pytest.mark.parametrize("tool", list(ENCODERS))
 def test_rle_other_encoders(tmp_path, tool):
     command, names = ENCODERS[tool]
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{command[0]} not installed (apt-get install dcmtk libgdcm-tools)")
     for name in names:
         src = pydicom.data.get_testdata_file(name)
         dst = tmp_path / f"{tool}-{name}"
-        subprocess.run([*command, src, str(dst)], check=True, capture_output=True)
+        convert_with(command, src, str(dst))
         compare_rle_file(dst)
         np.testing.assert_array_equal(
             dcmfast.dcmread(dst).pixel_array, pydicom.dcmread(src).pixel_array
@@ -522,7 +494,7 @@ def test_threads_leave_warning_state_as_it_was(tmp_path):
     padded = rle_frame([_segments(5, rows * columns + 3)])
     rle = _save(rle_dataset([padded] * 3, rows, columns, 1, 8), tmp_path / "p.dcm")
     truncated = tmp_path / "t.dcm"
-    truncated.write_bytes(Path(_ct()).read_bytes()[:-100])
+    truncated.write_bytes(Path(CT).read_bytes()[:-100])
     paths = [str(rle), str(truncated)]
 
     def result(read: Callable[[str], np.ndarray], path: str) -> tuple:

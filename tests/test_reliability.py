@@ -23,31 +23,23 @@ import pydicom
 import pytest
 from compare import assert_same_dataset, assert_same_outcome, read_both
 from dcmfast import _core
-from pydicom.data import get_testdata_file
+from helpers import CT, CallOutcome, call_outcome, encode_frame
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, RLELossless
-from test_rle import encode_frame
 
 PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)
 
 
-def _outcome(func: Any) -> tuple[str, Any]:
-    """("ok", value) or ("raised", exception class), warnings silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return "ok", func()
-        except Exception as exc:  # noqa: BLE001 - the class is what is compared
-            return "raised", type(exc)
-
-
-def _same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
-    if a[0] != b[0]:
+def _same(a: CallOutcome, b: CallOutcome) -> bool:
+    """Both raised the same class, or both returned (equal arrays, if arrays)."""
+    if (a.exc is None) != (b.exc is None):
         return False
-    if isinstance(a[1], np.ndarray):
-        return isinstance(b[1], np.ndarray) and np.array_equal(a[1], b[1])
-    return a == b if a[0] == "raised" else True
+    if a.exc is not None:
+        return a.exc[0] == b.exc[0]
+    if isinstance(a.value, np.ndarray):
+        return isinstance(b.value, np.ndarray) and np.array_equal(a.value, b.value)
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -56,13 +48,13 @@ def _same(a: tuple[str, Any], b: tuple[str, Any]) -> bool:
 def _edit_and_save(read: Any, path: Path) -> dict[str, Any]:
     """pydicom's most common workflow, on `path`: read, take the pixel array, change
     a tag, save over the file. Returns what each step gave."""
-    steps: dict[str, Any] = {"read": _outcome(lambda: read(path))}
-    if steps["read"][0] != "ok":
+    steps: dict[str, Any] = {"read": call_outcome(lambda: read(path))}
+    if steps["read"].exc is not None:
         return steps
-    ds = steps["read"][1]
-    steps["array"] = _outcome(lambda: ds.pixel_array)
-    steps["edit"] = _outcome(lambda: setattr(ds, "PatientName", "Edited^InPlace"))
-    steps["save"] = _outcome(lambda: ds.save_as(path, overwrite=True))
+    ds = steps["read"].value
+    steps["array"] = call_outcome(lambda: ds.pixel_array)
+    steps["edit"] = call_outcome(lambda: setattr(ds, "PatientName", "Edited^InPlace"))
+    steps["save"] = call_outcome(lambda: ds.save_as(path, overwrite=True))
     steps["ds"] = ds
     return steps
 
@@ -72,7 +64,7 @@ def test_edit_and_save_in_place(dicom_file, tmp_path):
     shutil.copy(dicom_file, ours)
     shutil.copy(dicom_file, theirs)
     want = _edit_and_save(pydicom.dcmread, theirs)
-    if want["read"][0] != "ok":
+    if want["read"].exc is not None:
         pytest.skip("pydicom cannot read this file")
     got = _edit_and_save(dcmfast.dcmread, ours)
     for step in ("read", "array", "edit", "save"):
@@ -80,8 +72,8 @@ def test_edit_and_save_in_place(dicom_file, tmp_path):
     # The file written is pydicom's, byte for byte.
     assert ours.read_bytes() == theirs.read_bytes()
     # The array taken before the file was rewritten keeps its values.
-    if want["array"][0] == "ok":
-        np.testing.assert_array_equal(got["array"][1], want["array"][1])
+    if want["array"].exc is None:
+        np.testing.assert_array_equal(got["array"].value, want["array"].value)
     # Every value of the dataset read before the save is still the one read.
     for attr in ("filename", "timestamp"):  # the two files' own
         setattr(want["ds"], attr, getattr(got["ds"], attr))
@@ -154,7 +146,7 @@ def test_pydicom_dcmwrite_over_a_mapped_file_detaches_it(tmp_path):
     path = _native_file(tmp_path / "big.dcm")
     want = pydicom.dcmread(path).pixel_array
     arr = dcmfast.dcmread(path).pixel_array
-    other = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    other = pydicom.dcmread(CT)
     pydicom.dcmwrite(path, other)  # pydicom's own writer, not patched by the user
     np.testing.assert_array_equal(arr, want)
     assert pydicom.dcmread(path).PatientID == other.PatientID
@@ -201,7 +193,7 @@ def test_file_like_reads_never_depend_on_the_file(tmp_path):
 # 6. trailing zero bytes
 # --------------------------------------------------------------------------
 def _with_zeros(path: Path, zeros: int, sparse: bool = False) -> Path:
-    shutil.copy(get_testdata_file("CT_small.dcm"), path)
+    shutil.copy(CT, path)
     with open(path, "r+b") as f:
         f.seek(0, 2)
         if sparse:
@@ -232,7 +224,7 @@ print(grown // 1024)
 def test_trailing_zeros_memory_is_bounded(tmp_path, sparse):
     size = 2 * 1024**3 if sparse else 100 * 1024**2
     path = _with_zeros(tmp_path / "zeros.dcm", size, sparse)
-    patient = pydicom.dcmread(get_testdata_file("CT_small.dcm")).PatientID
+    patient = pydicom.dcmread(CT).PatientID
     run = subprocess.run(
         [sys.executable, "-c", _PEAK.format(patient=patient), str(path)],
         capture_output=True,
@@ -250,18 +242,18 @@ def test_trailing_zeros_memory_is_bounded(tmp_path, sparse):
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("vr", ["LO", "SH", "CS", "TM", "ST"])
 def test_transfer_syntax_with_another_vr(tmp_path, vr):
-    data = bytearray(Path(get_testdata_file("CT_small.dcm")).read_bytes())
+    data = bytearray(Path(CT).read_bytes())
     at = data.find(b"\x02\x00\x10\x00UI")
     data[at + 4 : at + 6] = vr.encode()
     path = tmp_path / "ts.dcm"
     path.write_bytes(data)
-    want = _outcome(lambda: pydicom.dcmread(path).pixel_array)
-    assert want[0] == "ok"
+    want = call_outcome(lambda: pydicom.dcmread(path).pixel_array)
+    assert want.exc is None
     for got in (
-        _outcome(lambda: dcmfast.dcmread(path).pixel_array),
-        _outcome(lambda: dcmfast.pixel_array(path)),
-        _outcome(lambda: dcmfast.pixel_array(dcmfast.dcmread(path))),
-        _outcome(lambda: next(dcmfast.iter_pixels(path))),
-        _outcome(lambda: next(dcmfast.iter_pixels(dcmfast.dcmread(path)))),
+        call_outcome(lambda: dcmfast.dcmread(path).pixel_array),
+        call_outcome(lambda: dcmfast.pixel_array(path)),
+        call_outcome(lambda: dcmfast.pixel_array(dcmfast.dcmread(path))),
+        call_outcome(lambda: next(dcmfast.iter_pixels(path))),
+        call_outcome(lambda: next(dcmfast.iter_pixels(dcmfast.dcmread(path)))),
     ):
         assert _same(want, got), got

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -18,10 +17,9 @@ import pydicom
 import pytest
 from dcmfast import _index
 from dcmfast.cli import main as cli_main
+from helpers import CT, pydicom_values, query, typed
 from pydicom.data import get_testdata_file
-from test_scan import pydicom_values, typed
 
-CT = get_testdata_file("CT_small.dcm")
 # Generous: each subprocess imports dcmfast and scans a few files (well under 2 s).
 TIMEOUT = 60
 
@@ -82,12 +80,8 @@ def _run(code: str) -> subprocess.CompletedProcess:
 
 def _indexed(db, column: str) -> tuple[dict[str, object], set[str]]:
     """`column` of the files table by path, and the paths of the instances table."""
-    conn = sqlite3.connect(db)
-    try:
-        files = dict(conn.execute(f"SELECT path, {column} FROM files"))
-        instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
-    finally:
-        conn.close()
+    files = dict(query(db, f"SELECT path, {column} FROM files"))
+    instances = {p for (p,) in query(db, "SELECT path FROM instances")}
     return files, instances
 
 
@@ -277,12 +271,7 @@ class TestNonRegularFiles:
                 """
             )
             assert done.returncode == 0, done.stderr
-        conn = sqlite3.connect(db)
-        try:
-            instances = {p for (p,) in conn.execute("SELECT path FROM instances")}
-            errors = dict(conn.execute("SELECT path, error FROM files"))
-        finally:
-            conn.close()
+        errors, instances = _indexed(db, "error")
         assert instances == {str(folder / "a.dcm"), str(folder / "c.dcm")}
         assert "not a regular file" in errors[str(folder / "b.fifo")]
 
@@ -322,11 +311,7 @@ class TestMissingRoot:
         return root, db
 
     def _files(self, db):
-        conn = sqlite3.connect(db)
-        try:
-            return set(conn.execute("SELECT * FROM files"))
-        finally:
-            conn.close()
+        return set(query(db, "SELECT * FROM files"))
 
     @pytest.mark.parametrize("extra", [False, True], ids=["alone", "with-a-good-root"])
     def test_cli(self, indexed, capsys, extra):

@@ -12,7 +12,7 @@ exceptions (class and message), compared at three levels:
   ``decoding_plugin="pydicom"``, whole arrays and every frame via ``index=``.
 
 Inputs: every RLE file pydicom finds offline, synthetic frames from the PackBits
-encoder below and hand-made segments, hypothesis-generated frames, and files
+encoder in helpers.py and hand-made segments, hypothesis-generated frames, and files
 converted to RLE at test time by DCMTK's ``dcmcrle`` and GDCM's ``gdcmconv --rle``
 (skipped when the tool is missing: ``apt-get install dcmtk libgdcm-tools``).
 
@@ -23,24 +23,31 @@ code (registered as the "dcmfast" plugin), which checks the harness itself.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
-import subprocess
 import warnings
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pydicom.pixels.decoders.rle as pydicom_rle
 import pytest
 from conftest import all_test_files, file_id, using_standin
+from helpers import (
+    RLE_TOOLS,
+    CallOutcome,
+    assert_same,
+    convert_with,
+    encode_frame,
+    header,
+    packbits,
+    rle_dataset,
+    rle_frame,
+    sample_image,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom import dcmread
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import encapsulate
 from pydicom.filereader import read_file_meta_info
 from pydicom.pixels import pixel_array
 from pydicom.pixels.decoders import RLELosslessDecoder
@@ -80,10 +87,6 @@ else:
     PLUGIN_TARGET = None
     plugin_decode_frame = dcmfast._rle._decode_frame
 
-# Known differences from pydicom, expected to fail until the decoder is fixed
-# (strict: they turn into failures once fixed, so the marker gets removed).
-known_bug = pytest.mark.xfail if not using_standin() else (lambda **kw: lambda f: f)
-
 
 @pytest.fixture(scope="module")
 def dcmfast_plugin():
@@ -103,22 +106,6 @@ def dcmfast_plugin():
 # --------------------------------------------------------------------------
 # outcomes
 # --------------------------------------------------------------------------
-@dataclass
-class Outcome:
-    value: Any  # bytes, or (dtype, shape, bytes) for arrays; None on error
-    warnings: list  # [(category, message)] or [message]
-    exc: tuple | None  # (class, message)
-    extra: Any = None
-
-    def describe(self) -> str:
-        value = self.value
-        if isinstance(value, (bytes, bytearray)):
-            value = f"<{len(value)} bytes {bytes(value[:16]).hex()}...>"
-        elif isinstance(value, tuple):
-            value = (value[0], value[1], f"<{len(value[2])} bytes>")
-        return f"value={value} warnings={self.warnings} exc={self.exc}"
-
-
 def _messages(caught) -> list:
     return [(w.category, str(w.message)) for w in caught]
 
@@ -127,18 +114,18 @@ def _exc(exc: BaseException) -> tuple:
     return (type(exc), str(exc))
 
 
-def pydicom_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
+def pydicom_frame(src, rows, columns, spp, bits, order=">") -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             frame = pydicom_rle._rle_decode_frame(src, rows, columns, spp, bits, order)
         except Exception as exc:  # noqa: BLE001 - the oracle's outcome
-            return Outcome(None, [m for _, m in _messages(caught)], _exc(exc))
+            return CallOutcome(None, [m for _, m in _messages(caught)], _exc(exc))
     assert isinstance(frame, bytearray)
-    return Outcome(bytes(frame), [m for _, m in _messages(caught)], None)
+    return CallOutcome(bytes(frame), [m for _, m in _messages(caught)], None)
 
 
-def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
+def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -146,41 +133,15 @@ def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> Outcome:
                 src, rows, columns, spp, bits, order
             )
         except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
-            return Outcome(None, [], ("raised", *_exc(exc)))
+            return CallOutcome(None, [], ("raised", *_exc(exc)))
     assert not caught, "rle_decode_frame must hand warnings back, not emit them"
     assert isinstance(messages, list)
     if error is None:
         assert isinstance(frame, bytearray), type(frame)
-        return Outcome(bytes(frame), messages, None)
+        return CallOutcome(bytes(frame), messages, None)
     assert frame is None
     assert isinstance(error, Exception), error
-    return Outcome(None, messages, _exc(error))
-
-
-def assert_same(expected: Outcome, actual: Outcome, label: str = "") -> None:
-    prefix = f"{label}: " if label else ""
-    assert actual.exc == expected.exc, (
-        f"{prefix}exception differs\n  pydicom: {expected.describe()}\n"
-        f"  dcmfast: {actual.describe()}"
-    )
-    assert actual.warnings == expected.warnings, f"{prefix}warnings differ"
-    assert actual.extra == expected.extra, f"{prefix}{actual.extra} != {expected.extra}"
-    if expected.value is None:
-        assert actual.value is None
-        return
-    if isinstance(expected.value, tuple):
-        (dt_e, shape_e, data_e), (dt_a, shape_a, data_a) = expected.value, actual.value
-        assert (dt_a, shape_a) == (dt_e, shape_e), f"{prefix}dtype/shape differ"
-        expected_value, actual_value = data_e, data_a
-    else:
-        expected_value, actual_value = expected.value, actual.value
-    if actual_value != expected_value:
-        n = min(len(expected_value), len(actual_value))
-        first = next((i for i in range(n) if expected_value[i] != actual_value[i]), n)
-        pytest.fail(
-            f"{prefix}output differs ({len(actual_value)} vs. {len(expected_value)}"
-            f" bytes), first at byte {first}"
-        )
+    return CallOutcome(None, messages, _exc(error))
 
 
 def runner_for(rows, columns, spp, bits, order=None) -> DecodeRunner:
@@ -194,7 +155,7 @@ def runner_for(rows, columns, spp, bits, order=None) -> DecodeRunner:
     return runner
 
 
-def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> Outcome:
+def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> CallOutcome:
     runner = runner_for(rows, columns, spp, bits, order)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -202,12 +163,12 @@ def plugin_outcome(func: Callable, src, rows, columns, spp, bits, order) -> Outc
             frame = func(src, runner)
         except Exception as exc:  # noqa: BLE001 - compared with the oracle's
             planar = runner.get_option("planar_configuration")
-            return Outcome(None, _messages(caught), _exc(exc), planar)
+            return CallOutcome(None, _messages(caught), _exc(exc), planar)
     planar = runner.get_option("planar_configuration")
-    return Outcome((type(frame), (), bytes(frame)), _messages(caught), None, planar)
+    return CallOutcome((type(frame), (), bytes(frame)), _messages(caught), None, planar)
 
 
-def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[Outcome]:
+def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[CallOutcome]:
     """Compare the core function and the plugin function with pydicom's."""
     results = []
     for order in orders:
@@ -227,7 +188,7 @@ def check_frame(src, rows, columns, spp, bits, orders=(">", "<")) -> list[Outcom
     return results
 
 
-def array_outcome(src, plugin: str, **kwargs) -> Outcome:
+def array_outcome(src, plugin: str, **kwargs) -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -235,11 +196,11 @@ def array_outcome(src, plugin: str, **kwargs) -> Outcome:
         except Exception as exc:  # noqa: BLE001 - compared with the oracle's
             # pydicom names the failing plugin in its RuntimeError
             message = str(exc).replace(f"{plugin}: ", "<plugin>: ")
-            return Outcome(None, _messages(caught), (type(exc), message))
-    return Outcome((arr.dtype, arr.shape, arr.tobytes()), _messages(caught), None)
+            return CallOutcome(None, _messages(caught), (type(exc), message))
+    return CallOutcome((arr.dtype, arr.shape, arr.tobytes()), _messages(caught), None)
 
 
-def check_arrays(src, label: str, **kwargs) -> Outcome:
+def check_arrays(src, label: str, **kwargs) -> CallOutcome:
     expected = array_outcome(src, "pydicom", **kwargs)
     actual = array_outcome(src, PLUGIN, **kwargs)
     assert_same(expected, actual, f"{label} {kwargs or ''}".strip())
@@ -266,116 +227,11 @@ def check_file(path, label: str, orders=(None,)) -> int:
 
 
 # --------------------------------------------------------------------------
-# a PackBits encoder and frame builders
+# the PackBits encoder
 # --------------------------------------------------------------------------
-def packbits(data: bytes) -> bytes:
-    """PackBits-encode `data` (replicate runs of 2-128, literal runs of 1-128)."""
-    out = bytearray()
-    i, n = 0, len(data)
-    while i < n:
-        j = i + 1
-        while j < n and j - i < 128 and data[j] == data[i]:
-            j += 1
-        if j - i >= 2:
-            out += bytes((257 - (j - i), data[i]))
-            i = j
-            continue
-        j = i
-        while j < n and j - i < 128:
-            if j + 2 < n and data[j] == data[j + 1] == data[j + 2]:
-                break
-            j += 1
-        out.append(j - i - 1)
-        out += data[i:j]
-        i = j
-    return bytes(out)
-
-
 def unpackbits(data: bytes) -> bytes:
     """Reference PackBits decoder for checking the encoder."""
     return bytes(pydicom_rle._rle_decode_segment(data))
-
-
-def header(offsets, count: int | None = None, size: int = 64) -> bytes:
-    """An RLE header with `offsets`, its segment count `count` (default: the
-    number of offsets), zero-filled (or cut) to `size` bytes."""
-    count = len(offsets) if count is None else count
-    raw = struct.pack(f"<{1 + len(offsets)}L", count, *offsets)
-    return raw[:size].ljust(size, b"\x00")
-
-
-def rle_frame(segments, count: int | None = None, pad: bytes | None = b"\x00") -> bytes:
-    """Header + segments; odd-length segments get `pad` (None: left odd)."""
-    if pad is not None:
-        segments = [s + pad if len(s) % 2 else s for s in segments]
-    offsets, position = [], 64
-    for segment in segments:
-        offsets.append(position)
-        position += len(segment)
-    return header(offsets, count) + b"".join(segments)
-
-
-def segment_planes(arr: np.ndarray, order: str = ">") -> list[bytes]:
-    """The byte planes of `arr` (rows, columns[, samples]) in segment order."""
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    rows, columns, spp = arr.shape
-    size = arr.dtype.itemsize
-    little = arr.astype(arr.dtype.newbyteorder("<"))
-    planes = []
-    for sample in range(spp):
-        raw = np.ascontiguousarray(little[..., sample]).view(np.uint8)
-        raw = raw.reshape(rows * columns, size)
-        byte_order = range(size - 1, -1, -1) if order == ">" else range(size)
-        planes += [raw[:, b].tobytes() for b in byte_order]
-    return planes
-
-
-def encode_frame(
-    arr: np.ndarray, order: str = ">", by_row: bool = True, pad: bytes = b"\x00"
-) -> bytes:
-    """RLE-encode one frame; by_row=False lets runs cross row boundaries."""
-    columns = arr.shape[1]
-    segments = []
-    for plane in segment_planes(arr, order):
-        if by_row:
-            rows = [plane[i : i + columns] for i in range(0, len(plane), columns)]
-            segments.append(b"".join(packbits(r) for r in rows))
-        else:
-            segments.append(packbits(plane))
-    return rle_frame(segments, pad=pad)
-
-
-def rle_dataset(frames, rows, columns, spp, bits, signed=False) -> Dataset:
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = RLELossless
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, columns, spp
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
-    ds.PixelRepresentation = int(signed)
-    ds.PhotometricInterpretation = "RGB" if spp == 3 else "MONOCHROME2"
-    if spp == 3:
-        ds.PlanarConfiguration = 1
-    ds.NumberOfFrames = len(frames)
-    ds.PixelData = encapsulate(list(frames))
-    ds["PixelData"].VR = "OB"
-    ds["PixelData"].is_undefined_length = True
-    return ds
-
-
-def sample_image(rng, rows, columns, spp, bits) -> np.ndarray:
-    """Plateaus (replicate runs, some crossing rows) mixed with noise (literals)."""
-    dtype = np.dtype(f"<u{bits // 8}")
-    top = np.iinfo(dtype).max
-    shape = (rows, columns, spp) if spp > 1 else (rows, columns)
-    arr = rng.integers(0, top, size=shape, dtype=dtype, endpoint=True)
-    flat = arr.reshape(-1, *shape[2:])
-    for _ in range(4):
-        start = int(rng.integers(0, flat.shape[0]))
-        flat[start : start + int(rng.integers(1, 3 * columns))] = rng.integers(
-            0, top, dtype=dtype, endpoint=True
-        )
-    return arr
 
 
 def test_packbits_round_trip():
@@ -646,7 +502,7 @@ def test_handmade_in_datasets():
 
 
 # --------------------------------------------------------------------------
-# known differences (strict xfail: fix the decoder, then drop the marker)
+# zero-sized and oversized frames, other segment orders
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("rows,columns", [(0, 1), (1, 0), (0, 0)])
 @pytest.mark.parametrize("bits", [16, 32])
@@ -768,22 +624,22 @@ NATIVE = [
     "emri_small.dcm",  # 16-bit, 10 frames
 ]
 ENCODERS = {
-    "dcmtk": (["dcmcrle"], NATIVE),
+    "dcmtk": (RLE_TOOLS["dcmtk"], NATIVE),
     # several fragments per frame (1 KiB each)
     "dcmtk-fragments": (
-        ["dcmcrle", "+fs", "1"],
+        [*RLE_TOOLS["dcmtk"], "+fs", "1"],
         ["CT_small.dcm", "SC_rgb_2frame.dcm", "rtdose.dcm", "emri_small.dcm"],
     ),
     # and an empty Basic Offset Table (single frames only: without one, pydicom
     # cannot tell where the frames of a multi-frame file start)
     "dcmtk-fragments-nobot": (
-        ["dcmcrle", "+fs", "1", "-ot"],
+        [*RLE_TOOLS["dcmtk"], "+fs", "1", "-ot"],
         ["CT_small.dcm", "US1_UNCR.dcm"],
     ),
     # gdcmconv fails on these two (an assertion on the 3x3 file, a write
     # failure on the other)
     "gdcm": (
-        ["gdcmconv", "--rle"],
+        RLE_TOOLS["gdcm"],
         [
             n
             for n in NATIVE
@@ -814,20 +670,10 @@ def encoded_dir(tmp_path_factory):
 @pytest.mark.parametrize("tool,name", ENCODED, ids=[f"{t}-{n}" for t, n in ENCODED])
 def test_other_encoders(tool, name, encoded_dir):
     command, _ = ENCODERS[tool]
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{command[0]} not installed (apt-get install dcmtk libgdcm-tools)")
     src = _native_file(name)
     dst = encoded_dir / f"{tool}-{name}"
-    proc = subprocess.run(
-        [*command, src, str(dst)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0 and dst.stat().st_size > 0, (
-        f"{command[0]} failed on {name}: {proc.stdout}{proc.stderr}"
-    )
+    convert_with(command, src, str(dst))
+    assert dst.stat().st_size > 0, f"{command[0]} wrote nothing for {name}"
     meta = read_file_meta_info(dst)
     assert meta.TransferSyntaxUID == RLELossless
     label = f"{tool} {name}"

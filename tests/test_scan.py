@@ -7,17 +7,15 @@ import math
 import os
 import shutil
 import warnings
-from collections.abc import MutableSequence
 from pathlib import Path
 
 import dcmfast
 import pydicom
 import pytest
 from conftest import all_test_files, file_id
+from helpers import CT, pydicom_values, typed
 from pydicom.data import get_testdata_file
 from pydicom.errors import InvalidDicomError
-from pydicom.sequence import Sequence
-from pydicom.valuerep import DA, DT, TM
 
 TAGS = [
     "PatientID",
@@ -69,77 +67,6 @@ TAGS = [
 ]
 
 
-def expected_plain(value):
-    """pydicom's value as the plain type scan documents (written independently of
-    dcmfast's own conversion)."""
-    if isinstance(value, Sequence):
-        return None
-    if isinstance(value, MutableSequence):
-        return [expected_plain(v) for v in value]
-    if isinstance(value, (DA, DT, TM)):
-        return value.original_string
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, pydicom.valuerep.PersonName):
-        return str(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    return value
-
-
-def _spec_path(spec):
-    """(steps, tag) of a spec, resolved with pydicom's own dictionary."""
-    if isinstance(spec, tuple):
-        return [], pydicom.tag.Tag(spec)
-    if isinstance(spec, int):
-        return [], pydicom.tag.Tag(spec)
-    if spec.startswith("("):
-        group, element = spec.strip("()").split(",")
-        return [], pydicom.tag.Tag(int(group, 16), int(element, 16))
-    steps = []
-    *sequences, last = spec.split(".")
-    for step in sequences:
-        name, index = step.rstrip("]").split("[")
-        steps.append((pydicom.tag.Tag(name), int(index)))
-    return steps, pydicom.tag.Tag(last)
-
-
-def pydicom_values(path, specs, force=False):
-    """Each spec's value as pydicom reads it, or the exception pydicom raises."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=force)
-        values = []
-        for spec in specs:
-            steps, tag = _spec_path(spec)
-            current = ds
-            for seq_tag, index in steps:
-                elem = current.get(seq_tag)
-                if elem is None or len(elem.value) <= index:
-                    current = None
-                    break
-                current = elem.value[index]
-            if current is not None and tag.group == 2 and not steps:
-                current = ds.file_meta
-            elem = None if current is None else current.get(tag)
-            values.append(None if elem is None else expected_plain(elem.value))
-        return values
-
-
-def typed(value):
-    if isinstance(value, list):
-        return [typed(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return ("nan",)
-    return type(value).__name__, value
-
-
 @pytest.fixture(scope="module")
 def corpus_scan():
     files = all_test_files()
@@ -181,7 +108,6 @@ def test_columns_answer_to_every_spelling(corpus_scan):
 
 
 def test_bad_tag_specs_are_refused():
-    ct = get_testdata_file("CT_small.dcm")
     for spec, error in [
         ("NoSuchKeyword", ValueError),
         ("ReferencedImageSequence.ReferencedSOPInstanceUID", ValueError),
@@ -190,24 +116,23 @@ def test_bad_tag_specs_are_refused():
         (-1, ValueError),
     ]:
         with pytest.raises(error):
-            dcmfast.scan([ct], [spec])
+            dcmfast.scan([CT], [spec])
 
 
 def test_broken_and_foreign_files_are_reported_not_fatal(tmp_path):
-    ct = get_testdata_file("CT_small.dcm")
-    data = Path(ct).read_bytes()
+    data = Path(CT).read_bytes()
     (tmp_path / "truncated.dcm").write_bytes(data[:700])
     (tmp_path / "garbage.dcm").write_bytes(os.urandom(5000))
     (tmp_path / "empty.dcm").write_bytes(b"")
     (tmp_path / "text.txt").write_text("not DICOM")
     (tmp_path / "lying.dcm").write_bytes(data[:400] + b"\xff" * 8 + data[408:])
-    shutil.copy(ct, tmp_path / "good.dcm")
+    shutil.copy(CT, tmp_path / "good.dcm")
     paths = sorted(str(p) for p in tmp_path.iterdir()) + [str(tmp_path / "missing")]
     result = dcmfast.scan(paths, ["PatientID", "Rows"], workers=2)
     assert result.paths == paths
     errors = dict(result.errors)
     good = paths.index(str(tmp_path / "good.dcm"))
-    assert result["PatientID"][good] == pydicom.dcmread(ct).PatientID
+    assert result["PatientID"][good] == pydicom.dcmread(CT).PatientID
     for row, path in enumerate(paths):
         try:
             expected = pydicom_values(path, ["PatientID", "Rows"])
@@ -221,19 +146,18 @@ def test_broken_and_foreign_files_are_reported_not_fatal(tmp_path):
 
 
 def test_directories_are_searched_in_place(tmp_path):
-    ct = get_testdata_file("CT_small.dcm")
     mr = get_testdata_file("MR_small.dcm")
     (tmp_path / "b" / "c").mkdir(parents=True)
-    shutil.copy(ct, tmp_path / "a.dcm")
+    shutil.copy(CT, tmp_path / "a.dcm")
     shutil.copy(mr, tmp_path / "b" / "c" / "mr.dcm")
-    shutil.copy(ct, tmp_path / "b" / "ct.dcm")
-    result = dcmfast.scan([mr, tmp_path, ct], ["Modality"], workers=1)
+    shutil.copy(CT, tmp_path / "b" / "ct.dcm")
+    result = dcmfast.scan([mr, tmp_path, CT], ["Modality"], workers=1)
     assert result.paths == [
         mr,
         str(tmp_path / "a.dcm"),
         str(tmp_path / "b" / "c" / "mr.dcm"),
         str(tmp_path / "b" / "ct.dcm"),
-        ct,
+        CT,
     ]
     assert result["Modality"] == ["MR", "CT", "MR", "CT", "CT"]
     assert dcmfast.scan(tmp_path, ["Modality"]).paths == result.paths[1:4]
@@ -261,10 +185,9 @@ def test_force_reads_files_without_preamble():
 
 
 def test_table_exports():
-    ct = get_testdata_file("CT_small.dcm")
-    result = dcmfast.scan([ct, ct], ["PatientID", "Rows"])
+    result = dcmfast.scan([CT, CT], ["PatientID", "Rows"])
     assert result.to_dict() == {
-        "path": [ct, ct],
+        "path": [CT, CT],
         "PatientID": result["PatientID"],
         "Rows": result["Rows"],
     }
@@ -363,7 +286,7 @@ def test_ambiguous_vrs_are_resolved_as_pydicoms_dataset_does(tmp_path):
     """Implicit VR files leave 'US or SS' to the dataset (PixelRepresentation)."""
     paths = []
     for pixel_rep, value in [(0, 65000), (1, -300)]:
-        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds = pydicom.dcmread(CT)
         ds.PixelRepresentation = pixel_rep
         ds.SmallestImagePixelValue = value
         ds.LargestImagePixelValue = abs(value)
@@ -390,7 +313,7 @@ def test_ambiguous_vrs_are_resolved_as_pydicoms_dataset_does(tmp_path):
 def test_values_repeated_from_file_to_file_are_exact_and_lists_are_not_shared(tmp_path):
     """Repeated scalars may share one object; their values, and signed zeros, stay exact,
     and every row gets its own list."""
-    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    ds = pydicom.dcmread(CT)
     paths = []
     for i, (location, x) in enumerate(
         [("0.0", 1.5), ("-0.0", 1.5), ("-0.0", -0.0), ("0.0", 0.0), ("0.0", 0.0)]
