@@ -153,7 +153,8 @@ fn is_bulk(element: &Element) -> bool {
 
 /// The byte ranges of a file parsed as `parsed` (of `len` bytes) that a dataset reads its
 /// header from: the preamble, and every element (its header, its value, and an undefined
-/// length's delimiter) but the bulk ones, joined where only a few bytes lie between them.
+/// length's delimiter) but the bulk and deferred ones, joined where only a few bytes lie
+/// between them.
 /// Bytes that are no element's (trailing padding, garbage after the end) are not included.
 pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
     /// Ranges this close are copied as one.
@@ -166,7 +167,12 @@ pub fn header_ranges(parsed: &ParsedFile, len: usize) -> Vec<Range<usize>> {
         .meta
         .iter()
         .chain(&parsed.command)
-        .chain(dataset.iter().filter(|e| !is_bulk(e)))
+        // A deferred value is read again from the file by pydicom when accessed.
+        .chain(
+            dataset
+                .iter()
+                .filter(|e| !is_bulk(e) && e.kind != ValueKind::Deferred),
+        )
         .map(|e| {
             let delimiter = if e.length == UNDEFINED_LENGTH { 8 } else { 0 };
             let end = e

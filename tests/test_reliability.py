@@ -180,6 +180,14 @@ def test_truncated_by_another_process(tmp_path, make):
     np.testing.assert_array_equal(frame, want.pixel_array[1])
 
 
+def test_deferred_values_of_a_large_file_read_as_pydicom_reads_them(tmp_path):
+    path = _native_file(tmp_path / "big.dcm")
+    want = pydicom.dcmread(path, defer_size=1024)
+    ds = dcmfast.dcmread(path, defer_size=1024)
+    assert ds["PixelData"].value == want["PixelData"].value
+    np.testing.assert_array_equal(ds.pixel_array, want.pixel_array)
+
+
 def test_file_like_reads_never_depend_on_the_file(tmp_path):
     path = _native_file(tmp_path / "big.dcm")
     want = pydicom.dcmread(path)
