@@ -194,7 +194,9 @@ def generate_tags() -> str:
         status = ", retired" if retired else ""
         group, element = tag >> 16, tag & 0xFFFF
         lines.append("")
-        lines.append(f"/// {keyword} ({group:04X},{element:04X}), VR {vr}, VM {vm}{status}")
+        lines.append(
+            f"/// {keyword} ({group:04X},{element:04X}), VR {vr}, VM {vm}{status}"
+        )
         line = f"pub const {name}: u32 = {hex32(tag)};"
         if len(line) > RUSTFMT_WIDTH:
             # What rustfmt does with an over-long item: break after `=`.
