@@ -3,6 +3,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dcmfast::parse::{parse_file, ReadOptions};
+use dcmfast::tags;
 
 /// A Part 10 file shaped like a CT header: `count` short elements in ascending tag order,
 /// then 512x512 16-bit pixel data.
@@ -21,11 +22,16 @@ fn ct_like_file(count: u32) -> Vec<u8> {
         }
         out.extend(value);
     };
-    element(&mut out, 0x0002_0010, b"UI", b"1.2.840.10008.1.2.1\0");
+    element(
+        &mut out,
+        tags::TRANSFER_SYNTAX_UID,
+        b"UI",
+        b"1.2.840.10008.1.2.1\0",
+    );
     for i in 0..count {
         element(&mut out, 0x0008_0000 + 2 * i + 1, b"LO", b"SOME VALUE");
     }
-    element(&mut out, 0x7FE0_0010, b"OW", &vec![0u8; 512 * 512 * 2]);
+    element(&mut out, tags::PIXEL_DATA, b"OW", &vec![0u8; 512 * 512 * 2]);
     out
 }
 

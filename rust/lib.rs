@@ -15,6 +15,7 @@ pub mod read;
 pub mod scan;
 pub mod source;
 pub mod tagmap;
+pub mod tags;
 #[cfg(test)]
 mod test_support;
 pub mod values;

@@ -17,13 +17,20 @@
 //! whatever the batch size.
 
 use crate::errors::ParseError;
-use crate::parse::{self, Element, ReadOptions, ValueKind, PIXEL_DATA, UNDEFINED_LENGTH};
+use crate::parse::{self, Element, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
 use crate::pixels::lut::{self, Rescale, Tables, Transform, VoiFunction, Window};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::parallel::map_queued_with;
 use crate::pixels::rle::{self, FrameShape, Layout, RleError, SegmentOrder};
 use crate::source::{self, Source};
+use crate::tags::{
+    BITS_ALLOCATED, BITS_STORED, COLUMNS, DOUBLE_FLOAT_PIXEL_DATA, EXTENDED_OFFSET_TABLE,
+    EXTENDED_OFFSET_TABLE_LENGTHS, FLOAT_PIXEL_DATA, MODALITY_LUT_SEQUENCE, NUMBER_OF_FRAMES,
+    PHOTOMETRIC_INTERPRETATION, PIXEL_DATA, PIXEL_REPRESENTATION, PLANAR_CONFIGURATION,
+    RESCALE_INTERCEPT, RESCALE_SLOPE, ROWS, SAMPLES_PER_PIXEL, VOILUT_FUNCTION, VOILUT_SEQUENCE,
+    WINDOW_CENTER, WINDOW_WIDTH,
+};
 use crate::values;
 use std::collections::HashMap;
 use std::fmt;
@@ -32,27 +39,6 @@ use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-const SAMPLES_PER_PIXEL: u32 = 0x0028_0002;
-const PHOTOMETRIC_INTERPRETATION: u32 = 0x0028_0004;
-const PLANAR_CONFIGURATION: u32 = 0x0028_0006;
-const NUMBER_OF_FRAMES: u32 = 0x0028_0008;
-const ROWS: u32 = 0x0028_0010;
-const COLUMNS: u32 = 0x0028_0011;
-const BITS_ALLOCATED: u32 = 0x0028_0100;
-const BITS_STORED: u32 = 0x0028_0101;
-const PIXEL_REPRESENTATION: u32 = 0x0028_0103;
-const WINDOW_CENTER: u32 = 0x0028_1050;
-const WINDOW_WIDTH: u32 = 0x0028_1051;
-const RESCALE_INTERCEPT: u32 = 0x0028_1052;
-const RESCALE_SLOPE: u32 = 0x0028_1053;
-const VOI_LUT_FUNCTION: u32 = 0x0028_1056;
-const MODALITY_LUT_SEQUENCE: u32 = 0x0028_3000;
-const VOI_LUT_SEQUENCE: u32 = 0x0028_3010;
-const EXTENDED_OFFSET_TABLE: u32 = 0x7FE0_0001;
-const EXTENDED_OFFSET_TABLE_LENGTHS: u32 = 0x7FE0_0002;
-const FLOAT_PIXEL_DATA: u32 = 0x7FE0_0008;
-const DOUBLE_FLOAT_PIXEL_DATA: u32 = 0x7FE0_0009;
 
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 const NATIVE_SYNTAXES: [&str; 3] = [
@@ -498,10 +484,10 @@ impl PixelFile {
                 _ => Attr::Absent,
             },
             modality_lut_sequence: dataset.find(MODALITY_LUT_SEQUENCE).is_some(),
-            voi_lut_sequence: dataset.find(VOI_LUT_SEQUENCE).is_some(),
+            voi_lut_sequence: dataset.find(VOILUT_SEQUENCE).is_some(),
             centers: dataset.ds(WINDOW_CENTER),
             widths: dataset.ds(WINDOW_WIDTH),
-            function: match dataset.cs(VOI_LUT_FUNCTION) {
+            function: match dataset.cs(VOILUT_FUNCTION) {
                 Attr::Absent => Attr::Absent,
                 Attr::Value(name) if name.is_ascii() => {
                     VoiFunction::from_upper(&name.to_ascii_uppercase())
@@ -1068,6 +1054,7 @@ fn run_unit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tags;
 
     /// One explicit VR element (short or long header by VR) in the given byte order.
     fn element(tag: u32, vr: &str, value: &[u8], little: bool) -> Vec<u8> {
@@ -1116,7 +1103,7 @@ mod tests {
         if uid.len() % 2 == 1 {
             uid.push(0);
         }
-        out.extend(element(0x0002_0010, "UI", &uid, true));
+        out.extend(element(tags::TRANSFER_SYNTAX_UID, "UI", &uid, true));
         let mut body = Vec::new();
         body.extend(element(SAMPLES_PER_PIXEL, "US", &us(1, little), little));
         body.extend(element(
@@ -1251,7 +1238,7 @@ mod tests {
         let extra = [
             element(WINDOW_CENTER, "DS", b"40", true),
             element(WINDOW_WIDTH, "DS", b"40", true),
-            element(VOI_LUT_FUNCTION, "CS", b"LOG ", true),
+            element(VOILUT_FUNCTION, "CS", b"LOG ", true),
         ];
         let f = open(file("1.2.840.10008.1.2.1", &SAMPLES, 2, 2, &extra)).unwrap();
         let voi = Processing {

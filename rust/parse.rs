@@ -8,26 +8,19 @@
 
 use crate::dictionary;
 use crate::errors::{ParseError, Result};
+use crate::tags::{
+    DOUBLE_FLOAT_PIXEL_DATA, FLOAT_PIXEL_DATA, ITEM, ITEM_DELIMITATION_ITEM, PIXEL_DATA,
+    SEQUENCE_DELIMITATION_ITEM, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID,
+};
 use crate::vr;
 use flate2::{Decompress, FlushDecompress, Status};
 use std::borrow::Cow;
 use std::cell::Cell;
 
-/// (FFFE,E000) Item.
-pub const ITEM: u32 = 0xFFFE_E000;
-/// (FFFE,E00D) Item Delimitation Item.
-pub const ITEM_DELIMITER: u32 = 0xFFFE_E00D;
-/// (FFFE,E0DD) Sequence Delimitation Item.
-pub const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
 /// The length that marks an undefined-length value.
 pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
-const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
-/// (0002,0010) Transfer Syntax UID.
-pub const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
-/// (7FE0,0010) Pixel Data.
-pub const PIXEL_DATA: u32 = 0x7FE0_0010;
-/// The pixel data elements: (7FE0,0008) Float, (7FE0,0009) Double Float, (7FE0,0010).
-pub const PIXEL_TAGS: [u32; 3] = [0x7FE0_0008, 0x7FE0_0009, PIXEL_DATA];
+/// The pixel data elements, in tag order.
+pub const PIXEL_TAGS: [u32; 3] = [FLOAT_PIXEL_DATA, DOUBLE_FLOAT_PIXEL_DATA, PIXEL_DATA];
 /// Sequences nested deeper than this are left to pydicom (whose own recursion limit decides).
 pub const MAX_DEPTH: usize = 64;
 /// Largest inflated body accepted from a deflated file; a bigger one is treated as a bomb.
@@ -201,7 +194,7 @@ pub fn parse_file_reporting(
         Some((tag, _)) if tag >> 16 == 0 && explicit => {
             return Err(irregular(pos, Some(tag), "explicit VR command set"));
         }
-        Some((tag, _)) => tag >> 16 == 0 || tag == ITEM_DELIMITER || buf.len() - pos < 8,
+        Some((tag, _)) => tag >> 16 == 0 || tag == ITEM_DELIMITATION_ITEM || buf.len() - pos < 8,
         None => pos < buf.len(),
     };
     if read {
@@ -313,7 +306,7 @@ pub fn sequence_items(
     let mut items = Vec::new();
     while items.len() < max_items && pos < end {
         let (tag, length) = walker.item_header(pos, encoding.little, Some(element.tag))?;
-        if tag == SEQUENCE_DELIMITER {
+        if tag == SEQUENCE_DELIMITATION_ITEM {
             break;
         }
         if tag != ITEM {
@@ -807,7 +800,7 @@ impl<'a> Walker<'a> {
                 break;
             };
             let tag = header.tag;
-            if tag == ITEM_DELIMITER {
+            if tag == ITEM_DELIMITATION_ITEM {
                 match limit {
                     Limit::ItemDelimiter => return Ok((elements, header.value_offset)),
                     // pydicom ends a top-level dataset quietly at a stray item delimiter.
@@ -1023,7 +1016,7 @@ impl<'a> Walker<'a> {
         let mut pos = start;
         loop {
             match self.tag_at(pos, enc.little) {
-                Some(SEQUENCE_DELIMITER) => return Ok((pos, pos + 8, true)),
+                Some(SEQUENCE_DELIMITATION_ITEM) => return Ok((pos, pos + 8, true)),
                 Some(ITEM) => match self.u32_at(pos + 4, enc.little) {
                     Some(length) => pos = pos + 8 + length as usize,
                     None => break,
@@ -1052,7 +1045,7 @@ impl<'a> Walker<'a> {
         }
         loop {
             let (tag, length) = self.item_header(pos, enc.little, None)?;
-            if tag == SEQUENCE_DELIMITER {
+            if tag == SEQUENCE_DELIMITATION_ITEM {
                 return Ok(pos + 8);
             }
             if tag != ITEM {
@@ -1104,8 +1097,9 @@ impl<'a> Walker<'a> {
     }
 }
 
-const SEQUENCE_DELIMITER_LE: [u8; 4] = [0xFE, 0xFF, 0xDD, 0xE0];
-const SEQUENCE_DELIMITER_BE: [u8; 4] = [0xFF, 0xFE, 0xE0, 0xDD];
+// A tag is written as group then element, each in the dataset's byte order.
+const SEQUENCE_DELIMITER_LE: [u8; 4] = SEQUENCE_DELIMITATION_ITEM.rotate_left(16).to_le_bytes();
+const SEQUENCE_DELIMITER_BE: [u8; 4] = SEQUENCE_DELIMITATION_ITEM.to_be_bytes();
 
 fn find(haystack: &[u8], needle: &[u8; 4]) -> Option<usize> {
     haystack.windows(4).position(|w| w == needle)

@@ -5,6 +5,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use std::io::Write;
 
+use crate::tags;
 use crate::test_support::{part10, Bytes};
 
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -14,7 +15,7 @@ fn defaults() -> ReadOptions {
     ReadOptions::pydicom_defaults()
 }
 
-fn tags(elements: &[Element]) -> Vec<u32> {
+fn tags_of(elements: &[Element]) -> Vec<u32> {
     elements.iter().map(|e| e.tag).collect()
 }
 
@@ -22,13 +23,22 @@ fn tags(elements: &[Element]) -> Vec<u32> {
 fn explicit_file_records_offsets_without_copying() {
     let mut b = part10(EXPLICIT_LE);
     let start = b.0.len();
-    b.explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit(0x0028_0010, "US", &512u16.to_le_bytes());
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ").explicit(
+        tags::ROWS,
+        "US",
+        &512u16.to_le_bytes(),
+    );
     let parsed = parse_file(&b.0, &defaults()).unwrap();
     assert!(parsed.has_preamble);
     assert_eq!(parsed.transfer_syntax.as_deref(), Some(EXPLICIT_LE));
-    assert_eq!(tags(&parsed.meta), vec![0x0002_0001, TRANSFER_SYNTAX_UID]);
-    assert_eq!(tags(&parsed.dataset), vec![0x0010_0010, 0x0028_0010]);
+    assert_eq!(
+        tags_of(&parsed.meta),
+        vec![tags::FILE_META_INFORMATION_VERSION, TRANSFER_SYNTAX_UID]
+    );
+    assert_eq!(
+        tags_of(&parsed.dataset),
+        vec![tags::PATIENT_NAME, tags::ROWS]
+    );
     let name = parsed.dataset[0];
     assert_eq!(name.vr, Some("PN"));
     assert_eq!(name.value_offset, start + 8);
@@ -45,7 +55,7 @@ fn uid_padding_is_stripped() {
 #[test]
 fn missing_prefix_needs_force() {
     let mut b = Bytes::default();
-    b.explicit(0x0008_0016, "UI", b"1.2\0");
+    b.explicit(tags::SOP_CLASS_UID, "UI", b"1.2\0");
     assert_eq!(
         parse_file(&b.0, &defaults()).unwrap_err(),
         ParseError::NotDicom
@@ -59,23 +69,26 @@ fn missing_prefix_needs_force() {
     assert!(parsed.meta.is_empty());
     // No transfer syntax: the VR letters say explicit VR little endian.
     assert_eq!(parsed.encoding, Encoding::EXPLICIT_LE);
-    assert_eq!(tags(&parsed.dataset), vec![0x0008_0016]);
+    assert_eq!(tags_of(&parsed.dataset), vec![tags::SOP_CLASS_UID]);
 }
 
 #[test]
 fn implicit_undefined_sequence_is_walked_to_its_end() {
     let mut b = part10(IMPLICIT_LE);
     // (0008,1115) is SQ in the dictionary; one undefined-length item with a nested element.
-    b.marker(0x0008_1115, UNDEFINED_LENGTH)
+    b.marker(tags::REFERENCED_SERIES_SEQUENCE, UNDEFINED_LENGTH)
         .marker(ITEM, UNDEFINED_LENGTH)
-        .implicit(0x0020_000E, b"1.2.3\0")
-        .marker(ITEM_DELIMITER, 0)
+        .implicit(tags::SERIES_INSTANCE_UID, b"1.2.3\0")
+        .marker(ITEM_DELIMITATION_ITEM, 0)
         .marker(ITEM, 12)
-        .implicit(0x0020_0013, b"1\0\0\0")
-        .marker(SEQUENCE_DELIMITER, 0)
-        .implicit(0x0020_0011, b"7 ");
+        .implicit(tags::INSTANCE_NUMBER, b"1\0\0\0")
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .implicit(tags::SERIES_NUMBER, b"7 ");
     let parsed = parse_file(&b.0, &defaults()).unwrap();
-    assert_eq!(tags(&parsed.dataset), vec![0x0008_1115, 0x0020_0011]);
+    assert_eq!(
+        tags_of(&parsed.dataset),
+        vec![tags::REFERENCED_SERIES_SEQUENCE, tags::SERIES_NUMBER]
+    );
     let seq = parsed.dataset[0];
     assert_eq!(seq.kind, ValueKind::Sequence);
     assert_eq!(seq.vr, Some("SQ"));
@@ -89,21 +102,24 @@ fn implicit_undefined_sequence_is_walked_to_its_end() {
 #[test]
 fn items_of_explicit_data_may_be_implicit() {
     let mut b = part10(EXPLICIT_LE);
-    b.explicit_undefined(0x0008_1115, "SQ")
+    b.explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
         .marker(ITEM, UNDEFINED_LENGTH)
-        .implicit(0x0020_000E, b"1.2\0")
-        .marker(ITEM_DELIMITER, 0)
-        .marker(SEQUENCE_DELIMITER, 0)
-        .explicit(0x0020_0011, "IS", b"7 ");
+        .implicit(tags::SERIES_INSTANCE_UID, b"1.2\0")
+        .marker(ITEM_DELIMITATION_ITEM, 0)
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .explicit(tags::SERIES_NUMBER, "IS", b"7 ");
     let parsed = parse_file(&b.0, &defaults()).unwrap();
-    assert_eq!(tags(&parsed.dataset), vec![0x0008_1115, 0x0020_0011]);
+    assert_eq!(
+        tags_of(&parsed.dataset),
+        vec![tags::REFERENCED_SERIES_SEQUENCE, tags::SERIES_NUMBER]
+    );
 }
 
 #[test]
 fn top_level_truncation_keeps_short_values_quietly() {
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ");
-    b.explicit(0x7FE0_0010, "OB", &[1, 2, 3, 4]);
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ");
+    b.explicit(tags::PIXEL_DATA, "OB", &[1, 2, 3, 4]);
     b.0.truncate(b.0.len() - 3);
     let parsed = parse_file(&b.0, &defaults()).unwrap();
     let pixels = parsed.dataset[1];
@@ -111,13 +127,13 @@ fn top_level_truncation_keeps_short_values_quietly() {
     // A header cut short simply ends the dataset.
     b.0.truncate(b.0.len() - 8);
     let parsed = parse_file(&b.0, &defaults()).unwrap();
-    assert_eq!(tags(&parsed.dataset), vec![0x0010_0010]);
+    assert_eq!(tags_of(&parsed.dataset), vec![tags::PATIENT_NAME]);
 }
 
 #[test]
 fn lying_lengths_allocate_nothing() {
     let mut b = part10(EXPLICIT_LE);
-    b.tag(0x7FE0_0010, true)
+    b.tag(tags::PIXEL_DATA, true)
         .raw(b"OB\0\0")
         .raw(&0xFFFF_FFFEu32.to_le_bytes());
     b.raw(&[0; 16]);
@@ -129,9 +145,9 @@ fn lying_lengths_allocate_nothing() {
 #[test]
 fn truncation_inside_a_sequence_is_an_error() {
     let mut b = part10(EXPLICIT_LE);
-    b.explicit_undefined(0x0008_1115, "SQ")
+    b.explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
         .marker(ITEM, UNDEFINED_LENGTH)
-        .explicit(0x0020_000E, "UI", b"1.2\0");
+        .explicit(tags::SERIES_INSTANCE_UID, "UI", b"1.2\0");
     let err = parse_file(&b.0, &defaults()).unwrap_err();
     assert!(matches!(err, ParseError::Truncated { .. }), "{err}");
 }
@@ -140,11 +156,12 @@ fn truncation_inside_a_sequence_is_an_error() {
 fn deep_nesting_stops_at_the_limit() {
     let mut b = part10(EXPLICIT_LE);
     for _ in 0..10_000 {
-        b.explicit_undefined(0x0008_1115, "SQ")
+        b.explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
             .marker(ITEM, UNDEFINED_LENGTH);
     }
     for _ in 0..10_000 {
-        b.marker(ITEM_DELIMITER, 0).marker(SEQUENCE_DELIMITER, 0);
+        b.marker(ITEM_DELIMITATION_ITEM, 0)
+            .marker(SEQUENCE_DELIMITATION_ITEM, 0);
     }
     let err = parse_file(&b.0, &defaults()).unwrap_err();
     assert!(
@@ -162,25 +179,28 @@ fn deep_nesting_stops_at_the_limit() {
 #[test]
 fn encapsulated_pixel_data_ends_at_its_delimiter() {
     let mut b = part10("1.2.840.10008.1.2.5");
-    b.explicit_undefined(0x7FE0_0010, "OB")
+    b.explicit_undefined(tags::PIXEL_DATA, "OB")
         .marker(ITEM, 0)
         .marker(ITEM, 4)
         .raw(&[9, 9, 9, 9])
-        .marker(SEQUENCE_DELIMITER, 0)
-        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .explicit(tags::DATA_SET_TRAILING_PADDING, "OB", &[0, 0]);
     let parsed = parse_file(&b.0, &defaults()).unwrap();
-    assert_eq!(tags(&parsed.dataset), vec![0x7FE0_0010, 0xFFFC_FFFC]);
+    assert_eq!(
+        tags_of(&parsed.dataset),
+        vec![tags::PIXEL_DATA, tags::DATA_SET_TRAILING_PADDING]
+    );
     assert_eq!(parsed.dataset[0].value_len, 8 + 8 + 4);
     // Items that do not lead to the delimiter: the byte scan finds it.
     let mut c = part10("1.2.840.10008.1.2.5");
-    c.explicit_undefined(0x7FE0_0010, "OB")
+    c.explicit_undefined(tags::PIXEL_DATA, "OB")
         .raw(&[1, 2, 3, 4, 5, 6])
-        .marker(SEQUENCE_DELIMITER, 0);
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0);
     let parsed = parse_file(&c.0, &defaults()).unwrap();
     assert_eq!(parsed.dataset[0].value_len, 6);
     // No delimiter at all.
     let mut d = part10("1.2.840.10008.1.2.5");
-    d.explicit_undefined(0x7FE0_0010, "OB")
+    d.explicit_undefined(tags::PIXEL_DATA, "OB")
         .raw(&[1, 2, 3, 4, 5, 6]);
     let err = parse_file(&d.0, &defaults()).unwrap_err();
     assert!(matches!(err, ParseError::MissingDelimiter { .. }), "{err}");
@@ -189,27 +209,34 @@ fn encapsulated_pixel_data_ends_at_its_delimiter() {
 #[test]
 fn stop_before_pixels_specific_tags_and_defer_size() {
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0008_0005, "CS", b"ISO_IR 100")
-        .explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit(0x0010_0020, "LO", b"12")
-        .explicit(0x7FE0_0010, "OW", &[0; 64])
-        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+    b.explicit(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100")
+        .explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+        .explicit(tags::PATIENT_ID, "LO", b"12")
+        .explicit(tags::PIXEL_DATA, "OW", &[0; 64])
+        .explicit(tags::DATA_SET_TRAILING_PADDING, "OB", &[0, 0]);
     let stop = ReadOptions {
         stop_before_pixels: true,
         ..defaults()
     };
     let parsed = parse_file(&b.0, &stop).unwrap();
     assert_eq!(
-        tags(&parsed.dataset),
-        vec![0x0008_0005, 0x0010_0010, 0x0010_0020]
+        tags_of(&parsed.dataset),
+        vec![
+            tags::SPECIFIC_CHARACTER_SET,
+            tags::PATIENT_NAME,
+            tags::PATIENT_ID
+        ]
     );
 
     let specific = ReadOptions {
-        specific_tags: Some(vec![0x0010_0020]),
+        specific_tags: Some(vec![tags::PATIENT_ID]),
         ..defaults()
     };
     let parsed = parse_file(&b.0, &specific).unwrap();
-    assert_eq!(tags(&parsed.dataset), vec![0x0008_0005, 0x0010_0020]);
+    assert_eq!(
+        tags_of(&parsed.dataset),
+        vec![tags::SPECIFIC_CHARACTER_SET, tags::PATIENT_ID]
+    );
 
     let defer = ReadOptions {
         defer_size: Some(8),
@@ -233,7 +260,7 @@ fn stop_before_pixels_specific_tags_and_defer_size() {
 #[test]
 fn big_endian_and_sniffed_encodings() {
     let mut b = part10("1.2.840.10008.1.2.2");
-    b.tag(0x0028_0010, false)
+    b.tag(tags::ROWS, false)
         .raw(b"US")
         .raw(&2u16.to_be_bytes())
         .raw(&512u16.to_be_bytes());
@@ -245,7 +272,7 @@ fn big_endian_and_sniffed_encodings() {
 #[test]
 fn encoding_mismatch_is_left_to_pydicom() {
     let mut b = part10(IMPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ");
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ");
     let err = parse_file(&b.0, &defaults()).unwrap_err();
     assert!(matches!(err, ParseError::Irregular { .. }), "{err}");
 }
@@ -253,7 +280,7 @@ fn encoding_mismatch_is_left_to_pydicom() {
 #[test]
 fn deflated_body_is_inflated() {
     let mut body = Bytes::default();
-    body.explicit(0x0010_0010, "PN", b"Doe^J ");
+    body.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ");
     let mut encoder = DeflateEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(&body.0).unwrap();
     let mut b = part10("1.2.840.10008.1.2.1.99");
@@ -272,14 +299,14 @@ fn deflated_body_is_inflated() {
 #[test]
 fn every_prefix_of_a_file_parses_or_errs() {
     let mut b = part10(EXPLICIT_LE);
-    b.explicit_undefined(0x0008_1115, "SQ")
+    b.explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
         .marker(ITEM, UNDEFINED_LENGTH)
-        .explicit(0x0020_000E, "UI", b"1.2\0")
-        .marker(ITEM_DELIMITER, 0)
-        .marker(SEQUENCE_DELIMITER, 0)
-        .explicit_undefined(0x7FE0_0010, "OB")
+        .explicit(tags::SERIES_INSTANCE_UID, "UI", b"1.2\0")
+        .marker(ITEM_DELIMITATION_ITEM, 0)
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .explicit_undefined(tags::PIXEL_DATA, "OB")
         .marker(ITEM, 0)
-        .marker(SEQUENCE_DELIMITER, 0);
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0);
     for end in 0..=b.0.len() {
         let prefix = &b.0[..end];
         if let Ok(parsed) = parse_file(
@@ -303,55 +330,55 @@ fn specific_tags_keep_what_the_full_walk_finds() {
     // implicit switch), pixel data, and every truncation of each.
     let mut explicit = part10(EXPLICIT_LE);
     explicit
-        .explicit(0x0008_0005, "CS", b"ISO_IR 100")
-        .explicit(0x0008_0016, "UI", b"1.2\0")
-        .explicit(0x0008_0060, "CS", b"CT")
+        .explicit(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100")
+        .explicit(tags::SOP_CLASS_UID, "UI", b"1.2\0")
+        .explicit(tags::MODALITY, "CS", b"CT")
         .explicit(0x0009_0010, "UN", b"private\0")
-        .explicit(0x0010_0020, "LO", b"ID")
-        .explicit_undefined(0x0010_1002, "SQ")
+        .explicit(tags::PATIENT_ID, "LO", b"ID")
+        .explicit_undefined(tags::OTHER_PATIENT_I_DS_SEQUENCE, "SQ")
         .marker(ITEM, UNDEFINED_LENGTH)
-        .explicit(0x0010_0020, "LO", b"inner\0")
-        .marker(ITEM_DELIMITER, 0)
-        .marker(SEQUENCE_DELIMITER, 0)
-        .explicit(0x0018_0050, "DS", b"1.5 ")
-        .explicit(0x0020_000D, "UI", b"1.2.3\0")
-        .explicit(0x0028_0010, "US", &[0, 2])
+        .explicit(tags::PATIENT_ID, "LO", b"inner\0")
+        .marker(ITEM_DELIMITATION_ITEM, 0)
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .explicit(tags::SLICE_THICKNESS, "DS", b"1.5 ")
+        .explicit(tags::STUDY_INSTANCE_UID, "UI", b"1.2.3\0")
+        .explicit(tags::ROWS, "US", &[0, 2])
         .raw(&[0x28, 0, 0x11, 0, 2, 0, 0, 0, 0, 2]) // no VR: an implicit switch
-        .explicit(0x0028_0100, "US", &[16, 0])
-        .explicit(0x7FE0_0010, "OW", &[0; 8])
+        .explicit(tags::BITS_ALLOCATED, "US", &[16, 0])
+        .explicit(tags::PIXEL_DATA, "OW", &[0; 8])
         .explicit(0x7FE1_0010, "OB", &[0; 4]);
     let mut implicit = part10(IMPLICIT_LE);
     implicit
-        .implicit(0x0008_0005, b"ISO_IR 100")
-        .implicit(0x0008_0060, b"MR")
-        .implicit(0x0010_0020, b"ID")
-        .marker(0x0010_1002, UNDEFINED_LENGTH)
+        .implicit(tags::SPECIFIC_CHARACTER_SET, b"ISO_IR 100")
+        .implicit(tags::MODALITY, b"MR")
+        .implicit(tags::PATIENT_ID, b"ID")
+        .marker(tags::OTHER_PATIENT_I_DS_SEQUENCE, UNDEFINED_LENGTH)
         .marker(ITEM, 8)
-        .implicit(0x0010_0020, b"")
-        .marker(SEQUENCE_DELIMITER, 0)
-        .implicit(0x0028_0010, &[0, 2])
-        .implicit(0x7FE0_0010, &[0; 8]);
+        .implicit(tags::PATIENT_ID, b"")
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .implicit(tags::ROWS, &[0, 2])
+        .implicit(tags::PIXEL_DATA, &[0; 8]);
     // Tags out of order: what is skipped must still be below the next wanted tag.
     let mut unordered = part10(EXPLICIT_LE);
     unordered
-        .explicit(0x0010_0020, "LO", b"ID")
-        .explicit(0x0008_0005, "CS", b"ISO_IR 100")
-        .explicit(0x0028_0100, "US", &[16, 0])
-        .explicit(0x0008_0016, "UI", b"1.2\0")
+        .explicit(tags::PATIENT_ID, "LO", b"ID")
+        .explicit(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100")
+        .explicit(tags::BITS_ALLOCATED, "US", &[16, 0])
+        .explicit(tags::SOP_CLASS_UID, "UI", b"1.2\0")
         .explicit(0x0009_0010, "UN", b"private\0")
-        .explicit(0x0008_0060, "CS", b"CT");
+        .explicit(tags::MODALITY, "CS", b"CT");
     let all = [
-        0x0008_0016,
-        0x0008_0060,
+        tags::SOP_CLASS_UID,
+        tags::MODALITY,
         0x0009_0010,
-        0x0010_0020,
-        0x0010_1002,
-        0x0018_0050,
-        0x0020_000D,
-        0x0028_0010,
-        0x0028_0011,
-        0x0028_0100,
-        0x7FE0_0010,
+        tags::PATIENT_ID,
+        tags::OTHER_PATIENT_I_DS_SEQUENCE,
+        tags::SLICE_THICKNESS,
+        tags::STUDY_INSTANCE_UID,
+        tags::ROWS,
+        tags::COLUMNS,
+        tags::BITS_ALLOCATED,
+        tags::PIXEL_DATA,
         0x7FE1_0010,
     ];
     for file in [&explicit.0, &implicit.0, &unordered.0] {
@@ -390,11 +417,11 @@ fn specific_tags_keep_what_the_full_walk_finds() {
                             continue;
                         }
                     };
-                    let kept: Vec<u32> = tags(&want.dataset)
+                    let kept: Vec<u32> = tags_of(&want.dataset)
                         .into_iter()
-                        .filter(|t| *t == 0x0008_0005 || wanted.contains(t))
+                        .filter(|t| *t == tags::SPECIFIC_CHARACTER_SET || wanted.contains(t))
                         .collect();
-                    assert_eq!(tags(&got.dataset), kept, "{len} {wanted:x?}");
+                    assert_eq!(tags_of(&got.dataset), kept, "{len} {wanted:x?}");
                     for element in &got.dataset {
                         let same = want.dataset.iter().find(|e| e.tag == element.tag);
                         assert_eq!(Some(element), same, "{len} {wanted:x?}");
@@ -412,54 +439,54 @@ fn a_head_gives_the_whole_files_parse_or_none() {
     // Explicit and implicit VR little endian, OW and OB, an odd-length value.
     for (vr, value) in [("OW", &pixels[..]), ("OB", &pixels[..299])] {
         let mut b = part10(EXPLICIT_LE);
-        b.explicit(0x0010_0010, "PN", b"Doe^J ")
-            .explicit(0x0028_0010, "US", &512u16.to_le_bytes())
-            .explicit(0x7FE0_0010, vr, value);
+        b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+            .explicit(tags::ROWS, "US", &512u16.to_le_bytes())
+            .explicit(tags::PIXEL_DATA, vr, value);
         files.push((b.0, true));
     }
     let mut b = part10(IMPLICIT_LE);
-    b.implicit(0x0010_0010, b"Doe^J ")
-        .implicit(0x7FE0_0010, &pixels);
+    b.implicit(tags::PATIENT_NAME, b"Doe^J ")
+        .implicit(tags::PIXEL_DATA, &pixels);
     files.push((b.0, true));
     // Big endian: the pixel data header in the dataset's byte order.
     let mut b = part10("1.2.840.10008.1.2.2");
-    b.tag(0x0028_0010, false)
+    b.tag(tags::ROWS, false)
         .raw(b"US")
         .raw(&2u16.to_be_bytes())
         .raw(&512u16.to_be_bytes())
-        .tag(0x7FE0_0010, false)
+        .tag(tags::PIXEL_DATA, false)
         .raw(b"OW\0\0")
         .raw(&300u32.to_be_bytes())
         .raw(&pixels);
     files.push((b.0, true));
     // Elements after the pixel data (trailing padding, a sequence), walked from the tail.
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit(0x7FE0_0010, "OW", &pixels)
-        .explicit_undefined(0xFFFA_FFFA, "SQ")
-        .marker(SEQUENCE_DELIMITER, 0)
-        .explicit(0xFFFC_FFFC, "OB", &[0, 0]);
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+        .explicit(tags::PIXEL_DATA, "OW", &pixels)
+        .explicit_undefined(tags::DIGITAL_SIGNATURES_SEQUENCE, "SQ")
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+        .explicit(tags::DATA_SET_TRAILING_PADDING, "OB", &[0, 0]);
     let trailing = b.0.clone();
     files.push((b.0, true));
     // Not from a head: a truncated file, encapsulated data, pixel data first (the whole
     // walk checks it against the transfer syntax), a UN VR.
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit(0x7FE0_0010, "OW", &pixels);
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+        .explicit(tags::PIXEL_DATA, "OW", &pixels);
     b.0.truncate(b.0.len() - 2);
     files.push((b.0, false));
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit_undefined(0x7FE0_0010, "OB")
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+        .explicit_undefined(tags::PIXEL_DATA, "OB")
         .marker(ITEM, 0)
-        .marker(SEQUENCE_DELIMITER, 0);
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0);
     files.push((b.0, false));
     let mut b = part10(IMPLICIT_LE);
-    b.explicit(0x7FE0_0010, "OB", &pixels);
+    b.explicit(tags::PIXEL_DATA, "OB", &pixels);
     files.push((b.0, false));
     let mut b = part10(EXPLICIT_LE);
-    b.explicit(0x0010_0010, "PN", b"Doe^J ")
-        .explicit(0x7FE0_0010, "UN", &pixels);
+    b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+        .explicit(tags::PIXEL_DATA, "UN", &pixels);
     files.push((b.0, false));
 
     for (n, (file, from_head)) in files.iter().enumerate() {
@@ -476,7 +503,11 @@ fn a_head_gives_the_whole_files_parse_or_none() {
         assert_eq!(!found.is_empty(), *from_head, "file {n}");
         // Found from every head that holds the pixel data's header, none shorter.
         if let (Some(first), Some(whole)) = (found.first(), &whole) {
-            let pixels = whole.dataset.iter().find(|e| e.tag == 0x7FE0_0010).unwrap();
+            let pixels = whole
+                .dataset
+                .iter()
+                .find(|e| e.tag == tags::PIXEL_DATA)
+                .unwrap();
             assert_eq!(*first, pixels.value_offset, "file {n}");
             assert_eq!(found.len(), file.len() - first + 1, "file {n}");
         }
@@ -494,7 +525,7 @@ fn a_head_gives_the_whole_files_parse_or_none() {
             ..defaults()
         },
         ReadOptions {
-            specific_tags: Some(vec![0x7FE0_0010]),
+            specific_tags: Some(vec![tags::PIXEL_DATA]),
             ..defaults()
         },
     ] {
@@ -503,4 +534,11 @@ fn a_head_gives_the_whole_files_parse_or_none() {
             None
         );
     }
+}
+
+#[test]
+fn sequence_delimiter_patterns_are_the_tag_as_written() {
+    // (FFFE,E0DD) as a writer puts it on disk: group then element, in each byte order.
+    assert_eq!(SEQUENCE_DELIMITER_LE, [0xFE, 0xFF, 0xDD, 0xE0]);
+    assert_eq!(SEQUENCE_DELIMITER_BE, [0xFF, 0xFE, 0xE0, 0xDD]);
 }

@@ -132,7 +132,9 @@ fn read_tail(file: &File, from: usize, len: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{Element, ITEM, SEQUENCE_DELIMITER};
+    use crate::parse::Element;
+    use crate::tags;
+    use crate::tags::{ITEM, SEQUENCE_DELIMITATION_ITEM};
     use crate::test_support::{part10, Bytes};
 
     const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -142,38 +144,38 @@ mod tests {
     fn files() -> Vec<Vec<u8>> {
         let pixels: Vec<u8> = (0..1_200_000u32).map(|i| (i % 241) as u8).collect();
         let header = |b: &mut Bytes| {
-            b.explicit(0x0008_0005, "CS", b"ISO_IR 100")
-                .explicit(0x0010_0010, "PN", b"Doe^J ")
-                .explicit_undefined(0x0008_1115, "SQ")
+            b.explicit(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100")
+                .explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+                .explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
                 .marker(ITEM, 0xFFFF_FFFF)
-                .explicit(0x0008_1150, "UI", b"1.2.3\0")
-                .marker(0xFFFE_E00D, 0)
-                .marker(SEQUENCE_DELIMITER, 0)
-                .explicit(0x0028_0010, "US", &2u16.to_le_bytes());
+                .explicit(tags::REFERENCED_SOP_CLASS_UID, "UI", b"1.2.3\0")
+                .marker(tags::ITEM_DELIMITATION_ITEM, 0)
+                .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+                .explicit(tags::ROWS, "US", &2u16.to_le_bytes());
         };
         let mut files = Vec::new();
         for small in [false, true] {
             let pixels = if small { &pixels[..5000] } else { &pixels[..] };
             let mut b = part10(EXPLICIT_LE);
             header(&mut b);
-            b.explicit(0x7FE0_0010, "OW", pixels);
+            b.explicit(tags::PIXEL_DATA, "OW", pixels);
             files.push(b.0.clone());
-            b.explicit(0xFFFC_FFFC, "OB", &[0; 10]);
+            b.explicit(tags::DATA_SET_TRAILING_PADDING, "OB", &[0; 10]);
             files.push(b.0.clone());
             b.raw(&[0; 200_000]);
             files.push(b.0);
             let mut b = part10("1.2.840.10008.1.2.5");
             header(&mut b);
-            b.explicit_undefined(0x7FE0_0010, "OB")
+            b.explicit_undefined(tags::PIXEL_DATA, "OB")
                 .marker(ITEM, 0)
                 .marker(ITEM, pixels.len() as u32)
                 .raw(pixels)
-                .marker(SEQUENCE_DELIMITER, 0);
+                .marker(SEQUENCE_DELIMITATION_ITEM, 0);
             files.push(b.0);
             let mut b = part10(EXPLICIT_LE);
             header(&mut b);
-            b.explicit(0x0042_0011, "OB", pixels)
-                .explicit(0x0070_0001, "LO", b"after ");
+            b.explicit(tags::ENCAPSULATED_DOCUMENT, "OB", pixels)
+                .explicit(tags::GRAPHIC_ANNOTATION_SEQUENCE, "LO", b"after ");
             files.push(b.0);
         }
         files

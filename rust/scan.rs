@@ -11,6 +11,7 @@ use crate::dictionary;
 use crate::errors::{ParseError, NOT_DICOM};
 use crate::parse::{self, Element, Encoding, ReadOptions, ValueKind};
 use crate::source::{self, Source};
+use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
 use std::fs::File;
 use std::io::{self, Read};
@@ -19,9 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Mutex;
-
-/// (0008,0005) Specific Character Set, which every scan reads for decoding text.
-pub const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 
 /// The preamble and `DICM`: a file shorter than this is read as a bare dataset (forced).
 const PREAMBLE_AND_PREFIX: usize = 132;
@@ -628,6 +626,7 @@ fn found<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tags;
 
     fn explicit_le(tag: u32, vr: &str, value: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -647,7 +646,11 @@ mod tests {
     fn file(body: &[u8]) -> Vec<u8> {
         let mut out = vec![0; 128];
         out.extend_from_slice(b"DICM");
-        out.extend(explicit_le(0x0002_0010, "UI", b"1.2.840.10008.1.2.1\0"));
+        out.extend(explicit_le(
+            tags::TRANSFER_SYNTAX_UID,
+            "UI",
+            b"1.2.840.10008.1.2.1\0",
+        ));
         out.extend_from_slice(body);
         out
     }
@@ -669,25 +672,29 @@ mod tests {
 
     #[test]
     fn finds_top_level_meta_and_nested_values() {
-        let mut inner = explicit_le(0x0020_000E, "UI", b"1.2.3\0");
+        let mut inner = explicit_le(tags::SERIES_INSTANCE_UID, "UI", b"1.2.3\0");
         inner = item(&inner);
-        let second = item(&explicit_le(0x0020_000E, "UI", b"4.5\0"));
-        let mut body = explicit_le(0x0008_0060, "CS", b"CT");
-        body.extend(explicit_le(0x0008_1115, "SQ", &[inner, second].concat()));
-        body.extend(explicit_le(0x0028_0010, "US", &512u16.to_le_bytes()));
+        let second = item(&explicit_le(tags::SERIES_INSTANCE_UID, "UI", b"4.5\0"));
+        let mut body = explicit_le(tags::MODALITY, "CS", b"CT");
+        body.extend(explicit_le(
+            tags::REFERENCED_SERIES_SEQUENCE,
+            "SQ",
+            &[inner, second].concat(),
+        ));
+        body.extend(explicit_le(tags::ROWS, "US", &512u16.to_le_bytes()));
         let buf = file(&body);
         let paths = vec![
-            top(0x0008_0060),
-            top(0x0002_0010),
+            top(tags::MODALITY),
+            top(tags::TRANSFER_SYNTAX_UID),
             TagPath {
-                items: vec![(0x0008_1115, 1)],
-                tag: 0x0020_000E,
+                items: vec![(tags::REFERENCED_SERIES_SEQUENCE, 1)],
+                tag: tags::SERIES_INSTANCE_UID,
             },
             TagPath {
-                items: vec![(0x0008_1115, 2)],
-                tag: 0x0020_000E,
+                items: vec![(tags::REFERENCED_SERIES_SEQUENCE, 2)],
+                tag: tags::SERIES_INSTANCE_UID,
             },
-            top(0x0010_0010),
+            top(tags::PATIENT_NAME),
         ];
         let values = values_in(&buf, &plan(paths), false).unwrap().unwrap();
         let text = |s: &str| Some(Value::Plain(Plain::Text(s.into())));
@@ -706,12 +713,16 @@ mod tests {
 
     #[test]
     fn values_pydicom_would_correct_are_left_raw() {
-        let mut body = explicit_le(0x0008_0005, "CS", b"ISO_IR 100");
-        body.extend(explicit_le(0x0010_0010, "PN", b"M\xfcller"));
-        body.extend(explicit_le(0x0020_0013, "IS", b"1.5 "));
-        body.extend(explicit_le(0x0028_0010, "US", &[1, 2, 3]));
+        let mut body = explicit_le(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100");
+        body.extend(explicit_le(tags::PATIENT_NAME, "PN", b"M\xfcller"));
+        body.extend(explicit_le(tags::INSTANCE_NUMBER, "IS", b"1.5 "));
+        body.extend(explicit_le(tags::ROWS, "US", &[1, 2, 3]));
         let buf = file(&body);
-        let paths = vec![top(0x0010_0010), top(0x0020_0013), top(0x0028_0010)];
+        let paths = vec![
+            top(tags::PATIENT_NAME),
+            top(tags::INSTANCE_NUMBER),
+            top(tags::ROWS),
+        ];
         let values = values_in(&buf, &plan(paths), false).unwrap().unwrap();
         assert!(values
             .values
@@ -724,7 +735,7 @@ mod tests {
     fn numbers_follow_byte_order_and_multiplicity() {
         fn found<'a>(vr: &'static str, bytes: &'a [u8], little: bool) -> Found<'a> {
             Found {
-                tag: 0x0028_0010,
+                tag: tags::ROWS,
                 raw_vr: Some(vr),
                 vr: Some(vr),
                 bytes,
@@ -762,13 +773,13 @@ mod tests {
             let path = dir.join(format!("{i}.dcm"));
             std::fs::write(
                 &path,
-                file(&explicit_le(0x0028_0010, "US", &i.to_le_bytes())),
+                file(&explicit_le(tags::ROWS, "US", &i.to_le_bytes())),
             )
             .unwrap();
             paths.push(path);
         }
         paths.push(dir.join("missing.dcm"));
-        let plan = plan(vec![top(0x0028_0010)]);
+        let plan = plan(vec![top(tags::ROWS)]);
         for workers in [1, 2, 5] {
             let mut seen = vec![None; paths.len()];
             let here = |range| scan_range(&paths, &plan, range);
@@ -836,22 +847,26 @@ mod tests {
 
     #[test]
     fn a_partial_head_asks_for_more() {
-        let mut body = explicit_le(0x0008_0060, "CS", b"CT");
-        body.extend(explicit_le(0x0010_0010, "PN", b"Doe^J"));
+        let mut body = explicit_le(tags::MODALITY, "CS", b"CT");
+        body.extend(explicit_le(tags::PATIENT_NAME, "PN", b"Doe^J"));
         let buf = file(&body);
-        let plan = plan(vec![top(0x0010_0010)]);
+        let plan = plan(vec![top(tags::PATIENT_NAME)]);
         assert_eq!(values_in(&buf[..buf.len() - 3], &plan, true), Ok(None));
         assert!(values_in(&buf, &plan, false).unwrap().is_some());
     }
 
     #[test]
     fn not_dicom_and_garbage_are_errors() {
-        let plan = plan(vec![top(0x0010_0010)]);
+        let plan = plan(vec![top(tags::PATIENT_NAME)]);
         assert_eq!(values_in(b"hello", &plan, false), Err(ScanError::NotDicom));
-        let mut truncated = file(&explicit_le(0x0008_1115, "SQ", &item(b"")));
+        let mut truncated = file(&explicit_le(
+            tags::REFERENCED_SERIES_SEQUENCE,
+            "SQ",
+            &item(b""),
+        ));
         truncated.truncate(truncated.len() - 4);
         let sequence = TagPath {
-            items: vec![(0x0008_1115, 0)],
+            items: vec![(tags::REFERENCED_SERIES_SEQUENCE, 0)],
             tag: 1,
         };
         assert!(values_in(&truncated, &super::tests::plan(vec![sequence]), false).is_err());

@@ -1,6 +1,6 @@
 //! DICOM byte streams for tests: a little builder of elements and Part 10 files.
 
-use crate::parse::TRANSFER_SYNTAX_UID;
+use crate::tags::{self, TRANSFER_SYNTAX_UID};
 use crate::vr;
 
 /// Little builder for element streams.
@@ -60,7 +60,7 @@ pub fn part10(syntax: &str) -> Bytes {
     if uid.len() % 2 == 1 {
         uid.push(0);
     }
-    b.explicit(0x0002_0001, "OB", &[0, 1])
+    b.explicit(tags::FILE_META_INFORMATION_VERSION, "OB", &[0, 1])
         .explicit(TRANSFER_SYNTAX_UID, "UI", &uid);
     b
 }

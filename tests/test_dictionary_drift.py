@@ -1,4 +1,4 @@
-"""rust/dictionary.rs must match what tools/gen_dictionary.py generates."""
+"""rust/dictionary.rs and rust/tags.rs must match what tools/gen_dictionary.py generates."""
 
 import subprocess
 import sys

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each target uses only some of these
 
 use dcmfast::parse::{value_bytes, Element, ReadOptions};
+use dcmfast::tags;
 
 /// Option sets selected by the bits of `selector` (the first input byte), starting from
 /// pydicom's defaults:
@@ -16,7 +17,7 @@ pub fn options(selector: u8) -> ReadOptions {
         opts.defer_size = Some(16);
     }
     if selector & 0x08 != 0 {
-        opts.specific_tags = Some(vec![0x0010_0010]);
+        opts.specific_tags = Some(vec![tags::PATIENT_NAME]);
     }
     if selector & 0x10 != 0 {
         opts.infer_sq_for_un_vr = false;

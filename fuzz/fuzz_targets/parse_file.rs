@@ -5,6 +5,7 @@
 //! `parse_file` finds from the whole.
 
 use dcmfast::parse::{parse_file, parse_file_from_head, ReadOptions};
+use dcmfast::tags;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -37,7 +38,7 @@ fn filtered_is_full(data: &[u8], opts: &ReadOptions, wanted: Vec<u32>) {
     let kept: Vec<_> = full
         .dataset
         .iter()
-        .filter(|e| e.tag == 0x0008_0005 || wanted.contains(&e.tag))
+        .filter(|e| e.tag == tags::SPECIFIC_CHARACTER_SET || wanted.contains(&e.tag))
         .collect();
     assert_eq!(got.dataset.iter().collect::<Vec<_>>(), kept, "{wanted:x?}");
 }
@@ -80,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or_default()
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .chain([0x0010_0010, 0x0028_0010])
+            .chain([tags::PATIENT_NAME, tags::ROWS])
             .collect();
         filtered_is_full(data, &opts, wanted);
     }

@@ -4,6 +4,7 @@
 //! partial read) must be the one the whole input gives.
 
 use dcmfast::scan::{values_in, Plan, TagPath};
+use dcmfast::tags;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -12,16 +13,19 @@ mod common;
 fn plan(selector: u8) -> Plan {
     let top = |tag| TagPath { items: vec![], tag };
     let paths = vec![
-        top(0x0002_0010),
-        top(0x0010_0010),
-        top(0x0028_0010),
+        top(tags::TRANSFER_SYNTAX_UID),
+        top(tags::PATIENT_NAME),
+        top(tags::ROWS),
         TagPath {
-            items: vec![(0x0008_1115, 0)],
-            tag: 0x0020_000E,
+            items: vec![(tags::REFERENCED_SERIES_SEQUENCE, 0)],
+            tag: tags::SERIES_INSTANCE_UID,
         },
         TagPath {
-            items: vec![(0x0008_1115, 1), (0x0008_1140, 0)],
-            tag: 0x0008_1155,
+            items: vec![
+                (tags::REFERENCED_SERIES_SEQUENCE, 1),
+                (tags::REFERENCED_IMAGE_SEQUENCE, 0),
+            ],
+            tag: tags::REFERENCED_SOP_INSTANCE_UID,
         },
     ];
     Plan::new(paths, common::options(selector), selector & 0x80 != 0)

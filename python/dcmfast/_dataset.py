@@ -25,7 +25,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.filereader import read_sequence
 from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
-from pydicom.tag import BaseTag
+from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID
 from pydicom.valuerep import IS, VR, DSfloat
 from pydicom.values import convert_string
@@ -33,7 +33,7 @@ from pydicom.values import convert_string
 from dcmfast._core import ElementDict, KeywordAttribute, Pydicom
 from dcmfast._pixels import PixelDataMixin
 
-_CHARSET = BaseTag(0x00080005)
+_CHARSET = Tag("SpecificCharacterSet")
 
 
 class ElementFactory:

@@ -47,11 +47,10 @@ from dcmfast._warnings import caught_warnings
 
 # pydicom's order of preference when a dataset has more than one.
 _KEYWORDS = {
-    "PixelData": 0x7FE00010,
-    "FloatPixelData": 0x7FE00008,
-    "DoubleFloatPixelData": 0x7FE00009,
+    keyword: keyword_dict[keyword]
+    for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 }
-_NUMBER_OF_FRAMES = 0x00280008
+_NUMBER_OF_FRAMES = keyword_dict["NumberOfFrames"]
 # The RLE decoders whose results (values and warnings) dcmfast's match bit for bit.
 _RLE_PLUGINS = ("", "dcmfast", "pydicom")
 
@@ -299,9 +298,9 @@ def _plain_native(
     swapping: where pydicom's pipeline validates silently and only reshapes and
     corrects unused bits, done here without its machinery."""
     elements = ds._dict
-    if type(elements) is not ElementDict or 0x7FE00008 in elements:
+    if type(elements) is not ElementDict or _KEYWORDS["FloatPixelData"] in elements:
         return None
-    if 0x7FE00009 in elements:
+    if _KEYWORDS["DoubleFloatPixelData"] in elements:
         return None
     tsyntax = _uid(
         ds.file_meta.get("TransferSyntaxUID") if "file_meta" in ds.__dict__ else None
@@ -312,7 +311,7 @@ def _plain_native(
         and tsyntax == DeflatedExplicitVRLittleEndian
     ):
         return None
-    region = elements.pixel_region(0x7FE00010)
+    region = elements.pixel_region(_KEYWORDS["PixelData"])
     if region is None:
         return None
     values = [getattr(ds, kw, None) for kw in _MODULE]

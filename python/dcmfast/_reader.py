@@ -21,14 +21,14 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import dcmread as _pydicom_dcmread
 from pydicom.fileutil import path_from_pathlike
 from pydicom.misc import size_in_bytes
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import Tag
 from pydicom.values import convert_string
 
 from dcmfast import _core
 from dcmfast._dataset import PYDICOM, ElementFactory, FileDataset
 
-_CHARSET = BaseTag(0x00080005)
-_TRANSFER_SYNTAX = BaseTag(0x00020010)
+_CHARSET = Tag("SpecificCharacterSet")
+_TRANSFER_SYNTAX = Tag("TransferSyntaxUID")
 
 
 def dcmread(

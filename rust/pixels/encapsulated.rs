@@ -7,10 +7,8 @@
 //! items) returns `None`, and the caller leaves the data to pydicom, whose warnings and errors
 //! then apply by construction.
 
+use crate::tags::{ITEM, SEQUENCE_DELIMITATION_ITEM};
 use std::ops::Range;
-
-const ITEM: u32 = 0xFFFE_E000;
-const SEQUENCE_DELIMITER: u32 = 0xFFFE_E0DD;
 
 /// An encapsulated value as an item walk reads it: held in memory, or read from a file at
 /// need (then only the item headers and the Basic Offset Table are read).
@@ -129,7 +127,7 @@ pub fn items<V: ValueBytes + ?Sized>(data: &V, little: bool) -> Option<Items> {
                 item_offsets.push(pos - first_fragment);
                 pos = end;
             }
-            SEQUENCE_DELIMITER => {
+            SEQUENCE_DELIMITATION_ITEM => {
                 delimiter = Some(pos);
                 break;
             }

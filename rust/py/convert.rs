@@ -4,6 +4,7 @@
 
 use crate::dictionary;
 use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
+use crate::tags;
 use crate::values;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
@@ -11,13 +12,13 @@ use pyo3::{intern, IntoPyObjectExt};
 
 /// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
 const SPECIAL_TAGS: [u32; 7] = [
-    0x0028_1101,
-    0x0028_1102,
-    0x0028_1103,
-    0x0028_3002,
-    0x7FE0_0008,
-    0x7FE0_0009,
-    0x7FE0_0010,
+    tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+    tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+    tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+    tags::LUT_DESCRIPTOR,
+    tags::FLOAT_PIXEL_DATA,
+    tags::DOUBLE_FLOAT_PIXEL_DATA,
+    tags::PIXEL_DATA,
 ];
 
 /// Character sets in which ASCII text decodes to itself (pydicom's Python codec names).

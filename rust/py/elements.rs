@@ -7,6 +7,7 @@ use super::pixels::PixelRegion;
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Store;
 use crate::tagmap::TagMap;
+use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
 use pyo3::intern;
@@ -35,9 +36,6 @@ enum Stored<'py> {
     Plain(Arc<PlainElement>),
     Object(Bound<'py, PyAny>),
 }
-
-/// (0008,0005) Specific Character Set.
-const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 
 /// What a key finds: a stored (or just converted) object, a converted value (when only the
 /// value was asked for), a raw element still to make, or nothing.

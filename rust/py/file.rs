@@ -9,6 +9,7 @@ use crate::mapping;
 use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
 use crate::read;
 use crate::source::Store;
+use crate::tags::TRANSFER_SYNTAX_UID;
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -39,8 +40,6 @@ fn options(
         assume_implicit_vr_switch: config.2,
     }
 }
-
-const TRANSFER_SYNTAX_UID: u32 = 0x0002_0010;
 
 /// One parsed file. Holds its bytes alive for every dataset and array made from it.
 #[pyclass(frozen, module = "dcmfast._core")]
