@@ -68,22 +68,7 @@ pub fn read_start(file: &File, len: u64, limit: usize) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// `len` bytes of `file` from `offset`, read into a new vector that is not zeroed first
-/// (a large zeroed allocation costs as much as the read).
-#[cfg(unix)]
-fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(len);
-    while bytes.len() < len {
-        let at = (offset + bytes.len()) as u64;
-        if rustix::io::pread(file, rustix::buffer::spare_capacity(&mut bytes), at)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-    }
-    bytes.truncate(len);
-    Ok(bytes)
-}
-
-#[cfg(not(unix))]
+/// `len` bytes of `file` from `offset`, in a new vector (one positional read).
 fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
     let mut bytes = vec![0; len];
     read_exact_at(file, &mut bytes, offset)?;

@@ -71,9 +71,11 @@ pub struct PixelRegion {
 }
 
 /// Native arrays at least this large view a private mapping of the file; smaller ones are
-/// read into memory, which costs less than mapping the pages and faulting them in
-/// (`benches/report_view_or_copy.py` measures both).
-const VIEW_MIN: usize = 1024 * 1024;
+/// read into memory. A read of the bytes alone is the cheaper up to about 1 MiB
+/// (`benches/report_view_or_copy.py`), but for a dataset read afresh a 512 KiB frame was
+/// made faster as a view (`benches/report_pixels.py`, frame and single), so views start
+/// below it.
+const VIEW_MIN: usize = 256 * 1024;
 
 impl PixelRegion {
     pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
