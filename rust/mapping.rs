@@ -278,14 +278,15 @@ fn live_mappings(wanted: impl Fn(&Mapping) -> bool) -> Vec<Arc<Mapping>> {
 /// the file cannot crash this process or change a value read from it. Returns how many were
 /// detached; a path that names no file has none.
 pub fn detach_file(path: &Path) -> io::Result<usize> {
-    if !cfg!(unix) || live_count() == 0 {
-        return Ok(0);
+    let live = live_mappings(|_| cfg!(unix));
+    if live.is_empty() {
+        return Ok(0); // the usual case: nothing mapped, no need to look at the path
     }
     let Ok(meta) = std::fs::metadata(path) else {
         return Ok(0);
     };
     let file = FileId::from_metadata(&meta);
-    detach(live_mappings(|m| m.shows(&file)))
+    detach(live.into_iter().filter(|m| m.shows(&file)).collect())
 }
 
 /// Detach every live mapping of every file (before writes this process cannot name in
@@ -296,7 +297,11 @@ pub fn detach_all() -> io::Result<usize> {
 
 /// How many live mappings are not yet detached (for tests and diagnostics).
 pub fn live_count() -> usize {
-    live_mappings(|_| true).len()
+    registry()
+        .entries
+        .iter()
+        .filter(|(_, weak)| weak.upgrade().is_some_and(|m| !m.is_detached()))
+        .count()
 }
 
 fn detach(mappings: Vec<Arc<Mapping>>) -> io::Result<usize> {

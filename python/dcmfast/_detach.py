@@ -27,7 +27,7 @@ from dcmfast import _core
 def _detaching(write: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(write)
     def dcmwrite(filename: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(filename, (str, os.PathLike)) and _core.live_mappings():
+        if isinstance(filename, (str, os.PathLike)):
             _core.detach_file(os.fspath(filename))
         return write(filename, *args, **kwargs)
 
@@ -39,8 +39,7 @@ def _detaching_all(write: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(write)
     def method(*args: Any, **kwargs: Any) -> Any:
         # A File-set moves and rewrites files it names only as it goes.
-        if _core.live_mappings():
-            _core.detach_all()
+        _core.detach_all()
         return write(*args, **kwargs)
 
     method.__dcmfast_detaching__ = write  # type: ignore[attr-defined]
