@@ -15,7 +15,7 @@
 //! files are mapped. Files are opened one work unit at a time and dropped after it (the
 //! last few multi-frame files excepted, kept for the next batch), so memory stays bounded
 //! whatever the batch size.
-
+//!
 //! The module by concern:
 //! - `fallback`: why a file or frame is left to pydicom, and why a batch is refused;
 //! - `attributes`: the dataset's attributes as this module reads them (plain or not);
