@@ -66,6 +66,20 @@ impl Bytes {
     }
 }
 
+/// 16-bit values in either byte order.
+pub fn words(values: impl IntoIterator<Item = u16>, little: bool) -> Vec<u8> {
+    values
+        .into_iter()
+        .flat_map(|v| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        })
+        .collect()
+}
+
 /// A preamble and file meta naming `syntax`.
 pub fn part10(syntax: &str) -> Bytes {
     let mut b = Bytes::default();

@@ -107,6 +107,7 @@ impl<'a> Dataset<'a> {
 
 /// The Image Pixel attributes of a file whose frames pydicom decodes without colour
 /// conversion, as read from its dataset.
+#[derive(Debug, Clone)]
 pub(super) struct ImagePixel {
     pub(super) geometry: FrameGeometry,
     pub(super) bits_allocated: u32,

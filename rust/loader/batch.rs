@@ -141,7 +141,7 @@ impl RecentFiles {
         }
         let file = Arc::new(PixelFile::open(path)?);
         // Stamped before opening: a file changed in between is opened again next time.
-        if let (Some(stamp), true) = (stamp, file.number_of_frames > 1) {
+        if let (Some(stamp), true) = (stamp, file.number_of_frames() > 1) {
             if matches!(file.data, Data::Source(_)) {
                 let mut recent = recent();
                 recent.retain(|(p, _, _)| p != path);
@@ -196,7 +196,7 @@ fn run_unit(
     outcome: &mut BatchOutcome,
 ) {
     let prepared = recent.open(unit.path).and_then(|file| {
-        if file.geometry != geometry {
+        if file.geometry() != geometry {
             return Err(Fallback::Unsupported(
                 "frame shape differs from the batch's",
             ));

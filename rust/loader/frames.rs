@@ -11,10 +11,18 @@ use std::fs::File;
 use std::ops::Range;
 
 impl PixelFile {
+    /// The sample type of a frame in its slot: the file's, little endian.
+    fn decoded_format(&self) -> SampleFormat {
+        SampleFormat {
+            little: true,
+            ..self.format
+        }
+    }
+
     /// Bytes of one decoded frame.
     pub(super) fn frame_len(&self) -> usize {
         // Checked when the file was opened.
-        self.geometry.samples().unwrap_or(0) * self.format.bytes
+        self.image.geometry.samples().unwrap_or(0) * self.format.bytes
     }
 
     /// Write frame `index` to `slot`, which must hold exactly one frame (bytes in the sample
@@ -27,7 +35,7 @@ impl PixelFile {
         transform: &Transform,
         scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
-        if index >= self.number_of_frames {
+        if index >= self.image.number_of_frames {
             return Err(Fallback::FrameBeyond(index));
         }
         let frame_len = self.frame_len();
@@ -56,11 +64,8 @@ impl PixelFile {
         scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
         let frame_len = self.frame_len();
-        let le = SampleFormat {
-            little: true,
-            ..self.format
-        };
-        let as_stored = self.format.little && !self.planar;
+        let le = self.decoded_format();
+        let as_stored = self.format.little && !self.image.planar;
         let Scratch(read, normalised, tables) = scratch;
         let (src, slot) = match (&self.data, slot) {
             (Data::Source(source), slot) => (
@@ -74,7 +79,7 @@ impl PixelFile {
             // check.
             (Data::File(file), Slot::Raw(out)) if as_stored => {
                 read_at(file, out, from)?;
-                native::fix_bits_stored(out, le, self.bits_stored);
+                native::fix_bits_stored(out, le, self.image.bits_stored);
                 return Ok(Vec::new());
             }
             (Data::File(file), slot) => {
@@ -93,10 +98,10 @@ impl PixelFile {
         match slot {
             Slot::Raw(out) => {
                 out.copy_from_slice(data);
-                native::fix_bits_stored(out, le, self.bits_stored);
+                native::fix_bits_stored(out, le, self.image.bits_stored);
             }
             Slot::Float(out) => {
-                lut::samples_to_f32(data, le, self.bits_stored, transform, out, tables)
+                lut::samples_to_f32(data, le, self.image.bits_stored, transform, out, tables)
             }
         }
         Ok(Vec::new())
@@ -111,10 +116,7 @@ impl PixelFile {
         transform: &Transform,
         scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
-        let le = SampleFormat {
-            little: true,
-            ..self.format
-        };
+        let le = self.decoded_format();
         let Scratch(read, _, tables) = scratch;
         let Data::Source(source) = &self.data else {
             return Err(Fallback::Unsupported("RLE data not mapped"));
@@ -127,10 +129,10 @@ impl PixelFile {
             .get(range.clone())
             .ok_or(Fallback::Unsupported("RLE frame beyond the file"))?;
         let shape = FrameShape {
-            rows: self.geometry.rows,
-            columns: self.geometry.columns,
-            samples_per_pixel: self.geometry.samples_per_pixel,
-            bits_allocated: self.bits_allocated,
+            rows: self.image.geometry.rows,
+            columns: self.image.geometry.columns,
+            samples_per_pixel: self.image.geometry.samples_per_pixel,
+            bits_allocated: self.image.bits_allocated,
         };
         let decode = |out: &mut [u8]| {
             rle::decode_frame_as(src, shape, SegmentOrder::Big, Layout::Interleaved, out)
@@ -139,13 +141,13 @@ impl PixelFile {
         let padding = match slot {
             Slot::Raw(out) => {
                 let padding = decode(out)?;
-                native::fix_bits_stored(out, le, self.bits_stored);
+                native::fix_bits_stored(out, le, self.image.bits_stored);
                 padding
             }
             Slot::Float(out) => {
                 read.resize(self.frame_len(), 0);
                 let padding = decode(read)?;
-                lut::samples_to_f32(read, le, self.bits_stored, transform, out, tables);
+                lut::samples_to_f32(read, le, self.image.bits_stored, transform, out, tables);
                 padding
             }
         };
@@ -155,12 +157,12 @@ impl PixelFile {
     /// Native frame bytes (`src`) as little-endian samples, colour by pixel, into `out`.
     fn normalise(&self, src: &[u8], out: &mut [u8]) {
         let n = self.format.bytes;
-        let spp = self.geometry.samples_per_pixel as usize;
+        let spp = self.image.geometry.samples_per_pixel as usize;
         let pixels = (src.len() / n / spp.max(1)).max(1);
         let little = self.format.little;
         for (i, sample) in src.chunks_exact(n).enumerate() {
             // Sample i of the stored frame is (plane, pixel) when planar, else (pixel, plane).
-            let at = if self.planar {
+            let at = if self.image.planar {
                 (i % pixels) * spp + i / pixels
             } else {
                 i

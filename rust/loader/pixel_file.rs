@@ -76,14 +76,9 @@ impl encapsulated::ValueBytes for FileValue<'_> {
 /// One file's pixel data, described as pydicom decodes it.
 pub struct PixelFile {
     pub(super) data: Data,
-    pub(super) geometry: FrameGeometry,
+    pub(super) image: ImagePixel,
     /// How samples are stored (RLE: as decoded, little endian).
     pub(super) format: SampleFormat,
-    pub(super) bits_allocated: u32,
-    pub(super) bits_stored: u32,
-    /// Native colour-by-plane data (Planar Configuration 1).
-    pub(super) planar: bool,
-    pub(super) number_of_frames: usize,
     pub(super) frames: Frames,
     pub(super) luts: LutAttributes,
 }
@@ -196,12 +191,8 @@ impl PixelFile {
         };
         Ok(Some(PixelFile {
             data,
-            geometry: image.geometry,
+            image,
             format,
-            bits_allocated: image.bits_allocated,
-            bits_stored: image.bits_stored,
-            planar: image.planar,
-            number_of_frames: image.number_of_frames,
             frames,
             luts,
         }))
@@ -209,7 +200,7 @@ impl PixelFile {
 
     /// The frame geometry.
     pub fn geometry(&self) -> FrameGeometry {
-        self.geometry
+        self.image.geometry
     }
 
     /// The sample type of pydicom's array (its byte order aside).
@@ -219,14 +210,14 @@ impl PixelFile {
 
     /// Number of frames.
     pub fn number_of_frames(&self) -> usize {
-        self.number_of_frames
+        self.image.number_of_frames
     }
 
     /// The per-sample arithmetic `processing` amounts to for this dataset, or why pydicom
     /// must do it (a lookup table, a value pydicom raises on or reads unusually).
     pub fn transform(&self, processing: Processing) -> Result<Transform, Fallback> {
         self.luts
-            .transform(processing, self.bits_stored, self.format.signed)
+            .transform(processing, self.image.bits_stored, self.format.signed)
     }
 }
 

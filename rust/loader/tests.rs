@@ -10,7 +10,7 @@ use crate::tags::{
     PIXEL_DATA, PIXEL_REPRESENTATION, RESCALE_INTERCEPT, RESCALE_SLOPE, ROWS, SAMPLES_PER_PIXEL,
     VOILUT_FUNCTION, WINDOW_CENTER, WINDOW_WIDTH,
 };
-use crate::test_support::Bytes;
+use crate::test_support::{words, Bytes};
 use std::fs::File;
 
 /// One explicit VR element in the given byte order.
@@ -21,12 +21,7 @@ fn element(tag: u32, vr: &str, value: &[u8], little: bool) -> Vec<u8> {
 }
 
 fn us(v: u16, little: bool) -> Vec<u8> {
-    (if little {
-        v.to_le_bytes()
-    } else {
-        v.to_be_bytes()
-    })
-    .to_vec()
+    words([v], little)
 }
 
 /// A Part 10 file: 16-bit signed, Bits Stored 12, `rows` x 3, `frames` frames, with
@@ -65,16 +60,7 @@ fn file(ts: &str, samples: &[i16], rows: u16, frames: u16, extra: &[Vec<u8>]) ->
     for e in extra {
         body.extend_from_slice(e);
     }
-    let data: Vec<u8> = samples
-        .iter()
-        .flat_map(|v| {
-            if little {
-                v.to_le_bytes()
-            } else {
-                v.to_be_bytes()
-            }
-        })
-        .collect();
+    let data = words(samples.iter().map(|&v| v as u16), little);
     body.extend(element(PIXEL_DATA, "OW", &data, little));
     out.extend(body);
     out
