@@ -32,9 +32,9 @@ from pydicom import config
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from dcmfast import _core
-from dcmfast._pixels import pixel_array
+from dcmfast._pixel_functions import pixel_array
 from dcmfast._reader import dcmread
-from dcmfast._scan import TagSpec, _columns, scan
+from dcmfast._scan import TagSpec, column_specs, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
 Item = Union[PathArg, tuple[PathArg, int]]
@@ -313,7 +313,7 @@ class FrameDataset:
         self.options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
         self._start_process_state()
         self.workers = workers
-        specs = _columns(tags)
+        specs = column_specs(tags)
         result = scan(paths, [*_LAYOUT, *specs], workers=workers)
         self.tag_names = list(specs)
         user = [result[name] for name in specs]

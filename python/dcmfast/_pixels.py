@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from struct import unpack
 from typing import Any
@@ -410,19 +410,21 @@ def _checked_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     return out
 
 
-def _dataset_of(src: Any) -> tuple[Dataset | None, str | None, bool]:
-    """(dataset, path, from_file) for `src`; no dataset when pydicom must read it."""
+Read = Callable[[str], Dataset]
+
+
+def _dataset_of(src: Any, read: Read | None) -> tuple[Dataset | None, str | None, bool]:
+    """(dataset, path, from_file) for `src`, a path read with `read`; no dataset when
+    pydicom must read it."""
     if isinstance(src, Dataset):
         path = getattr(src, "filename", None)
         return src, path if isinstance(path, str) else None, False
-    if not isinstance(src, (str, os.PathLike)):
+    if read is None or not isinstance(src, (str, os.PathLike)):
         return None, None, True
-    from dcmfast._reader import dcmread
-
     path = os.fspath(src)
     with caught_warnings() as held:
         try:
-            ds = dcmread(path)
+            ds = read(path)
         except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
             return None, None, True
     # Anything dcmfast's reader warns about, pydicom's reader decides about.
@@ -441,6 +443,8 @@ def _source(
 
 def pixel_array(
     src: Any,
+    read: Read | None,
+    /,
     *,
     ds_out: Dataset | None = None,
     specific_tags: list[int] | None = None,
@@ -450,14 +454,10 @@ def pixel_array(
     out: np.ndarray | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
-    """:func:`pydicom.pixels.pixel_array`, with the same arguments and results.
-
-    `out`, if given, is a writeable C-contiguous array of the result's dtype and shape
-    that the pixel data is written into (and returned); RLE frames are decoded
-    straight into it.
-    """
+    """:func:`pydicom.pixels.pixel_array`, with the same arguments and results; a
+    path is read with `read` (None: by pydicom). See ``dcmfast.pixel_array``."""
     if ds_out is None and (index is None or index >= 0):
-        ds, path, from_file = _dataset_of(src)
+        ds, path, from_file = _dataset_of(src, read)
         if ds is not None:
             arr = None
             if not kwargs and not raw:
@@ -492,6 +492,8 @@ def pixel_array(
 
 def iter_pixels(
     src: Any,
+    read: Read | None,
+    /,
     *,
     ds_out: Dataset | None = None,
     specific_tags: list[int] | None = None,
@@ -500,11 +502,11 @@ def iter_pixels(
     decoding_plugin: str = "",
     **kwargs: Any,
 ) -> Iterator[np.ndarray]:
-    """:func:`pydicom.pixels.iter_pixels`, with the same arguments and results: one
-    frame at a time, each read (or decoded) only when reached."""
+    """:func:`pydicom.pixels.iter_pixels`, with the same arguments and results; a
+    path is read with `read` (None: by pydicom). See ``dcmfast.iter_pixels``."""
     source = None
     if ds_out is None:
-        ds, path, from_file = _dataset_of(src)
+        ds, path, from_file = _dataset_of(src, read)
         if ds is not None:
             source = _source(ds, path, from_file, decoding_plugin, kwargs)
     if source is None:
@@ -586,5 +588,5 @@ class PixelDataMixin:
             return
         del opts["use_pdh"]
         opts["decoding_plugin"] = opts.get("decoding_plugin", "")
-        self._pixel_array = pixel_array(self, **opts)
+        self._pixel_array = pixel_array(self, None, **opts)
         self._pixel_id = _pixel_ids(self)

@@ -131,7 +131,7 @@ def scan(
     listed in ``errors``. For bounded memory over millions of files use
     :func:`iter_scan`.
     """
-    specs = _columns(tags)  # once: `tags` may be an iterator
+    specs = column_specs(tags)  # once: `tags` may be an iterator
     parts = list(iter_scan(paths, list(specs), workers=workers, force=force))
     if not parts:
         return ScanResult([], {name: [] for name in specs}, [], specs)
@@ -149,7 +149,7 @@ def iter_scan(
     force: bool = False,
 ) -> Iterator[ScanResult]:
     """:func:`scan` in batches of `batch_size` files, so memory stays bounded."""
-    specs = _columns(tags)
+    specs = column_specs(tags)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     workers = workers or os.cpu_count() or 1
@@ -367,7 +367,7 @@ def plain(value: Any) -> Any:
         return value
 
 
-def _columns(
+def column_specs(
     tags: Iterable[TagSpec],
 ) -> dict[str, tuple[tuple[tuple[int, int], ...], int]]:
     """Column name -> (sequence steps, tag) for each wanted tag, in order."""
