@@ -14,6 +14,7 @@ __all__ = [
     "ElementDict",
     "FileIndex",
     "KeywordAttribute",
+    "NativeLayout",
     "NotDicomError",
     "ParseError",
     "PixelMap",
@@ -22,10 +23,12 @@ __all__ = [
     "RecentFiles",
     "ScanPlan",
     "SourceReader",
+    "correct_unused_bits",
     "detach_all",
     "detach_file",
     "frame_info",
     "live_mappings",
+    "native_layout",
     "read_bytes",
     "read_frames",
     "read_path",
@@ -158,12 +161,7 @@ class PixelRegion:
     def __len__(self) -> int: ...
     @property
     def vr(self) -> str | None: ...
-    def array(
-        self,
-        start: int,
-        length: int,
-        check: tuple[str, int] | None = None,
-    ) -> tuple[NDArray[np.uint8], bool]: ...
+    def array(self, start: int, length: int) -> NDArray[np.uint8]: ...
     def frame_ranges(
         self,
         number_of_frames: int,
@@ -182,6 +180,45 @@ class PixelRegion:
         correct: tuple[str, int] | None = None,
     ) -> list[list[str]] | None: ...
 
+def correct_unused_bits(data: NDArray[np.uint8], dtype: str, bits_stored: int) -> None: ...
+@final
+class NativeLayout:
+    @property
+    def rows(self) -> int: ...
+    @property
+    def columns(self) -> int: ...
+    @property
+    def samples_per_pixel(self) -> int: ...
+    @property
+    def planar(self) -> bool: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def bits_allocated(self) -> int: ...
+    @property
+    def bits_stored(self) -> int: ...
+    @property
+    def unused_bits(self) -> bool: ...
+    @property
+    def number_of_frames(self) -> int: ...
+    @property
+    def frame_length(self) -> int: ...
+
+def native_layout(
+    *,
+    rows: int | None,
+    columns: int | None,
+    samples_per_pixel: int | None,
+    bits_allocated: int | None,
+    bits_stored: int | None,
+    pixel_representation: int | None,
+    photometric_interpretation: str | None,
+    planar_configuration: int | None,
+    number_of_frames: int | None,
+    little_endian: bool,
+    pixel_vr: str | None,
+    pixel_length: int,
+) -> NativeLayout | None: ...
 def frame_info(
     path: str | PathLike[str],
 ) -> tuple[int, int, int, str, int] | None: ...

@@ -26,7 +26,9 @@ mod _core {
     #[pymodule_export]
     use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]
-    use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
+    use super::pixels::{
+        correct_unused_bits, native_layout, rle_decode_frame, NativeLayout, PixelMap, PixelRegion,
+    };
     #[pymodule_export]
     use super::scan::{scan_paths, ScanPlan};
 }
