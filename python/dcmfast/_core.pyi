@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pydicom.errors import InvalidDicomError
-from typing_extensions import Self, TypeAlias, final
+from typing_extensions import Self, final
 
 __all__ = [
+    "BuiltDataset",
     "ElementDict",
     "FileIndex",
     "KeywordAttribute",
@@ -20,6 +21,7 @@ __all__ = [
     "PixelMap",
     "PixelRegion",
     "Pydicom",
+    "ReadOptions",
     "RecentFiles",
     "ScanPlan",
     "SourceReader",
@@ -42,25 +44,22 @@ class ParseError(ValueError):
 class NotDicomError(InvalidDicomError):
     """No preamble and 'DICM' prefix, and force was not given."""
 
-_Config: TypeAlias = tuple[bool, bool, bool]
+@final
+class ReadOptions:
+    def __new__(
+        cls,
+        *,
+        force: bool = False,
+        stop_before_pixels: bool = False,
+        specific_tags: list[int] | None = None,
+        defer_size: int | None = None,
+        infer_sq_for_un_vr: bool = True,
+        replace_un_with_known_vr: bool = True,
+        assume_implicit_vr_switch: bool = True,
+    ) -> Self: ...
 
-def read_path(
-    path: str | PathLike[str],
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: list[int] | None,
-    defer_size: int | None,
-    config: _Config,
-) -> FileIndex: ...
-def read_bytes(
-    data: bytes,
-    base: int,
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: list[int] | None,
-    defer_size: int | None,
-    config: _Config,
-) -> FileIndex: ...
+def read_path(path: str | PathLike[str], options: ReadOptions) -> FileIndex: ...
+def read_bytes(data: bytes, base: int, options: ReadOptions) -> FileIndex: ...
 
 def detach_file(path: str | PathLike[str]) -> int: ...
 def detach_all() -> int: ...
@@ -87,10 +86,26 @@ class FileIndex:
     @property
     def end(self) -> int: ...
     def file_dataset(
-        self, factory: Any, pydicom: Pydicom, origin: tuple[Any, Any, Any, Any]
-    ) -> tuple[Any, bool, bool]: ...
+        self,
+        factory: Any,
+        pydicom: Pydicom,
+        *,
+        filename: Any,
+        fileobj_type: Any,
+        buffer: Any,
+        timestamp: Any,
+    ) -> BuiltDataset: ...
     def body_reader(self) -> SourceReader: ...
     def body_bytes(self) -> bytes: ...
+
+@final
+class BuiltDataset:
+    @property
+    def dataset(self) -> Any: ...
+    @property
+    def meta_converted(self) -> bool: ...
+    @property
+    def charset_set(self) -> bool: ...
 
 @final
 class SourceReader:
@@ -139,8 +154,8 @@ class ScanPlan:
     def __new__(
         cls,
         paths: list[tuple[list[tuple[int, int]], int]],
-        force: bool,
-        config: tuple[bool, bool, bool, bool],
+        options: ReadOptions,
+        empty_text_is_none: bool,
     ) -> Self: ...
 
 def scan_paths(

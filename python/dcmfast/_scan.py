@@ -155,13 +155,13 @@ def iter_scan(
     workers = workers or os.cpu_count() or 1
     plan = _core.ScanPlan(
         [(list(items), tag) for items, tag in specs.values()],
-        force,
-        (
-            config.settings.infer_sq_for_un_vr,
-            config.replace_un_with_known_vr,
-            config.assume_implicit_vr_switch,
-            config.use_none_as_empty_text_VR_value,
+        _core.ReadOptions(
+            force=force,
+            infer_sq_for_un_vr=config.settings.infer_sq_for_un_vr,
+            replace_un_with_known_vr=config.replace_un_with_known_vr,
+            assume_implicit_vr_switch=config.assume_implicit_vr_switch,
         ),
+        config.use_none_as_empty_text_VR_value,
     )
     yield from _scan_all(
         _batches(paths, batch_size), plan, specs, batch_size, workers, force

@@ -22,7 +22,7 @@ mod _core {
     #[pymodule_export]
     use super::file::{detach_all, detach_file, live_mappings};
     #[pymodule_export]
-    use super::file::{read_bytes, read_path, FileIndex, SourceReader};
+    use super::file::{read_bytes, read_path, BuiltDataset, FileIndex, ReadOptions, SourceReader};
     #[pymodule_export]
     use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]

@@ -2,7 +2,7 @@
 //! values (str, int, float, bytes, lists of them) where their bytes alone decide them; the
 //! rest is handed back for pydicom to convert.
 
-use crate::parse::ReadOptions;
+use super::file::ReadOptions;
 use crate::scan::{self, Plain, Plan, TagPath, Value};
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
@@ -20,28 +20,21 @@ pub struct ScanPlan {
 #[pymethods]
 impl ScanPlan {
     /// `paths`: one `(items, tag)` per column, `items` the `(sequence tag, item index)` steps
-    /// into nested datasets; `config` as for `read_path`, then pydicom's
-    /// `use_none_as_empty_text_VR_value`.
+    /// into nested datasets; files read with `options`' force and VR settings (the scan
+    /// sets the rest); `empty_text_is_none`: pydicom's `use_none_as_empty_text_VR_value`.
     #[new]
     fn new(
         paths: Vec<(Vec<(u32, usize)>, u32)>,
-        force: bool,
-        config: (bool, bool, bool, bool),
+        options: &ReadOptions,
+        empty_text_is_none: bool,
     ) -> Self {
         let columns = paths.len();
         let paths = paths
             .into_iter()
             .map(|(items, tag)| TagPath { items, tag })
             .collect();
-        let opts = ReadOptions {
-            force,
-            infer_sq_for_un_vr: config.0,
-            replace_un_with_known_vr: config.1,
-            assume_implicit_vr_switch: config.2,
-            ..ReadOptions::default()
-        };
         ScanPlan {
-            plan: Plan::new(paths, opts, config.3),
+            plan: Plan::new(paths, options.0.clone(), empty_text_is_none),
             columns,
         }
     }
