@@ -18,11 +18,13 @@ __all__ = [
     "NativeLayout",
     "NotDicomError",
     "ParseError",
+    "PendingValue",
     "PixelMap",
     "PixelRegion",
     "Pydicom",
     "ReadOptions",
     "RecentFiles",
+    "ScanOutcome",
     "ScanPlan",
     "SourceReader",
     "correct_unused_bits",
@@ -158,14 +160,35 @@ class ScanPlan:
         empty_text_is_none: bool,
     ) -> Self: ...
 
-def scan_paths(
-    paths: list[str], plan: ScanPlan, workers: int
-) -> tuple[
-    list[list[Any]],
-    list[tuple[int, int, int, str | None, bytes, bool, bool]],
-    list[tuple[int, bytes]],
-    list[tuple[int, BaseException]],
-]: ...
+@final
+class PendingValue:
+    @property
+    def column(self) -> int: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def tag(self) -> int: ...
+    @property
+    def vr(self) -> str | None: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def is_implicit_vr(self) -> bool: ...
+    @property
+    def is_little_endian(self) -> bool: ...
+
+@final
+class ScanOutcome:
+    @property
+    def columns(self) -> list[list[Any]]: ...
+    @property
+    def pending(self) -> list[PendingValue]: ...
+    @property
+    def charsets(self) -> dict[int, bytes]: ...
+    @property
+    def failures(self) -> dict[int, BaseException]: ...
+
+def scan_paths(paths: list[str], plan: ScanPlan, workers: int) -> ScanOutcome: ...
 
 @final
 class PixelMap:

@@ -30,5 +30,5 @@ mod _core {
         correct_unused_bits, native_layout, rle_decode_frame, NativeLayout, PixelMap, PixelRegion,
     };
     #[pymodule_export]
-    use super::scan::{scan_paths, ScanPlan};
+    use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};
 }
