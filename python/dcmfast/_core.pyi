@@ -12,6 +12,7 @@ from typing_extensions import Self, final
 
 __all__ = [
     "BuiltDataset",
+    "DecodedFrame",
     "ElementDict",
     "FileIndex",
     "KeywordAttribute",
@@ -142,6 +143,15 @@ class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
     def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
 
+@final
+class DecodedFrame:
+    @property
+    def frame(self) -> bytearray | None: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def error(self) -> BaseException | None: ...
+
 def rle_decode_frame(
     src: bytes,
     rows: int,
@@ -149,7 +159,7 @@ def rle_decode_frame(
     samples_per_pixel: int,
     bits_allocated: int,
     segment_order: str = ">",
-) -> tuple[bytearray | None, list[str], Exception | None]: ...
+) -> DecodedFrame: ...
 
 @final
 class ScanPlan:
@@ -204,7 +214,9 @@ class PixelRegion:
         self,
         number_of_frames: int,
         little: bool = True,
-        extended: tuple[list[int], list[int]] | None = None,
+        *,
+        offsets: list[int] | None = None,
+        lengths: list[int] | None = None,
     ) -> list[tuple[int, int]] | None: ...
     def rle_decode(
         self,
@@ -215,7 +227,9 @@ class PixelRegion:
         bits_allocated: int,
         out: NDArray[np.uint8],
         segment_order: str = ">",
-        correct: tuple[str, int] | None = None,
+        *,
+        dtype: str | None = None,
+        bits_stored: int | None = None,
     ) -> list[list[str]] | None: ...
 
 def correct_unused_bits(data: NDArray[np.uint8], dtype: str, bits_stored: int) -> None: ...

@@ -153,16 +153,16 @@ class _Source:
         runner = self.runner
         if runner.bits_allocated % 8:
             raise _Fallback
-        extended = runner.extended_offsets
-        if extended:
-            offsets, lengths = extended
+        offsets = lengths = None
+        if runner.extended_offsets:
+            offsets, lengths = runner.extended_offsets
             if isinstance(offsets, bytes):
                 offsets = unpack(f"<{len(offsets) // 8}Q", offsets)
             if isinstance(lengths, bytes):
                 lengths = unpack(f"<{len(lengths) // 8}Q", lengths)
-            extended = (list(offsets), list(lengths))
+            offsets, lengths = list(offsets), list(lengths)
         ranges = self.region.frame_ranges(
-            runner.number_of_frames, True, extended or None
+            runner.number_of_frames, True, offsets=offsets, lengths=lengths
         )
         if ranges is None:
             raise _Fallback
@@ -235,9 +235,9 @@ class _Source:
             raise _Fallback
         arr = np.empty(shape, runner.pixel_dtype) if out is None else out
         # pydicom's _correct_unused_bits, applied to each frame as it is decoded
-        correct = None
+        bits_stored = None
         if runner._test_for("shift_correction"):
-            correct = (arr.dtype.str, runner.bits_stored)
+            bits_stored = runner.bits_stored
         padding = self.region.rle_decode(
             ranges,
             runner.rows,
@@ -246,7 +246,8 @@ class _Source:
             runner.bits_allocated,
             arr.reshape(-1).view(np.uint8),
             runner.get_option("rle_segment_order", ">"),
-            correct,
+            dtype=arr.dtype.str,
+            bits_stored=bits_stored,
         )
         if padding is None:
             raise _Fallback  # a frame pydicom's plugins must fail on, their way

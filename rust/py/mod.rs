@@ -27,7 +27,8 @@ mod _core {
     use super::loader::{frame_info, read_frames, RecentFiles};
     #[pymodule_export]
     use super::pixels::{
-        correct_unused_bits, native_layout, rle_decode_frame, NativeLayout, PixelMap, PixelRegion,
+        correct_unused_bits, native_layout, rle_decode_frame, DecodedFrame, NativeLayout, PixelMap,
+        PixelRegion,
     };
     #[pymodule_export]
     use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};

@@ -8,30 +8,49 @@ use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyBaseException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt};
 use std::sync::{Arc, OnceLock};
 
-/// A decoded frame (or None), the warnings to emit, then the error to raise (or None).
-type DecodeOutcome<'py> = (Option<Bound<'py, PyByteArray>>, Vec<String>, Option<PyErr>);
+/// One RLE Lossless frame as pydicom's RLE decoder decodes it: the frame as a `bytearray` in
+/// pydicom's layout (planar configuration 1, little endian samples) or None, pydicom's
+/// padding warnings in the order pydicom emits them, then the exception to raise after them
+/// (or None).
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct DecodedFrame {
+    frame: Option<Py<PyByteArray>>,
+    warnings: Vec<String>,
+    error: Option<Py<PyBaseException>>,
+}
 
-/// Decode one RLE Lossless frame as pydicom's RLE decoder does.
-///
-/// Returns `(frame, warnings, error)`: the frame as a `bytearray` in pydicom's layout
-/// (planar configuration 1, little endian samples) or None, pydicom's padding warnings in
-/// the order pydicom emits them, and the exception to raise after them (or None).
+impl DecodedFrame {
+    fn new(
+        py: Python<'_>,
+        frame: Option<Bound<'_, PyByteArray>>,
+        warnings: Vec<String>,
+        error: Option<PyErr>,
+    ) -> Self {
+        DecodedFrame {
+            frame: frame.map(Bound::unbind),
+            warnings,
+            error: error.map(|err| err.into_value(py)),
+        }
+    }
+}
+
+/// Decode one RLE Lossless frame as pydicom's RLE decoder does (see `DecodedFrame`).
 #[pyfunction]
 #[pyo3(signature = (src, rows, columns, samples_per_pixel, bits_allocated, segment_order = ">"))]
-pub fn rle_decode_frame<'py>(
-    py: Python<'py>,
-    src: &Bound<'py, PyBytes>,
+pub fn rle_decode_frame(
+    py: Python<'_>,
+    src: &Bound<'_, PyBytes>,
     rows: u32,
     columns: u32,
     samples_per_pixel: u32,
     bits_allocated: u32,
     segment_order: &str,
-) -> PyResult<DecodeOutcome<'py>> {
+) -> PyResult<DecodedFrame> {
     let shape = FrameShape {
         rows,
         columns,
@@ -43,7 +62,7 @@ pub fn rle_decode_frame<'py>(
     // pydicom's checks come before its allocation, so their errors take precedence.
     let frame_len = match rle::check_header(data, shape).and_then(|_| shape.frame_len()) {
         Ok(len) => len,
-        Err(err) => return Ok((None, Vec::new(), Some(err.into()))),
+        Err(err) => return Ok(DecodedFrame::new(py, None, Vec::new(), Some(err.into()))),
     };
     let mut outcome = None;
     // Decoded straight into the bytearray handed back; nothing else can see it yet, so the
@@ -52,10 +71,12 @@ pub fn rle_decode_frame<'py>(
         outcome = Some(py.detach(|| rle::decode_frame(data, shape, order, out)));
         Ok(())
     })?;
-    match outcome.expect("the initialiser ran") {
-        Ok(padding) => Ok((Some(frame), padding.messages().collect(), None)),
-        Err((err, padding)) => Ok((None, padding.messages().collect(), Some(err.into()))),
-    }
+    Ok(match outcome.expect("the initialiser ran") {
+        Ok(padding) => DecodedFrame::new(py, Some(frame), padding.messages().collect(), None),
+        Err((err, padding)) => {
+            DecodedFrame::new(py, None, padding.messages().collect(), Some(err.into()))
+        }
+    })
 }
 
 /// The bytes of one still-unconverted pixel data value in a file's store: native arrays
@@ -163,31 +184,52 @@ impl PixelRegion {
     }
 
     /// Each frame's (start, end) in this encapsulated value when every frame is one
-    /// contiguous range, else None (pydicom then maps the frames).
-    #[pyo3(signature = (number_of_frames, little = true, extended = None))]
+    /// contiguous range, else None (pydicom then maps the frames). `offsets` and `lengths`:
+    /// the Extended Offset Table and its lengths, when the dataset has them.
+    #[pyo3(signature = (number_of_frames, little = true, *, offsets = None, lengths = None))]
     fn frame_ranges(
         &self,
         number_of_frames: usize,
         little: bool,
-        extended: Option<(Vec<u64>, Vec<u64>)>,
-    ) -> Option<Vec<(usize, usize)>> {
-        let extended = extended
-            .as_ref()
-            .map(|(offsets, lengths)| (offsets.as_slice(), lengths.as_slice()));
-        let ranges =
-            encapsulated::frame_ranges(self.bytes().ok()?, little, number_of_frames, extended)?;
-        Some(ranges.into_iter().map(|r| (r.start, r.end)).collect())
+        offsets: Option<Vec<u64>>,
+        lengths: Option<Vec<u64>>,
+    ) -> PyResult<Option<Vec<(usize, usize)>>> {
+        let extended = match (&offsets, &lengths) {
+            (Some(offsets), Some(lengths)) => Some((offsets.as_slice(), lengths.as_slice())),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "extended offsets and lengths come together",
+                ))
+            }
+        };
+        let Ok(bytes) = self.bytes() else {
+            return Ok(None);
+        };
+        let ranges = encapsulated::frame_ranges(bytes, little, number_of_frames, extended);
+        Ok(ranges.map(|ranges| ranges.into_iter().map(|r| (r.start, r.end)).collect()))
     }
 
     /// Decode the RLE frames at `ranges` into `out` (a C-contiguous uint8 array of exactly
     /// their decoded size) in pydicom's final layout, frames in parallel with the GIL
-    /// released. `correct` = (sample dtype, Bits Stored) applies pydicom's Bits Stored
-    /// correction to each frame as it is decoded (where it changes anything). Returns each
-    /// frame's warnings, or None when any frame fails (pydicom's pipeline then decodes, to
-    /// raise exactly its errors).
+    /// released. With `bits_stored` (and the samples' `dtype`), pydicom's Bits Stored
+    /// correction is applied to each frame as it is decoded (where it changes anything).
+    /// Returns each frame's warnings, or None when any frame fails (pydicom's pipeline then
+    /// decodes, to raise exactly its errors).
     // The frame shape is four DICOM attributes; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (ranges, rows, columns, samples_per_pixel, bits_allocated, out, segment_order = ">", correct = None))]
+    #[pyo3(signature = (
+        ranges,
+        rows,
+        columns,
+        samples_per_pixel,
+        bits_allocated,
+        out,
+        segment_order = ">",
+        *,
+        dtype = None,
+        bits_stored = None,
+    ))]
     fn rle_decode<'py>(
         &self,
         py: Python<'py>,
@@ -198,11 +240,17 @@ impl PixelRegion {
         bits_allocated: u32,
         out: &Bound<'py, PyArray1<u8>>,
         segment_order: &str,
-        correct: Option<(String, u32)>,
+        dtype: Option<&str>,
+        bits_stored: Option<u32>,
     ) -> PyResult<Option<Vec<Vec<String>>>> {
-        let correct = match &correct {
-            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
-            None => None,
+        let correct = match (bits_stored, dtype) {
+            (Some(bits_stored), Some(dtype)) => Some((sample_format(dtype)?, bits_stored)),
+            (Some(_), None) => {
+                return Err(PyValueError::new_err(
+                    "correcting Bits Stored needs the samples' dtype",
+                ))
+            }
+            (None, _) => None,
         };
         let after = |frame: &mut [u8]| {
             if let Some((format, bits_stored)) = correct {
