@@ -11,10 +11,12 @@ from pydicom.errors import InvalidDicomError
 from typing_extensions import Self, final
 
 __all__ = [
+    "BatchOutcome",
     "BuiltDataset",
     "DecodedFrame",
     "ElementDict",
     "FileIndex",
+    "FrameInfo",
     "KeywordAttribute",
     "NativeLayout",
     "NotDicomError",
@@ -271,19 +273,42 @@ def native_layout(
     pixel_vr: str | None,
     pixel_length: int,
 ) -> NativeLayout | None: ...
-def frame_info(
-    path: str | PathLike[str],
-) -> tuple[int, int, int, str, int] | None: ...
+@final
+class FrameInfo:
+    @property
+    def rows(self) -> int: ...
+    @property
+    def columns(self) -> int: ...
+    @property
+    def samples_per_pixel(self) -> int: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def number_of_frames(self) -> int: ...
+
+def frame_info(path: str | PathLike[str]) -> FrameInfo | None: ...
 
 @final
 class RecentFiles: ...
 
+@final
+class BatchOutcome:
+    @property
+    def fallbacks(self) -> dict[int, str]: ...
+    @property
+    def warnings(self) -> dict[int, list[str]]: ...
+
 def read_frames(
     items: list[tuple[str | PathLike[str], int]],
     out: NDArray[np.uint8] | NDArray[np.float32],
-    geometry: tuple[int, int, int],
+    *,
+    rows: int,
+    columns: int,
+    samples_per_pixel: int,
     dtype: str | None,
-    processing: tuple[bool, bool, int],
+    modality_lut: bool = False,
+    voi_lut: bool = False,
+    voi_index: int = 0,
     workers: int = 0,
     recent: RecentFiles | None = None,
-) -> tuple[list[tuple[int, str]], list[tuple[int, list[str]]]]: ...
+) -> BatchOutcome: ...

@@ -24,7 +24,7 @@ mod _core {
     #[pymodule_export]
     use super::file::{read_bytes, read_path, BuiltDataset, FileIndex, ReadOptions, SourceReader};
     #[pymodule_export]
-    use super::loader::{frame_info, read_frames, RecentFiles};
+    use super::loader::{frame_info, read_frames, BatchOutcome, FrameInfo, RecentFiles};
     #[pymodule_export]
     use super::pixels::{
         correct_unused_bits, native_layout, rle_decode_frame, DecodedFrame, NativeLayout, PixelMap,
