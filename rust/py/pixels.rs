@@ -3,7 +3,8 @@
 //! that release the GIL around the work.
 
 use crate::pixels::encapsulated;
-use crate::pixels::native::{self, NativeAttributes, SampleFormat};
+use crate::pixels::layout::{self, ImagePixel, NativeValue};
+use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
 use numpy::ndarray::ArrayView1;
@@ -329,29 +330,29 @@ pub fn correct_unused_bits(
 
 /// How plain native pixel data becomes pydicom's array (`native_layout` says when it is).
 #[pyclass(frozen, module = "dcmfast._core")]
-pub struct NativeLayout(native::NativeLayout);
+pub struct NativeLayout(layout::NativeLayout);
 
 #[pymethods]
 impl NativeLayout {
     #[getter]
     fn rows(&self) -> u32 {
-        self.0.rows
+        self.0.frames.rows
     }
 
     #[getter]
     fn columns(&self) -> u32 {
-        self.0.columns
+        self.0.frames.columns
     }
 
     #[getter]
     fn samples_per_pixel(&self) -> u32 {
-        self.0.samples_per_pixel
+        self.0.frames.samples_per_pixel
     }
 
     /// True for colour-by-plane data (Planar Configuration 1).
     #[getter]
     fn planar(&self) -> bool {
-        self.0.planar
+        self.0.frames.planar
     }
 
     /// The samples' numpy dtype as stored, e.g. "<u2", ">i2", "|u1".
@@ -362,34 +363,34 @@ impl NativeLayout {
 
     #[getter]
     fn bits_allocated(&self) -> u32 {
-        self.0.bits_allocated()
+        self.0.frames.bits_allocated
     }
 
     #[getter]
     fn bits_stored(&self) -> u32 {
-        self.0.bits_stored
+        self.0.frames.bits_stored
     }
 
     /// True when Bits Stored is less than Bits Allocated: pydicom corrects unused bits.
     #[getter]
     fn unused_bits(&self) -> bool {
-        self.0.has_unused_bits()
+        self.0.frames.has_unused_bits()
     }
 
     #[getter]
     fn number_of_frames(&self) -> usize {
-        self.0.number_of_frames
+        self.0.frames.number_of_frames
     }
 
     /// Bytes in one frame.
     #[getter]
     fn frame_length(&self) -> usize {
-        self.0.frame_len
+        self.0.frames.frame_len
     }
 }
 
 /// The layout of native pixel data pydicom's pipeline would only reshape and correct the
-/// unused bits of, or None when its pipeline must decide (`native::native_layout`). The
+/// unused bits of, or None when its pipeline must decide (`layout::native_layout`). The
 /// Image Pixel values are the caller's (None where absent or not plain; an int outside
 /// 0..2**32 is no value the rule accepts), `number_of_frames` 1 when absent.
 // The rule's inputs, one keyword each; a class would only rename them.
@@ -427,7 +428,7 @@ pub fn native_layout(
     fn int<T: for<'a, 'py> FromPyObject<'a, 'py>>(value: Option<&Bound<'_, PyInt>>) -> Option<T> {
         value.and_then(|v| v.extract().ok())
     }
-    let attributes = NativeAttributes {
+    let image = ImagePixel {
         rows: int(rows),
         columns: int(columns),
         samples_per_pixel: int(samples_per_pixel),
@@ -437,11 +438,13 @@ pub fn native_layout(
         photometric_interpretation,
         planar_configuration: int(planar_configuration),
         number_of_frames: int(number_of_frames),
-        little_endian,
-        pixel_vr,
-        pixel_length,
     };
-    native::native_layout(&attributes).ok().map(NativeLayout)
+    let value = NativeValue {
+        little_endian,
+        vr: pixel_vr,
+        length: pixel_length,
+    };
+    layout::native_layout(&image, &value).ok().map(NativeLayout)
 }
 
 /// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
