@@ -65,6 +65,23 @@ impl FrameLayout {
             signed: self.signed,
         }
     }
+
+    /// The native half of the rule: `value` holds exactly these frames (one pad byte
+    /// allowed), in bytes pydicom does not swap.
+    pub fn check_native(&self, value: &NativeValue<'_>) -> Result<(), NotPlain> {
+        let expected = self
+            .frame_len
+            .checked_mul(self.number_of_frames)
+            .ok_or(NotPlain::DataTooLarge)?;
+        let padded = expected.checked_add(expected % 2);
+        if value.length != expected && Some(value.length) != padded {
+            return Err(NotPlain::Length);
+        }
+        if !value.little_endian && self.bits_allocated == 8 && value.vr == Some("OW") {
+            return Err(NotPlain::SwappedOw);
+        }
+        Ok(())
+    }
 }
 
 /// A native Pixel Data value: the transfer syntax's byte order, the VR as the file states it
@@ -184,24 +201,14 @@ pub fn frame_layout(image: &ImagePixel<'_>) -> Result<FrameLayout, NotPlain> {
     })
 }
 
-/// The layout of plain native pixel data: `frame_layout`, a value of exactly the frames'
-/// length (one pad byte allowed), and no bytes pydicom swaps.
+/// The layout of plain native pixel data: `frame_layout`, then
+/// `FrameLayout::check_native`.
 pub fn native_layout(
     image: &ImagePixel<'_>,
     value: &NativeValue<'_>,
 ) -> Result<NativeLayout, NotPlain> {
     let frames = frame_layout(image)?;
-    let expected = frames
-        .frame_len
-        .checked_mul(frames.number_of_frames)
-        .ok_or(NotPlain::DataTooLarge)?;
-    let padded = expected.checked_add(expected % 2);
-    if value.length != expected && Some(value.length) != padded {
-        return Err(NotPlain::Length);
-    }
-    if !value.little_endian && frames.bits_allocated == 8 && value.vr == Some("OW") {
-        return Err(NotPlain::SwappedOw);
-    }
+    frames.check_native(value)?;
     Ok(NativeLayout {
         frames,
         format: frames.sample_format(value.little_endian),
@@ -257,6 +264,8 @@ mod tests {
             signed: true,
         };
         assert_eq!(layout, NativeLayout { frames, format });
+        // The loader's order: the attributes first, the value once its kind is known.
+        assert_eq!(frames.check_native(&value()), Ok(()));
         assert!(frames.has_unused_bits());
         let full = ImagePixel {
             bits_stored: Some(16),
