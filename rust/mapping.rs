@@ -20,9 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-/// Which file a mapping shows, and how it was when mapped: a path is trusted to name the same
-/// unchanged file only while all of these agree.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Which file a path named and how it was then: a path is trusted to name the same unchanged
+/// file only while all of these agree. The one identity of a file: what a mapping shows, what
+/// the loader keeps a described file by, and where a dataset's timestamp comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileId {
     dev: u64,
     ino: u64,
@@ -36,6 +37,11 @@ impl FileId {
         file.metadata().map(|meta| FileId::from_metadata(&meta))
     }
 
+    /// The identity of the file `path` names now (a symbolic link followed).
+    pub fn of_path(path: &Path) -> io::Result<FileId> {
+        std::fs::metadata(path).map(|meta| FileId::from_metadata(&meta))
+    }
+
     #[cfg(unix)]
     pub fn from_metadata(meta: &Metadata) -> FileId {
         use std::os::unix::fs::MetadataExt;
@@ -47,14 +53,28 @@ impl FileId {
         }
     }
 
+    /// Without device and inode numbers, the length and modification time must do.
     #[cfg(not(unix))]
     pub fn from_metadata(meta: &Metadata) -> FileId {
+        let since_epoch = meta
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
         FileId {
             dev: 0,
             ino: 0,
             len: meta.len(),
-            mtime: (0, 0),
+            mtime: since_epoch.map_or((0, 0), |d| {
+                (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+            }),
         }
+    }
+
+    /// The modification time as Python's `os.stat(path).st_mtime` gives it: seconds, a
+    /// float computed as CPython computes it (where CPython's source of it is known: unix).
+    pub fn mtime(&self) -> Option<f64> {
+        let (seconds, nanoseconds) = self.mtime;
+        cfg!(unix).then(|| seconds as f64 + nanoseconds as f64 * 1e-9)
     }
 
     /// True when both name the same file (device and inode), whatever its content.
@@ -194,8 +214,8 @@ impl Mapping {
         if self.is_detached() {
             return Ok(());
         }
-        match self.path.as_deref().map(std::fs::metadata) {
-            Some(Ok(meta)) => self.check_file(&FileId::from_metadata(&meta)),
+        match self.path.as_deref().map(FileId::of_path) {
+            Some(Ok(now)) => self.check_file(&now),
             _ => Ok(()),
         }
     }
@@ -282,10 +302,9 @@ pub fn detach_file(path: &Path) -> io::Result<usize> {
     if live.is_empty() {
         return Ok(0); // the usual case: nothing mapped, no need to look at the path
     }
-    let Ok(meta) = std::fs::metadata(path) else {
+    let Ok(file) = FileId::of_path(path) else {
         return Ok(0);
     };
-    let file = FileId::from_metadata(&meta);
     detach(live.into_iter().filter(|m| m.shows(&file)).collect())
 }
 
@@ -425,6 +444,36 @@ mod tests {
             &bytes[MAP_ALIGN + 1..MAP_ALIGN + 100_000]
         );
         assert_eq!(detach_file(&path).unwrap(), 0);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_file_id_is_the_file_as_it_was_and_its_mtime_is_python_s() {
+        let path = temp_file("id", &[1u8; 100]);
+        let file = File::open(&path).unwrap();
+        let modified = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 123_456_789);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        let id = FileId::of_path(&path).unwrap();
+        assert_eq!(FileId::of(&file).unwrap(), id);
+        // `os.stat(path).st_mtime` of this file.
+        assert_eq!(id.mtime(), Some(1700000000.1234567));
+        // Another modification time or another length: another identity.
+        let later = modified + std::time::Duration::from_nanos(1);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+        assert_ne!(FileId::of_path(&path).unwrap(), id);
+        std::fs::write(&path, [1u8; 101]).unwrap();
+        assert_ne!(FileId::of_path(&path).unwrap(), id);
         std::fs::remove_file(&path).unwrap();
     }
 

@@ -7,10 +7,10 @@
 //! lets go of as it passes, and its header ranges copied out.
 
 use crate::errors::ParseError;
-use crate::mapping::Mapping;
+use crate::mapping::{FileId, Mapping};
 use crate::parse::{self, ParsedFile, ReadOptions};
 use crate::source::{header_ranges, read_exact_at, read_start, Store};
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io;
 use std::path::Path;
 
@@ -28,11 +28,11 @@ pub const WHOLE_READ: u64 = 1024 * 1024;
 const TAIL_READ: usize = 64 * 1024;
 
 /// A file read for a dataset: its bytes as the dataset keeps them, the walk, and the file's
-/// metadata when opened.
+/// identity when opened.
 pub struct ReadFile {
     pub store: Store,
     pub parsed: ParsedFile,
-    pub metadata: Metadata,
+    pub id: FileId,
 }
 
 /// Read and walk the file at `path` with `opts`. The outer error is the file's (it cannot be
@@ -51,30 +51,27 @@ pub fn read_file_with_limits(
 ) -> io::Result<Result<ReadFile, ParseError>> {
     let file = File::open(path)?;
     let metadata = file.metadata()?;
+    let id = FileId::from_metadata(&metadata);
     let len = metadata.len();
     let file_len = usize::try_from(len).unwrap_or(usize::MAX);
-    let owned = |bytes: Vec<u8>, metadata: Metadata| {
+    let owned = |bytes: Vec<u8>| {
         parse::parse_file(&bytes, opts).map(|parsed| ReadFile {
             store: Store::owned(bytes),
             parsed,
-            metadata,
+            id,
         })
     };
     for &limit in heads {
         let head = read_start(&file, len, limit)?;
         if head.len() == file_len {
-            return Ok(owned(head, metadata));
+            return Ok(owned(head));
         }
         if opts.stop_before_pixels {
             let head_len = head.len();
             match parse::parse_file(&head, opts) {
                 Ok(parsed) if ends_within(&parsed, head_len) => {
                     let store = Store::owned(head);
-                    return Ok(Ok(ReadFile {
-                        store,
-                        parsed,
-                        metadata,
-                    }));
+                    return Ok(Ok(ReadFile { store, parsed, id }));
                 }
                 _ => continue,
             }
@@ -90,15 +87,11 @@ pub fn read_file_with_limits(
             let mut copies = vec![(0, &head[..])];
             copies.extend(tail.as_ref().map(|(from, bytes)| (*from, &bytes[..])));
             let store = Store::mapped(mapping, &header_ranges(&parsed, file_len), &copies);
-            return Ok(Ok(ReadFile {
-                store,
-                parsed,
-                metadata,
-            }));
+            return Ok(Ok(ReadFile { store, parsed, id }));
         }
     }
     if len <= whole_read {
-        return Ok(owned(read_start(&file, len, file_len)?, metadata));
+        return Ok(owned(read_start(&file, len, file_len)?));
     }
     let mapping = Mapping::whole(&file, len, Some(path))?;
     // The walk lets go of the pages it has passed: a file of garbage (a run of zero bytes
@@ -109,7 +102,7 @@ pub fn read_file_with_limits(
     Ok(parsed.map(|parsed| ReadFile {
         store: Store::mapped(mapping.clone(), &header_ranges(&parsed, file_len), &[]),
         parsed,
-        metadata,
+        id,
     }))
 }
 

@@ -5,6 +5,7 @@ use super::fallback::{BatchError, Fallback};
 use super::frames::{Scratch, Slot};
 use super::pixel_file::{Data, PixelFile};
 use super::{FrameGeometry, Processing};
+use crate::mapping::FileId;
 use crate::pixels::lut::Transform;
 use crate::pixels::native::SampleFormat;
 use crate::pixels::parallel::map_queued_with;
@@ -116,11 +117,11 @@ const FRAMES_PER_UNIT: usize = 8;
 
 /// Multi-frame files described lately, for the next batch from them: describing one reads
 /// every item header of its pixel data, and a kept mapping keeps the pages earlier batches
-/// faulted in. An entry is used only while the path still names a file of the same device,
-/// inode, length and modification time. Owned by whoever reads batch after batch (a
-/// `FrameDataset`), so nothing outlives its user.
+/// faulted in. An entry is used only while the path still names the same unchanged file.
+/// Owned by whoever reads batch after batch (a `FrameDataset`), so nothing outlives its
+/// user.
 #[derive(Default)]
-pub struct RecentFiles(Mutex<Vec<(PathBuf, Stamp, Arc<PixelFile>)>>);
+pub struct RecentFiles(Mutex<Vec<(PathBuf, FileId, Arc<PixelFile>)>>);
 
 /// Entries `RecentFiles` keeps.
 const RECENT_FILES: usize = 4;
@@ -128,54 +129,28 @@ const RECENT_FILES: usize = 4;
 impl RecentFiles {
     /// `PixelFile::open(path)`, kept from an earlier call when the file is as it was.
     fn open(&self, path: &Path) -> Result<Arc<PixelFile>, Fallback> {
-        let stamp = Stamp::of(path);
+        let id = FileId::of_path(path).ok();
         let recent = || self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(stamp) = &stamp {
+        if let Some(id) = &id {
             let found = recent()
                 .iter()
-                .find(|(p, s, _)| p == path && s == stamp)
+                .find(|(p, i, _)| p == path && i == id)
                 .map(|(_, _, file)| Arc::clone(file));
             if let Some(file) = found {
                 return Ok(file);
             }
         }
         let file = Arc::new(PixelFile::open(path)?);
-        // Stamped before opening: a file changed in between is opened again next time.
-        if let (Some(stamp), true) = (stamp, file.number_of_frames() > 1) {
+        // Identified before opening: a file changed in between is opened again next time.
+        if let (Some(id), true) = (id, file.number_of_frames() > 1) {
             if matches!(file.data, Data::Source(_)) {
                 let mut recent = recent();
                 recent.retain(|(p, _, _)| p != path);
-                recent.insert(0, (path.to_path_buf(), stamp, Arc::clone(&file)));
+                recent.insert(0, (path.to_path_buf(), id, Arc::clone(&file)));
                 recent.truncate(RECENT_FILES);
             }
         }
         Ok(file)
-    }
-}
-
-/// What a path names: the file's identity, length and modification time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
-    id: (u64, u64),
-    len: u64,
-    modified: Option<std::time::SystemTime>,
-}
-
-impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok()?;
-        #[cfg(unix)]
-        let id = {
-            use std::os::unix::fs::MetadataExt;
-            (meta.dev(), meta.ino())
-        };
-        #[cfg(not(unix))]
-        let id = (0, 0);
-        Some(Stamp {
-            id,
-            len: meta.len(),
-            modified: meta.modified().ok(),
-        })
     }
 }
 

@@ -71,7 +71,7 @@ pub struct FileIndex {
     /// Offset of the source's first byte in the caller's stream (file-likes read mid-way).
     base: usize,
     parsed: ParsedFile,
-    /// Modification time of a file read by path.
+    /// Modification time of a file read by path (from its `FileId`).
     mtime: Option<f64>,
 }
 
@@ -108,21 +108,9 @@ pub fn read_path(py: Python<'_>, path: PathBuf, options: &ReadOptions) -> PyResu
         .detach(|| read::read_file(&path, &options.0))
         .map_err(os_error)??;
     Ok(FileIndex {
-        mtime: mtime(&read.metadata),
+        mtime: read.id.mtime(),
         ..index_of(read.store, 0, read.parsed)
     })
-}
-
-/// `os.stat(path).st_mtime` as CPython computes it.
-#[cfg(unix)]
-fn mtime(metadata: &std::fs::Metadata) -> Option<f64> {
-    use std::os::unix::fs::MetadataExt;
-    Some(metadata.mtime() as f64 + metadata.mtime_nsec() as f64 * 1e-9)
-}
-
-#[cfg(not(unix))]
-fn mtime(_: &std::fs::Metadata) -> Option<f64> {
-    None
 }
 
 /// Parse bytes read from a file-like object whose stream position was `base`, with
