@@ -1,27 +1,168 @@
-//! Reading a file for `dcmread`: how much of it is read, and what stays mapped.
+//! Reading files: opening them, and how much of each is read before it is walked.
 //!
-//! Every header value ends up as owned bytes (a [`Store`]); only bulk values of a large file
-//! stay in its mapping. The usual image file is settled by its first bytes (and, when a
-//! little follows its pixel data, its last bytes), with its pixel data mapped untouched; a
-//! small file is read whole; a large one is walked through a mapping whose pages the walk
-//! lets go of as it passes, and its header ranges copied out.
+//! `dcmread` ([`read_file`]), the bulk scanner and the loader read files by one logic,
+//! [`settle`]: a file's first bytes are read in growing reads (each reader gives its own
+//! sizes), and after each the reader's walk says whether those bytes settle the file (the
+//! test they share is [`ends_within`]); a file no head settles is read whole when it is small,
+//! else mapped.
+//!
+//! For `dcmread`, every header value ends up as owned bytes (a [`Store`]); only bulk values
+//! of a large file stay in its mapping. The usual image file is settled by its first bytes
+//! (and, when a little follows its pixel data, its last bytes), with its pixel data mapped
+//! untouched; a small file is read whole; a large one is walked through a mapping whose pages
+//! the walk lets go of as it passes, and its header ranges copied out.
 
 use crate::errors::ParseError;
 use crate::mapping::{FileId, Mapping};
 use crate::parse::{self, ParsedFile, ReadOptions};
-use crate::source::{header_ranges, read_exact_at, read_start, Store};
-use std::fs::File;
-use std::io;
+use crate::source::{header_ranges, read_exact_at, Store};
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
-/// How much of a file is read, in turn, to find its header: most headers fit in the first
-/// read (a page-cache copy costs less than a mapping's page faults); bigger ones get one
-/// more try before the whole file is read or mapped.
-const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
+/// Open `path` for reading without blocking in `open`: a named pipe with no writer would
+/// block a plain open forever (and a read of one with a writer but no data). Reads of
+/// regular files and directories are unaffected; callers check the file type (see
+/// `not_regular`) before trusting what a read gives.
+pub fn open_nonblocking(path: &Path) -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+    }
+    #[cfg(not(unix))]
+    {
+        File::open(path)
+    }
+}
 
-/// Files up to this size that the head reads do not settle are read whole: a read costs
-/// less than mapping, walking and copying the header out of the mapping.
-pub const WHOLE_READ: u64 = 1024 * 1024;
+/// The error for a file that is neither a regular file nor a directory (a named pipe, a
+/// socket, a device): none of them is read, since a read may block or never end.
+pub fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() || file_type.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("not a regular file: a named pipe (FIFO)");
+        }
+        if file_type.is_socket() {
+            return Some("not a regular file: a socket");
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return Some("not a regular file: a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// How a reader reads a file: the sizes its first bytes are read up to, in turn (ascending),
+/// and the longest file no head settles that it reads whole rather than maps.
+#[derive(Debug, Clone, Copy)]
+pub struct HeadReads<'a> {
+    /// How many of the file's first bytes each read has read, in all.
+    pub heads: &'a [usize],
+    /// The longest file read whole when no head settles it; a longer one is mapped.
+    pub whole_read: u64,
+}
+
+/// Where [`settle`] found a file's bytes.
+pub enum Settled<T> {
+    /// A head settled the file: what the walk made of it. The head is in the buffer.
+    Head(T),
+    /// All of the file is in the buffer.
+    Whole,
+    /// The file is mapped whole.
+    Mapped(Arc<Mapping>),
+    /// No head settled a file that is not a regular one (a device): it is read no further.
+    NotRegular(&'static str),
+}
+
+/// Read the start of `file` into `buf` in growing reads, up to each of `reads.heads` bytes
+/// in turn, asking `walk` after each whether those bytes settle the file (`Some`: what it
+/// made of them) or more are needed (`None`). A file no head settles is read whole into
+/// `buf` when it is at most `reads.whole_read` bytes long, else mapped (recording `path`).
+/// `walk` is not asked about the file's last bytes: they are `Settled::Whole`.
+///
+/// With the file's metadata (`meta`), reads stop at its length. Without it, the file ends
+/// where a read comes up short, and its metadata is looked up only when no head settles it:
+/// a file its head settles costs no `fstat`. Reads go on from the file's cursor (a file
+/// just opened is read from its start), each head only adding to the one before.
+pub fn settle<T, E: From<io::Error>>(
+    file: &File,
+    meta: Option<&Metadata>,
+    path: Option<&Path>,
+    reads: HeadReads,
+    buf: &mut Vec<u8>,
+    mut walk: impl FnMut(&[u8]) -> Result<Option<T>, E>,
+) -> Result<Settled<T>, E> {
+    buf.clear();
+    let len = meta.map(|meta| usize::try_from(meta.len()).unwrap_or(usize::MAX));
+    for &head in reads.heads {
+        let want = head
+            .min(len.unwrap_or(usize::MAX))
+            .saturating_sub(buf.len());
+        let got = read_more(file, buf, want)?;
+        let whole = match len {
+            Some(len) => buf.len() >= len,
+            None => got < want,
+        };
+        if whole {
+            return Ok(Settled::Whole);
+        }
+        if let Some(settled) = walk(buf)? {
+            return Ok(Settled::Head(settled));
+        }
+    }
+    let looked_up;
+    let meta = match meta {
+        Some(meta) => meta,
+        None => {
+            looked_up = file.metadata()?;
+            &looked_up
+        }
+    };
+    if let Some(what) = not_regular(meta.file_type()) {
+        return Ok(Settled::NotRegular(what));
+    }
+    if meta.len() <= reads.whole_read {
+        // The file is its first `len` bytes, even where more were read (a file of /proc
+        // tells a length of 0).
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        buf.truncate(len);
+        read_more(file, buf, len - buf.len())?;
+        return Ok(Settled::Whole);
+    }
+    Ok(Settled::Mapped(Mapping::whole(file, meta.len(), path)?))
+}
+
+/// Append up to `want` more bytes of `file`, from its cursor, to `buf`; how many came.
+fn read_more(file: &File, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+    buf.reserve_exact(want);
+    file.take(want as u64).read_to_end(buf)
+}
+
+/// True when everything the walk read lies within the first `len` bytes, with room for
+/// the longest element header after where it stopped; then those bytes alone give the
+/// same walk as the whole file. Never for a deflated file: its walk ends at the file's end.
+pub fn ends_within(parsed: &ParsedFile, len: usize) -> bool {
+    parsed.inflated.is_none() && !parsed.overran && parsed.end.saturating_add(12) <= len
+}
+
+/// How `dcmread` reads a file: most headers fit in the first read (a page-cache copy costs
+/// less than a mapping's page faults); bigger ones get one more try. Files up to the
+/// whole-read limit that the heads do not settle are read whole: a read costs less than
+/// mapping, walking and copying the header out of the mapping.
+pub const DATASET_READS: HeadReads<'static> = HeadReads {
+    heads: &[8 * 1024, 64 * 1024],
+    whole_read: 1024 * 1024,
+};
 
 /// The most bytes after the pixel data read to finish a header read from a file's first
 /// bytes; a longer tail gets the file walked whole.
@@ -38,7 +179,7 @@ pub struct ReadFile {
 /// Read and walk the file at `path` with `opts`. The outer error is the file's (it cannot be
 /// opened or read), the inner the walk's.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> io::Result<Result<ReadFile, ParseError>> {
-    read_file_with_limits(path, opts, &HEAD_READS, WHOLE_READ)
+    read_file_with_limits(path, opts, DATASET_READS)
 }
 
 /// `read_file` with other head sizes and whole-read limit (tests and fuzzing take small
@@ -46,71 +187,67 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> io::Result<Result<ReadFile,
 pub fn read_file_with_limits(
     path: &Path,
     opts: &ReadOptions,
-    heads: &[usize],
-    whole_read: u64,
+    reads: HeadReads,
 ) -> io::Result<Result<ReadFile, ParseError>> {
     let file = File::open(path)?;
-    let metadata = file.metadata()?;
-    let id = FileId::from_metadata(&metadata);
-    let len = metadata.len();
-    let file_len = usize::try_from(len).unwrap_or(usize::MAX);
-    let owned = |bytes: Vec<u8>| {
-        parse::parse_file(&bytes, opts).map(|parsed| ReadFile {
-            store: Store::owned(bytes),
-            parsed,
-            id,
-        })
-    };
-    for &limit in heads {
-        let head = read_start(&file, len, limit)?;
-        if head.len() == file_len {
-            return Ok(owned(head));
-        }
-        if opts.stop_before_pixels {
-            let head_len = head.len();
-            match parse::parse_file(&head, opts) {
-                Ok(parsed) if ends_within(&parsed, head_len) => {
-                    let store = Store::owned(head);
-                    return Ok(Ok(ReadFile { store, parsed, id }));
-                }
-                _ => continue,
-            }
-        }
-        let mut tail = None;
-        let parsed = parse::parse_file_from_head(&head, file_len, opts, |from| {
-            let bytes = read_tail(&file, from, file_len)?;
-            tail = Some((from, bytes.clone()));
-            Some(bytes)
-        });
-        if let Some(parsed) = parsed {
-            let mapping = Mapping::whole(&file, len, Some(path))?;
-            let mut copies = vec![(0, &head[..])];
+    let meta = file.metadata()?;
+    let id = FileId::from_metadata(&meta);
+    let file_len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+    let mut buf = Vec::new();
+    let settled = settle(&file, Some(&meta), Some(path), reads, &mut buf, |head| {
+        Ok::<_, io::Error>(walk_head(&file, head, file_len, opts))
+    })?;
+    let read = |store, parsed| ReadFile { store, parsed, id };
+    Ok(match settled {
+        Settled::Head(HeadWalk::Within(parsed)) => Ok(read(Store::owned(buf), parsed)),
+        Settled::Head(HeadWalk::AroundPixels(parsed, tail)) => {
+            let mapping = Mapping::whole(&file, meta.len(), Some(path))?;
+            let mut copies = vec![(0, &buf[..])];
             copies.extend(tail.as_ref().map(|(from, bytes)| (*from, &bytes[..])));
             let store = Store::mapped(mapping, &header_ranges(&parsed, file_len), &copies);
-            return Ok(Ok(ReadFile { store, parsed, id }));
+            Ok(read(store, parsed))
         }
-    }
-    if len <= whole_read {
-        return Ok(owned(read_start(&file, len, file_len)?));
-    }
-    let mapping = Mapping::whole(&file, len, Some(path))?;
-    // The walk lets go of the pages it has passed: a file of garbage (a run of zero bytes
-    // is a run of empty elements) then costs a few pages of memory, not its size.
-    let parsed = parse::parse_file_reporting(mapping.bytes(), opts, &|walked| {
-        mapping.release_before(walked)
-    });
-    Ok(parsed.map(|parsed| ReadFile {
-        store: Store::mapped(mapping.clone(), &header_ranges(&parsed, file_len), &[]),
-        parsed,
-        id,
-    }))
+        Settled::Whole => {
+            parse::parse_file(&buf, opts).map(|parsed| read(Store::owned(buf), parsed))
+        }
+        Settled::Mapped(mapping) => {
+            // The walk lets go of the pages it has passed: a file of garbage (a run of zero
+            // bytes is a run of empty elements) then costs a few pages of memory, not its size.
+            let parsed = parse::parse_file_reporting(mapping.bytes(), opts, &|walked| {
+                mapping.release_before(walked)
+            });
+            parsed.map(|parsed| {
+                let ranges = header_ranges(&parsed, file_len);
+                read(Store::mapped(mapping.clone(), &ranges, &[]), parsed)
+            })
+        }
+        Settled::NotRegular(what) => return Err(io::Error::other(what)),
+    })
 }
 
-/// True when everything the walk read lies within the first `len` bytes, with room for
-/// the longest element header after where it stopped; then those bytes alone give the
-/// same walk as the whole file.
-fn ends_within(parsed: &ParsedFile, len: usize) -> bool {
-    parsed.inflated.is_none() && !parsed.overran && parsed.end.saturating_add(12) <= len
+/// What a head of a file settles for a dataset.
+enum HeadWalk {
+    /// The whole walk lies within the head, which holds the dataset's bytes.
+    Within(ParsedFile),
+    /// The walk went on after the pixel data (its value left in the file), through the tail
+    /// read after it (offset, bytes), if any.
+    AroundPixels(ParsedFile, Option<(usize, Vec<u8>)>),
+}
+
+/// What `head`, the first bytes of `file` (of `file_len` bytes), settles for a dataset read
+/// with `opts`, if anything.
+fn walk_head(file: &File, head: &[u8], file_len: usize, opts: &ReadOptions) -> Option<HeadWalk> {
+    if opts.stop_before_pixels {
+        let parsed = parse::parse_file(head, opts).ok()?;
+        return ends_within(&parsed, head.len()).then_some(HeadWalk::Within(parsed));
+    }
+    let mut tail = None;
+    let parsed = parse::parse_file_from_head(head, file_len, opts, |from| {
+        let bytes = read_tail(file, from, file_len)?;
+        tail = Some((from, bytes.clone()));
+        Some(bytes)
+    })?;
+    Some(HeadWalk::AroundPixels(parsed, tail))
 }
 
 /// The bytes of `file` (of `len` bytes) from offset `from` to its end, when there are no
@@ -196,13 +333,21 @@ mod tests {
                 },
             ] {
                 let whole = parse::parse_file(data, &opts).unwrap();
-                for (heads, whole_read) in
-                    [(&HEAD_READS[..], WHOLE_READ), (&[64, 4096], 0), (&[], 0)]
-                {
+                for reads in [
+                    DATASET_READS,
+                    HeadReads {
+                        heads: &[64, 4096],
+                        whole_read: 0,
+                    },
+                    HeadReads {
+                        heads: &[],
+                        whole_read: 0,
+                    },
+                ] {
                     std::fs::write(&path, data).unwrap();
-                    let read = read_file_with_limits(&path, &opts, heads, whole_read);
+                    let read = read_file_with_limits(&path, &opts, reads);
                     let read = read.unwrap().unwrap();
-                    let name = format!("file {n}, heads {heads:?}");
+                    let name = format!("file {n}, heads {:?}", reads.heads);
                     assert_eq!(read.parsed, whole, "{name}");
                     check_values(&name, &read.store, data, &whole.dataset);
                     // Another writer empties the file: every header value is still there

@@ -1,20 +1,20 @@
 //! The bulk scanner: chosen elements of many files, read in parallel, from as few header bytes
 //! as the wanted tags need. Pixel data is never read.
 //!
-//! Each file is read in growing steps (a few KiB, then more, then a mapping) until the walk,
-//! which goes on to the pixel data (top-level tags need not ascend, and pydicom reads them
-//! all), fits in what was read. Values come back as
+//! Each file is read in growing steps (a few KiB, then more, then a mapping: see
+//! `read::settle`) until the walk, which goes on to the pixel data (top-level tags need not
+//! ascend, and pydicom reads them all), fits in what was read. Values come back as
 //! owned bytes with their VR and byte order; turning them into Python values is the binding
 //! layer's job.
 
 use crate::dictionary;
 use crate::errors::{ParseError, NOT_DICOM};
 use crate::parse::{self, Element, Encoding, ReadOptions, ValueKind};
-use crate::source::{self, Source};
+use crate::read::{self, HeadReads, Settled};
 use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,7 +27,10 @@ const PREAMBLE_AND_PREFIX: usize = 132;
 /// Bytes read before each walk of a file, in turn; past the last, the file is mapped. The
 /// walk goes on to the pixel data, and a CT's header (Pixel Data at about 6 KiB in
 /// pydicom's CT_small.dcm and the bench corpus made from it) fits the first read.
-const HEAD_READS: [usize; 2] = [8 * 1024, 64 * 1024];
+const READS: HeadReads<'static> = HeadReads {
+    heads: &[8 * 1024, 64 * 1024],
+    whole_read: 0,
+};
 
 /// One wanted element: `items` name the sequence item to enter at each level (a tag and an
 /// item index), `tag` the element in the innermost dataset.
@@ -262,9 +265,23 @@ pub fn scan_range(paths: &[PathBuf], plan: &Plan, range: Range<usize>) -> Vec<Ou
     range
         .map(|i| {
             let outcome = opener.open(&paths[i]).map_err(ScanError::from);
-            (i, outcome.and_then(|file| scan_file(file, plan, &mut head)))
+            (
+                i,
+                outcome.and_then(|file| scan_file(file, plan, READS, &mut head)),
+            )
         })
         .collect()
+}
+
+/// Scan the file at `path`, read as `reads` says (tests and fuzzing take small files down
+/// the paths of large ones).
+pub fn scan_path_with_reads(
+    path: &Path,
+    plan: &Plan,
+    reads: HeadReads,
+) -> Result<FileValues, ScanError> {
+    let file = read::open_nonblocking(path)?;
+    scan_file(file, plan, reads, &mut Vec::new())
 }
 
 /// Opens files one after another, relative to their directory when the previous file was
@@ -283,7 +300,7 @@ impl Opener {
     fn open(&mut self, path: &Path) -> io::Result<File> {
         use rustix::fs::{Mode, OFlags};
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return source::open_nonblocking(path);
+            return read::open_nonblocking(path);
         };
         match &mut self.directory {
             Some((previous, handle)) if previous == parent => {
@@ -306,19 +323,19 @@ impl Opener {
                     )
                     .map(File::from)
                     .map_err(io::Error::from),
-                    None => source::open_nonblocking(path),
+                    None => read::open_nonblocking(path),
                 }
             }
             _ => {
                 self.directory = Some((parent.to_path_buf(), None));
-                source::open_nonblocking(path)
+                read::open_nonblocking(path)
             }
         }
     }
 
     #[cfg(not(unix))]
     fn open(&mut self, path: &Path) -> io::Result<File> {
-        source::open_nonblocking(path)
+        read::open_nonblocking(path)
     }
 }
 
@@ -335,13 +352,18 @@ pub fn next_outcomes(receiver: &Mutex<Receiver<Vec<Outcome>>>) -> Option<Vec<Out
 /// (a named pipe, a device) is an error whatever a read of it gave; its type is looked up
 /// only when the file is too short for DICOM or gave an error, so a regular file costs
 /// no `fstat`.
-fn scan_file(file: File, plan: &Plan, head: &mut Vec<u8>) -> Result<FileValues, ScanError> {
+fn scan_file(
+    file: File,
+    plan: &Plan,
+    reads: HeadReads,
+    head: &mut Vec<u8>,
+) -> Result<FileValues, ScanError> {
     let not_regular = |file: &File| match file.metadata() {
         Ok(meta) if meta.is_dir() => Some(ScanError::Directory),
-        Ok(meta) => source::not_regular(meta.file_type()).map(ScanError::NotRegular),
+        Ok(meta) => read::not_regular(meta.file_type()).map(ScanError::NotRegular),
         Err(_) => None,
     };
-    let outcome = scan_opened(&file, plan, head);
+    let outcome = scan_opened(&file, plan, reads, head);
     if outcome.is_err() || head.len() < PREAMBLE_AND_PREFIX {
         if let Some(err) = not_regular(&file) {
             return Err(err);
@@ -352,30 +374,24 @@ fn scan_file(file: File, plan: &Plan, head: &mut Vec<u8>) -> Result<FileValues, 
 
 /// Scan one opened file, read into `head` (a buffer kept from file to file, so reading
 /// allocates nothing).
-fn scan_opened(file: &File, plan: &Plan, head: &mut Vec<u8>) -> Result<FileValues, ScanError> {
-    head.clear();
-    let mut file = file;
-    for limit in HEAD_READS {
-        let want = limit - head.len();
-        head.reserve_exact(want);
-        let got = (&mut file).take(want as u64).read_to_end(head)?;
-        let complete = got < want;
-        match values_in(head, plan, !complete) {
-            Ok(Some(values)) => return Ok(values),
-            Ok(None) => {}
-            Err(err) => return Err(err),
-        }
-        if complete {
-            break;
-        }
+fn scan_opened(
+    file: &File,
+    plan: &Plan,
+    reads: HeadReads,
+    head: &mut Vec<u8>,
+) -> Result<FileValues, ScanError> {
+    let whole = |bytes: &[u8]| {
+        values_in(bytes, plan, false)?
+            .ok_or_else(|| ScanError::Irregular("header walk did not settle".into()))
+    };
+    match read::settle(file, None, None, reads, head, |bytes| {
+        values_in(bytes, plan, true)
+    })? {
+        Settled::Head(values) => Ok(values),
+        Settled::Whole => whole(head),
+        Settled::Mapped(mapping) => whole(mapping.bytes()),
+        Settled::NotRegular(what) => Err(ScanError::NotRegular(what)),
     }
-    let meta = file.metadata()?;
-    if let Some(what) = source::not_regular(meta.file_type()) {
-        return Err(ScanError::NotRegular(what));
-    }
-    let source = Source::map_file(file, meta.len())?;
-    values_in(source.bytes(), plan, false)?
-        .ok_or_else(|| ScanError::Irregular("header walk did not settle".into()))
 }
 
 /// The wanted values of a file held in `buf`, or begun there when `partial`: then `None`
@@ -392,8 +408,9 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
         Err(_) if partial => return Ok(None),
         Err(err) => return Err(err.into()),
     };
-    let settled = parsed.inflated.is_some()
-        || (!parsed.overran && parsed.end.saturating_add(12) <= buf.len());
+    // The values are the dataset's elements, not where the reader stops: a deflated body
+    // inflated from the first bytes (its stream ended there) holds them all.
+    let settled = parsed.inflated.is_some() || read::ends_within(&parsed, buf.len());
     if partial && !settled {
         return Ok(None);
     }
@@ -627,6 +644,7 @@ fn found<'a>(
 mod tests {
     use super::*;
     use crate::tags;
+    use std::io::Read;
 
     fn explicit_le(tag: u32, vr: &str, value: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

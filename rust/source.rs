@@ -1,7 +1,7 @@
 //! Byte sources.
 //!
-//! - [`Source`]: one contiguous run of a file's bytes, owned or mapped, for readers that use
-//!   it within one call (the batch reader, the bulk scanner).
+//! - [`Source`]: one contiguous run of a file's bytes, owned or mapped, for the loader,
+//!   which keeps it while it reads frames.
 //! - [`Store`]: where a dataset read by `dcmread` keeps its values for as long as it lives.
 //!   Every header value is an owned copy; only bulk values (pixel data, large binary values)
 //!   may stay in a mapping of the file. So nothing a header holds depends on the file
@@ -11,62 +11,10 @@
 use crate::mapping::{FileChanged, FileId, Mapping, MAP_ALIGN};
 use crate::parse::{Element, ParsedFile, ValueKind, PIXEL_TAGS, UNDEFINED_LENGTH};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
-
-/// Open `path` for reading without blocking in `open`: a named pipe with no writer would
-/// block a plain open forever (and a read of one with a writer but no data). Reads of
-/// regular files and directories are unaffected; callers check the file type (see
-/// `not_regular`) before trusting what a read gives.
-pub fn open_nonblocking(path: &Path) -> io::Result<File> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-            .open(path)
-    }
-    #[cfg(not(unix))]
-    {
-        File::open(path)
-    }
-}
-
-/// The error for a file that is neither a regular file nor a directory (a named pipe, a
-/// socket, a device): none of them is read, since a read may block or never end.
-pub fn not_regular(file_type: std::fs::FileType) -> Option<&'static str> {
-    if file_type.is_file() || file_type.is_dir() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return Some("not a regular file: a named pipe (FIFO)");
-        }
-        if file_type.is_socket() {
-            return Some("not a regular file: a socket");
-        }
-        if file_type.is_char_device() || file_type.is_block_device() {
-            return Some("not a regular file: a device");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// At most `limit` bytes from the start of `file` (whose length is `len`), wherever its
-/// cursor is.
-pub fn read_start(file: &File, len: u64, limit: usize) -> io::Result<Vec<u8>> {
-    let want = limit.min(usize::try_from(len).unwrap_or(usize::MAX));
-    let mut bytes = Vec::with_capacity(want);
-    let mut reader = file;
-    reader.seek(SeekFrom::Start(0))?;
-    reader.take(want as u64).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
 
 /// `len` bytes of `file` from `offset`, in a new vector (one positional read).
 fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
@@ -84,6 +32,7 @@ pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<(
     }
     #[cfg(not(unix))]
     {
+        use std::io::{Read, Seek, SeekFrom};
         let mut file = file;
         file.seek(SeekFrom::Start(offset as u64))
             .and_then(|_| file.read_exact(buf))
@@ -99,21 +48,6 @@ pub enum Source {
 }
 
 impl Source {
-    /// Map `file` (whose length is `len`). Empty files are held as empty owned bytes, since
-    /// a zero-length mapping is refused by the kernel.
-    pub fn map_file(file: &File, len: u64) -> io::Result<Source> {
-        if len == 0 {
-            return Ok(Source::Owned(Vec::new()));
-        }
-        Mapping::whole(file, len, None).map(Source::Mapped)
-    }
-
-    /// Read at most `limit` bytes from the start of `file` (whose length is `len`), wherever
-    /// its cursor is. Cheaper than a mapping when only the header is wanted.
-    pub fn read_head(file: &File, len: u64, limit: usize) -> io::Result<Source> {
-        read_start(file, len, limit).map(Source::Owned)
-    }
-
     /// The source's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {

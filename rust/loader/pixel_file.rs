@@ -6,16 +6,19 @@ use super::fallback::Fallback;
 use super::frames::read_at;
 use super::processing::{LutAttributes, Processing};
 use super::FrameGeometry;
+use crate::mapping::Mapping;
 use crate::parse::{self, Element, ParsedFile, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
 use crate::pixels::lut::Transform;
 use crate::pixels::native::SampleFormat;
-use crate::source::{self, Source};
+use crate::read::{self, HeadReads, Settled};
+use crate::source::Source;
 use crate::tags::{
     DOUBLE_FLOAT_PIXEL_DATA, EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS,
     FLOAT_PIXEL_DATA, PIXEL_DATA,
 };
 use std::fs::File;
+use std::io;
 use std::ops::Range;
 use std::path::Path;
 
@@ -73,7 +76,7 @@ impl encapsulated::ValueBytes for FileValue<'_> {
     }
 }
 
-/// One file's pixel data, described as pydicom decodes it.
+/// One file's pixel data, described as pydicom decodes it, and where its bytes come from.
 pub struct PixelFile {
     pub(super) data: Data,
     pub(super) image: ImagePixel,
@@ -81,6 +84,34 @@ pub struct PixelFile {
     pub(super) format: SampleFormat,
     pub(super) frames: Frames,
     pub(super) luts: LutAttributes,
+}
+
+/// A file's pixel data as `Pixels::describe` finds it: a `PixelFile` before the source of
+/// its bytes is chosen.
+pub(super) struct Pixels {
+    image: ImagePixel,
+    format: SampleFormat,
+    pub(super) frames: Frames,
+    luts: LutAttributes,
+}
+
+impl Pixels {
+    /// The described file whose bytes come from `data`.
+    fn with_data(self, data: Data) -> PixelFile {
+        let Pixels {
+            image,
+            format,
+            frames,
+            luts,
+        } = self;
+        PixelFile {
+            data,
+            image,
+            format,
+            frames,
+            luts,
+        }
+    }
 }
 
 impl PixelFile {
@@ -94,45 +125,90 @@ impl PixelFile {
     /// `open`, reading the first `head` bytes first (the fuzz target reads short heads, so
     /// small inputs take the path of large files).
     pub fn open_with_head(path: &Path, head: usize) -> Result<PixelFile, Fallback> {
-        let file = source::open_nonblocking(path).map_err(Fallback::io)?;
+        let file = read::open_nonblocking(path).map_err(Fallback::io)?;
         let meta = file.metadata().map_err(Fallback::io)?;
-        if let Some(what) = source::not_regular(meta.file_type()) {
+        if let Some(what) = read::not_regular(meta.file_type()) {
             return Err(Fallback::NotRegular(what));
         }
         let len = meta.len();
-        let head = Source::read_head(&file, len, head).map_err(Fallback::io)?;
-        if head.bytes().len() as u64 == len {
-            return PixelFile::from_source(head);
-        }
-        // A walk cut short by the end of the head is no verdict: the whole file decides.
-        if let Ok(Some(described)) = PixelFile::describe(head, Some((file, len))) {
-            return Ok(described);
-        }
-        let file = source::open_nonblocking(path).map_err(Fallback::io)?;
-        let source = Source::map_file(&file, len).map_err(Fallback::io)?;
+        let reads = HeadReads {
+            heads: &[head],
+            whole_read: 0,
+        };
+        let mut buf = Vec::new();
+        let settled = read::settle(&file, Some(&meta), None, reads, &mut buf, |head| {
+            // A walk cut short by the end of the head is no verdict: the whole file decides.
+            Ok::<_, io::Error>(Pixels::describe(head, Some((&file, len))).ok().flatten())
+        });
+        let source = match settled.map_err(Fallback::io)? {
+            Settled::Head(pixels) => {
+                let data = match pixels.frames {
+                    // RLE frames are decoded from a mapping, whose pages the decoding
+                    // threads fault in.
+                    Frames::Rle(_) => {
+                        let mapping = Mapping::whole(&file, len, None).map_err(Fallback::io)?;
+                        Data::Source(Source::Mapped(mapping))
+                    }
+                    Frames::Native { .. } => Data::File(file),
+                };
+                return Ok(pixels.with_data(data));
+            }
+            Settled::Whole => Source::Owned(buf),
+            Settled::Mapped(mapping) => Source::Mapped(mapping),
+            Settled::NotRegular(what) => return Err(Fallback::NotRegular(what)),
+        };
         PixelFile::from_source(source)
     }
 
     /// Describe the Part 10 file held in `source`.
     pub fn from_source(source: Source) -> Result<PixelFile, Fallback> {
-        PixelFile::describe(source, None)?.ok_or(Fallback::Unsupported("not described"))
+        let pixels = Pixels::describe(source.bytes(), None)?;
+        let pixels = pixels.ok_or(Fallback::Unsupported("not described"))?;
+        Ok(pixels.with_data(Data::Source(source)))
     }
 
-    /// Describe the file whose bytes are `source`, or whose first bytes are when `head_of`
-    /// gives the file and its length: then the walk stops before the pixel data, as
-    /// pydicom's `pixel_array(path)` reads, and only data lying wholly in the file is
-    /// described (frames to be read from the file); None means the whole file is needed.
+    /// The frame geometry.
+    pub fn geometry(&self) -> FrameGeometry {
+        self.image.geometry
+    }
+
+    /// The sample type of pydicom's array (its byte order aside).
+    pub fn sample_format(&self) -> SampleFormat {
+        self.format
+    }
+
+    /// Number of frames.
+    pub fn number_of_frames(&self) -> usize {
+        self.image.number_of_frames
+    }
+
+    /// The per-sample arithmetic `processing` amounts to for this dataset, or why pydicom
+    /// must do it (a lookup table, a value pydicom raises on or reads unusually).
+    pub fn transform(&self, processing: Processing) -> Result<Transform, Fallback> {
+        self.luts
+            .transform(processing, self.image.bits_stored, self.format.signed)
+    }
+}
+
+impl Pixels {
+    /// The pixel data of the file whose bytes are `buf`, or whose first bytes are when
+    /// `head_of` gives the file and its length: then the walk stops before the pixel data, as
+    /// pydicom's `pixel_array(path)` reads, and must end within them (`read::ends_within`),
+    /// and only data lying wholly in the file is described; None means the whole file is
+    /// needed.
     pub(super) fn describe(
-        source: Source,
-        head_of: Option<(File, u64)>,
-    ) -> Result<Option<PixelFile>, Fallback> {
-        let buf = source.bytes();
+        buf: &[u8],
+        head_of: Option<(&File, u64)>,
+    ) -> Result<Option<Pixels>, Fallback> {
         // What pydicom's `pixel_array(path)` reads: the dataset up to the pixel data.
         let opts = ReadOptions {
             stop_before_pixels: true,
             ..ReadOptions::pydicom_defaults()
         };
         let parsed = parse::parse_file(buf, &opts).map_err(Fallback::Parse)?;
+        if head_of.is_some() && !read::ends_within(&parsed, buf.len()) {
+            return Ok(None);
+        }
         if parsed.inflated.is_some() {
             return Err(Fallback::Unsupported("deflated"));
         }
@@ -166,12 +242,12 @@ impl PixelFile {
         };
         let image = ImagePixel::read(&dataset, little)?;
         let frames = if rle {
-            match rle_frames(buf, &pixel, head_of.as_ref(), image.number_of_frames)? {
+            match rle_frames(buf, &pixel, head_of, image.number_of_frames)? {
                 Some(frames) => frames,
                 None => return Ok(None),
             }
         } else {
-            let len = head_of.as_ref().map(|(_, len)| *len);
+            let len = head_of.map(|(_, len)| len);
             native_frames(buf, &pixel, len, &image, little)?
         };
         let format = SampleFormat {
@@ -180,44 +256,12 @@ impl PixelFile {
             signed: image.signed,
         };
         let luts = LutAttributes::read(&dataset, image.monochrome);
-        drop(parsed);
-        let data = match head_of {
-            // RLE frames are decoded from a mapping, whose pages the decoding threads fault in.
-            Some((file, len)) if rle => {
-                Data::Source(Source::map_file(&file, len).map_err(Fallback::io)?)
-            }
-            Some((file, _)) => Data::File(file),
-            None => Data::Source(source),
-        };
-        Ok(Some(PixelFile {
-            data,
+        Ok(Some(Pixels {
             image,
             format,
             frames,
             luts,
         }))
-    }
-
-    /// The frame geometry.
-    pub fn geometry(&self) -> FrameGeometry {
-        self.image.geometry
-    }
-
-    /// The sample type of pydicom's array (its byte order aside).
-    pub fn sample_format(&self) -> SampleFormat {
-        self.format
-    }
-
-    /// Number of frames.
-    pub fn number_of_frames(&self) -> usize {
-        self.image.number_of_frames
-    }
-
-    /// The per-sample arithmetic `processing` amounts to for this dataset, or why pydicom
-    /// must do it (a lookup table, a value pydicom raises on or reads unusually).
-    pub fn transform(&self, processing: Processing) -> Result<Transform, Fallback> {
-        self.luts
-            .transform(processing, self.image.bits_stored, self.format.signed)
     }
 }
 
@@ -265,7 +309,7 @@ fn pixel_data_element(
 fn rle_frames(
     buf: &[u8],
     pixel: &Element,
-    head_of: Option<&(File, u64)>,
+    head_of: Option<(&File, u64)>,
     number_of_frames: usize,
 ) -> Result<Option<Frames>, Fallback> {
     if pixel.length != UNDEFINED_LENGTH {
@@ -279,7 +323,7 @@ fn rle_frames(
             let value = FileValue {
                 file,
                 start,
-                size: usize::try_from(*len)
+                size: usize::try_from(len)
                     .unwrap_or(usize::MAX)
                     .saturating_sub(start),
             };

@@ -1,6 +1,6 @@
 //! The loader's tests: files built byte by byte, described and read as pydicom would.
 
-use super::pixel_file::{Data, Frames, PixelFile, HEAD, RLE_LOSSLESS};
+use super::pixel_file::{Data, Frames, PixelFile, Pixels, HEAD, RLE_LOSSLESS};
 use super::*;
 use crate::pixels::lut::{Transform, VoiFunction, Window};
 use crate::pixels::native::SampleFormat;
@@ -357,8 +357,7 @@ fn rle_frames_found_from_the_item_headers() {
     let described = |bytes: &[u8]| {
         std::fs::write(&path, bytes).unwrap();
         let file = File::open(&path).unwrap();
-        let head = Source::read_head(&file, bytes.len() as u64, HEAD).unwrap();
-        PixelFile::describe(head, Some((file, bytes.len() as u64)))
+        Pixels::describe(&bytes[..HEAD], Some((&file, bytes.len() as u64)))
     };
     for table in [false, true] {
         let bytes = rle_file(&samples, 3000, 2, table);
