@@ -311,6 +311,225 @@ mod tests {
         files
     }
 
+    /// A directory of its own for one test's files, removed when dropped.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("dcmfast-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+
+        fn file(&self, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const SCAN_LIKE: HeadReads<'static> = HeadReads {
+        heads: &[8 * 1024, 64 * 1024],
+        whole_read: 0,
+    };
+
+    /// `settle` of the file at `path` (its metadata given or not) with a walk that settles
+    /// on the head of `settles_at` bytes, if any: what it gave, the buffer, and the length of
+    /// every head the walk was asked about.
+    fn settle_file(
+        path: &Path,
+        with_meta: bool,
+        reads: HeadReads,
+        settles_at: Option<usize>,
+    ) -> io::Result<(Settled<usize>, Vec<u8>, Vec<usize>)> {
+        let file = open_nonblocking(path)?;
+        let meta = file.metadata()?;
+        let mut buf = Vec::new();
+        let mut asked = Vec::new();
+        let settled = settle(
+            &file,
+            with_meta.then_some(&meta),
+            None,
+            reads,
+            &mut buf,
+            |head| {
+                asked.push(head.len());
+                Ok::<_, io::Error>((Some(head.len()) == settles_at).then_some(head.len()))
+            },
+        )?;
+        Ok((settled, buf, asked))
+    }
+
+    #[test]
+    fn a_head_that_settles_ends_the_reads() {
+        let dir = TempDir::new("settle-head");
+        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        let path = dir.file("a", &data);
+        for with_meta in [false, true] {
+            let (settled, buf, asked) =
+                settle_file(&path, with_meta, SCAN_LIKE, Some(8192)).unwrap();
+            assert!(matches!(settled, Settled::Head(8192)));
+            assert_eq!((buf, asked), (data[..8192].to_vec(), vec![8192]));
+            let (settled, buf, asked) =
+                settle_file(&path, with_meta, SCAN_LIKE, Some(65536)).unwrap();
+            assert!(matches!(settled, Settled::Head(65536)));
+            assert_eq!((buf, asked), (data[..65536].to_vec(), vec![8192, 65536]));
+        }
+    }
+
+    #[test]
+    fn a_file_no_head_settles_is_mapped_or_read_whole() {
+        let dir = TempDir::new("settle-none");
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let path = dir.file("a", &data);
+        for with_meta in [false, true] {
+            let (settled, _, asked) = settle_file(&path, with_meta, SCAN_LIKE, None).unwrap();
+            let Settled::Mapped(mapping) = settled else {
+                panic!("not mapped")
+            };
+            assert_eq!((mapping.bytes(), asked), (&data[..], vec![8192, 65536]));
+            let reads = HeadReads {
+                whole_read: 100_000,
+                ..SCAN_LIKE
+            };
+            let (settled, buf, asked) = settle_file(&path, with_meta, reads, None).unwrap();
+            assert!(matches!(settled, Settled::Whole));
+            assert_eq!((buf, asked), (data.clone(), vec![8192, 65536]));
+        }
+    }
+
+    #[test]
+    fn a_file_shorter_than_a_head_is_whole_without_a_walk_of_it() {
+        let dir = TempDir::new("settle-short");
+        for len in [0, 5000, 8192, 20_000] {
+            let data = vec![7; len];
+            let path = dir.file("a", &data);
+            for with_meta in [false, true] {
+                let (settled, buf, asked) = settle_file(&path, with_meta, SCAN_LIKE, None).unwrap();
+                assert!(matches!(settled, Settled::Whole), "{len} bytes");
+                assert_eq!(buf, data, "{len} bytes");
+                // A file of exactly one head's length ends there by its metadata; without
+                // it, the next read finds the end (the walk was asked about the head).
+                let partial = len > 8192 || (len == 8192 && !with_meta);
+                assert_eq!(asked, if partial { vec![8192] } else { vec![] });
+            }
+        }
+    }
+
+    #[test]
+    fn a_walk_that_grows_past_a_head_settles_on_a_longer_one() {
+        let dir = TempDir::new("settle-walk");
+        let sbp = ReadOptions {
+            stop_before_pixels: true,
+            ..ReadOptions::pydicom_defaults()
+        };
+        // A header longer than the first head, then longer than every head.
+        for private in [20_000, 100_000] {
+            let mut b = part10(EXPLICIT_LE);
+            b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+                .explicit(0x0009_1010, "OB", &vec![1; private])
+                .explicit(tags::PIXEL_DATA, "OW", &[0; 200_000]);
+            let path = dir.file("a", &b.0);
+            let whole = parse::parse_file(&b.0, &sbp).unwrap();
+            for with_meta in [false, true] {
+                let file = open_nonblocking(&path).unwrap();
+                let meta = file.metadata().unwrap();
+                let (mut buf, mut asked) = (Vec::new(), Vec::new());
+                let meta = with_meta.then_some(&meta);
+                let settled = settle(&file, meta, None, SCAN_LIKE, &mut buf, |head| {
+                    asked.push(head.len());
+                    let parsed = parse::parse_file(head, &sbp).ok();
+                    Ok::<_, io::Error>(parsed.filter(|p| ends_within(p, head.len())))
+                });
+                match settled.unwrap() {
+                    Settled::Head(parsed) => {
+                        assert_eq!(private, 20_000);
+                        assert_eq!(parsed, whole);
+                    }
+                    Settled::Mapped(mapping) => {
+                        assert_eq!(private, 100_000);
+                        assert_eq!(parse::parse_file(mapping.bytes(), &sbp).unwrap(), whole);
+                    }
+                    _ => panic!("neither settled nor mapped"),
+                }
+                assert_eq!(asked, vec![8192, 65536]);
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_walk_that_ends_within_the_head_is_the_whole_walk() {
+        let sbp = ReadOptions {
+            stop_before_pixels: true,
+            ..ReadOptions::pydicom_defaults()
+        };
+        let mut b = part10(EXPLICIT_LE);
+        b.explicit(tags::PATIENT_NAME, "PN", b"Doe^J ")
+            .explicit_undefined(tags::REFERENCED_SERIES_SEQUENCE, "SQ")
+            .marker(ITEM, 0xFFFF_FFFF)
+            .explicit(tags::REFERENCED_SOP_CLASS_UID, "UI", b"1.2.3\0")
+            .marker(tags::ITEM_DELIMITATION_ITEM, 0)
+            .marker(SEQUENCE_DELIMITATION_ITEM, 0)
+            .explicit(tags::ROWS, "US", &2u16.to_le_bytes())
+            .explicit(tags::PIXEL_DATA, "OW", &[0; 64]);
+        let whole = parse::parse_file(&b.0, &sbp).unwrap();
+        let mut settled = 0;
+        for cut in 0..=b.0.len() {
+            let head = &b.0[..cut];
+            let Ok(parsed) = parse::parse_file(head, &sbp) else {
+                continue;
+            };
+            if ends_within(&parsed, cut) {
+                assert_eq!(parsed, whole, "cut at {cut}");
+                settled += 1;
+            }
+        }
+        // Settled from the Pixel Data header (12 bytes) on.
+        assert_eq!(settled, b.0.len() - whole.end - 11);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_device_no_head_settles_is_not_read_further_and_a_pipe_ends_at_once() {
+        let (settled, buf, asked) =
+            settle_file(Path::new("/dev/zero"), false, SCAN_LIKE, None).unwrap();
+        let Settled::NotRegular(what) = settled else {
+            panic!("read as a regular file")
+        };
+        assert_eq!(what, "not a regular file: a device");
+        assert_eq!((buf.len(), asked), (65536, vec![8192, 65536]));
+        // A named pipe with no writer reads as empty (without blocking), as a whole file:
+        // its readers look at its type when a file is too short to be DICOM.
+        let dir = TempDir::new("settle-fifo");
+        let fifo = dir.0.join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        )
+        .unwrap();
+        let (settled, buf, asked) = settle_file(&fifo, false, SCAN_LIKE, None).unwrap();
+        assert!(matches!(settled, Settled::Whole));
+        assert_eq!((buf.len(), asked.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_directory_is_an_error_of_its_kind() {
+        let dir = TempDir::new("settle-dir");
+        for with_meta in [false, true] {
+            let err = settle_file(&dir.0, with_meta, SCAN_LIKE, None)
+                .err()
+                .unwrap();
+            assert_eq!(err.kind(), io::ErrorKind::IsADirectory);
+        }
+    }
+
     fn check_values(name: &str, store: &Store, data: &[u8], elements: &[Element]) {
         for e in elements {
             let range = e.value_offset..e.value_offset + e.value_len;
