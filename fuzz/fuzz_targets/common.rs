@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each target uses only some of these
 
 use dcmfast::parse::{value_bytes, Element, ReadOptions};
+use dcmfast::scan::{Plan, TagPath};
 use dcmfast::tags;
 
 /// Option sets selected by the bits of `selector` (the first input byte), starting from
@@ -50,4 +51,27 @@ pub fn check_elements(what: &str, buf: &[u8], elements: &[Element]) {
             bytes.len()
         );
     }
+}
+
+/// A scan of top-level, file meta and nested (sequence item) paths, read with `options(selector)`;
+/// bit 7 of `selector` reads empty text as None.
+pub fn scan_plan(selector: u8) -> Plan {
+    let top = |tag| TagPath { items: vec![], tag };
+    let paths = vec![
+        top(tags::TRANSFER_SYNTAX_UID),
+        top(tags::PATIENT_NAME),
+        top(tags::ROWS),
+        TagPath {
+            items: vec![(tags::REFERENCED_SERIES_SEQUENCE, 0)],
+            tag: tags::SERIES_INSTANCE_UID,
+        },
+        TagPath {
+            items: vec![
+                (tags::REFERENCED_SERIES_SEQUENCE, 1),
+                (tags::REFERENCED_IMAGE_SEQUENCE, 0),
+            ],
+            tag: tags::REFERENCED_SOP_INSTANCE_UID,
+        },
+    ];
+    Plan::new(paths, options(selector), selector & 0x80 != 0)
 }
