@@ -32,6 +32,7 @@ use crate::tags::{
     WINDOW_CENTER, WINDOW_WIDTH,
 };
 use crate::values;
+use crate::vr::Vr;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
@@ -455,7 +456,7 @@ impl PixelFile {
                     "Pixel Data length is not the expected length",
                 ));
             }
-            if !little && bits_allocated == 8 && pixel.vr == Some("OW") {
+            if !little && bits_allocated == 8 && pixel.vr == Some(Vr::OW) {
                 return Err(Fallback::Unsupported(
                     "big endian 8-bit OW data (pydicom swaps it)",
                 ));
@@ -761,7 +762,7 @@ impl<'a> Dataset<'a> {
 
     /// The value bytes of `tag` when its VR is `vr` (or implicit): Absent, or Unusual for
     /// any other VR, a deferred or sequence value, or an empty one.
-    fn bytes(&self, tag: u32, vr: &str) -> Attr<&'a [u8]> {
+    fn bytes(&self, tag: u32, vr: Vr) -> Attr<&'a [u8]> {
         let Some(e) = self.find(tag) else {
             return Attr::Absent;
         };
@@ -776,7 +777,7 @@ impl<'a> Dataset<'a> {
 
     /// One US value.
     fn us(&self, tag: u32, little: bool) -> Attr<u32> {
-        match self.bytes(tag, "US") {
+        match self.bytes(tag, Vr::US) {
             Attr::Value(&[a, b]) => Attr::Value(u32::from(if little {
                 u16::from_le_bytes([a, b])
             } else {
@@ -789,7 +790,7 @@ impl<'a> Dataset<'a> {
 
     /// One IS value, as pydicom reads it without a warning.
     fn is(&self, tag: u32) -> Attr<i64> {
-        match self.bytes(tag, "IS") {
+        match self.bytes(tag, Vr::IS) {
             Attr::Value(bytes) => match values::is_items(&values::latin1(bytes)).as_deref() {
                 Some(&[(v, _)]) => Attr::Value(v),
                 _ => Attr::Unusual,
@@ -801,7 +802,7 @@ impl<'a> Dataset<'a> {
 
     /// DS values, as pydicom reads them without a warning.
     fn ds(&self, tag: u32) -> Attr<Vec<f64>> {
-        match self.bytes(tag, "DS") {
+        match self.bytes(tag, Vr::DS) {
             Attr::Value(bytes) => match values::ds_items(&values::latin1(bytes)) {
                 Some(items) => Attr::Value(items.into_iter().map(|(v, _)| v).collect()),
                 None => Attr::Unusual,
@@ -813,7 +814,7 @@ impl<'a> Dataset<'a> {
 
     /// One CS value (pydicom strips its trailing padding).
     fn cs(&self, tag: u32) -> Attr<String> {
-        match self.bytes(tag, "CS") {
+        match self.bytes(tag, Vr::CS) {
             Attr::Value(bytes) => match values::string_items(&values::latin1(bytes)).as_slice() {
                 [one] if !one.is_empty() => Attr::Value((*one).to_string()),
                 _ => Attr::Unusual,

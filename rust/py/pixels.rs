@@ -7,6 +7,7 @@ use crate::pixels::encapsulated;
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
+use crate::vr::Vr;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::PyValueError;
@@ -67,7 +68,7 @@ pub struct PixelRegion {
     source: Arc<Store>,
     start: usize,
     len: usize,
-    vr: Option<&'static str>,
+    vr: Option<Vr>,
 }
 
 /// Native arrays at least this large view a private mapping of the file; smaller ones are
@@ -78,7 +79,7 @@ pub struct PixelRegion {
 const VIEW_MIN: usize = 256 * 1024;
 
 impl PixelRegion {
-    pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
+    pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<Vr>) -> Self {
         let end = start.saturating_add(len).min(source.len());
         let start = start.min(end);
         PixelRegion {
@@ -124,7 +125,7 @@ impl PixelRegion {
 
     /// The value's VR as the file states it (None when implicit).
     #[getter]
-    fn vr(&self) -> Option<&'static str> {
+    fn vr(&self) -> Option<Vr> {
         self.vr
     }
 

@@ -4,6 +4,7 @@
 
 use crate::parse::ReadOptions;
 use crate::scan::{self, Plain, Plan, TagPath, Value};
+use crate::vr::Vr;
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -53,7 +54,7 @@ type Pending<'py> = (
     usize,
     usize,
     u32,
-    Option<&'static str>,
+    Option<Vr>,
     Bound<'py, PyBytes>,
     bool,
     bool,
