@@ -20,16 +20,30 @@ impl Bytes {
         self
     }
     pub fn explicit(&mut self, tag: u32, vr: &str, value: &[u8]) -> &mut Self {
-        self.tag(tag, true).0.extend(vr.as_bytes());
+        self.explicit_in(tag, vr, value, true)
+    }
+    /// An explicit VR element in either byte order.
+    pub fn explicit_in(&mut self, tag: u32, vr: &str, value: &[u8], little: bool) -> &mut Self {
+        self.tag(tag, little).0.extend(vr.as_bytes());
+        let len = value.len() as u32;
         let code = vr.as_bytes().try_into().ok();
         if code
             .and_then(Vr::from_code)
             .is_some_and(Vr::has_long_header)
         {
             self.0.extend([0, 0]);
-            self.0.extend((value.len() as u32).to_le_bytes());
+            self.0.extend(if little {
+                len.to_le_bytes()
+            } else {
+                len.to_be_bytes()
+            });
         } else {
-            self.0.extend((value.len() as u16).to_le_bytes());
+            let len = len as u16;
+            self.0.extend(if little {
+                len.to_le_bytes()
+            } else {
+                len.to_be_bytes()
+            });
         }
         self.0.extend(value);
         self
@@ -54,6 +68,20 @@ impl Bytes {
         self.0.extend(bytes);
         self
     }
+}
+
+/// 16-bit values in either byte order.
+pub fn words(values: impl IntoIterator<Item = u16>, little: bool) -> Vec<u8> {
+    values
+        .into_iter()
+        .flat_map(|v| {
+            if little {
+                v.to_le_bytes()
+            } else {
+                v.to_be_bytes()
+            }
+        })
+        .collect()
 }
 
 /// A preamble and file meta naming `syntax`.
