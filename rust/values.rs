@@ -259,7 +259,7 @@ fn is_valid_uid(uid: &str) -> bool {
 
 /// IS values pydicom converts to `IS` without a warning: `^ *[+-]?\d+ *$`, at most 12
 /// characters, within 32 bits. Each is (value, original string).
-pub fn is_items(text: &str) -> Option<Items<(i64, &str)>> {
+fn is_items(text: &str) -> Option<Items<(i64, &str)>> {
     strip_padding(text)
         .split('\\')
         .map(|item| {
@@ -281,7 +281,7 @@ pub fn is_items(text: &str) -> Option<Items<(i64, &str)>> {
 /// DS values pydicom converts to `DSfloat` without a warning in any validation mode:
 /// `[+-]?(\d+|\d+\.\d*|\.\d+)([eE][+-]?\d+)?` after stripping, at most 16 characters. Each is
 /// (value, original string).
-pub fn ds_items(text: &str) -> Option<Items<(f64, &str)>> {
+fn ds_items(text: &str) -> Option<Items<(f64, &str)>> {
     strip_padding(py_strip(text))
         .split('\\')
         .map(|item| {
