@@ -143,31 +143,34 @@ fn numbers<const N: usize, T>(bytes: &[u8], make: impl Fn([u8; N]) -> T) -> Opti
     )
 }
 
-/// `bytes` as stored, in little-endian order: reversed when they were stored big endian.
-#[inline]
-pub fn little_endian<const N: usize>(mut bytes: [u8; N], little: bool) -> [u8; N] {
-    if !little {
-        bytes.reverse();
-    }
-    bytes
-}
-
 /// A 16-bit number stored in the byte order `little` (true for little endian).
 #[inline]
 pub fn u16_of(bytes: [u8; 2], little: bool) -> u16 {
-    u16::from_le_bytes(little_endian(bytes, little))
+    if little {
+        u16::from_le_bytes(bytes)
+    } else {
+        u16::from_be_bytes(bytes)
+    }
 }
 
 /// A 32-bit number stored in the byte order `little`.
 #[inline]
 pub fn u32_of(bytes: [u8; 4], little: bool) -> u32 {
-    u32::from_le_bytes(little_endian(bytes, little))
+    if little {
+        u32::from_le_bytes(bytes)
+    } else {
+        u32::from_be_bytes(bytes)
+    }
 }
 
 /// A 64-bit number stored in the byte order `little`.
 #[inline]
 pub fn u64_of(bytes: [u8; 8], little: bool) -> u64 {
-    u64::from_le_bytes(little_endian(bytes, little))
+    if little {
+        u64::from_le_bytes(bytes)
+    } else {
+        u64::from_be_bytes(bytes)
+    }
 }
 
 /// A tag stored in the byte order `little`: group then element, 16 bits each.

@@ -68,8 +68,9 @@ const ENCODED: [Vr; 34] = {
 
 /// For each pair of capital letters, the VR they encode. One table read finds a header's VR;
 /// whether it has the long header form is then a test of the value in hand, not a second,
-/// dependent load.
-const VR_BY_LETTERS: [Option<Vr>; 26 * 26] = {
+/// dependent load. A `static`, not a `const`: the walk then reads the one table in place
+/// (as a `const` it cost the walk measurably more instructions, benches/parse.rs).
+static VR_BY_LETTERS: [Option<Vr>; 26 * 26] = {
     let mut table = [None; 26 * 26];
     let mut i = 0;
     while i < ENCODED.len() {
