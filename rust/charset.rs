@@ -87,18 +87,17 @@ impl Charset {
         if !terms_are_defined(terms) {
             return Charset::Other;
         }
+        let Some((first, rest)) = terms.split_first() else {
+            return Charset::AsciiAsItself;
+        };
         // The codecs pydicom's `convert_encodings` makes of them: a stand-alone first term
         // drops the others, a later one is dropped.
-        let terms: Vec<&str> = terms.iter().map(AsRef::as_ref).collect();
-        let codecs: Vec<&str> = match terms.split_first() {
-            None => return Charset::AsciiAsItself,
-            Some((first, _)) if STAND_ALONE.contains(first) => vec![codec_of(first)],
-            Some((first, rest)) => std::iter::once(first)
-                .chain(rest.iter().filter(|term| !STAND_ALONE.contains(term)))
-                .map(|term| codec_of(term))
-                .collect(),
-        };
-        Charset::of_codecs(&codecs)
+        let first = first.as_ref();
+        let rest = rest
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|term| !STAND_ALONE.contains(&first) && !STAND_ALONE.contains(term));
+        Charset::of_codec_list(std::iter::once(first).chain(rest).map(codec_of))
     }
 
     /// The policy for a (0008,0005) value of `value` bytes, split as pydicom's
@@ -112,17 +111,23 @@ impl Charset {
     /// pydicom decodes ASCII bytes with, is one pydicom names a defined term with. No codec
     /// at all is `Other`: pydicom then looks at the dataset's (0008,0005) as it is now.
     pub fn of_codecs<S: AsRef<str>>(codecs: &[S]) -> Charset {
-        let known = |codec: &S| PYTHON_ENCODING.iter().any(|(_, c)| *c == codec.as_ref());
-        match codecs.first() {
-            Some(first) if known(first) => {}
-            _ => return Charset::Other,
-        }
-        // Any codec of pydicom's but ISO 2022 JIS encodes ASCII names back.
-        let encodes_names = |codec: &S| known(codec) && !NAMES_WARN.contains(&codec.as_ref());
-        if codecs.iter().any(encodes_names) {
-            Charset::AsciiAsItself
-        } else {
-            Charset::AsciiAsItselfButNames
+        Charset::of_codec_list(codecs.iter().map(AsRef::as_ref))
+    }
+
+    fn of_codec_list<'c>(mut codecs: impl Iterator<Item = &'c str>) -> Charset {
+        let known = |codec: &str| PYTHON_ENCODING.iter().any(|(_, c)| *c == codec);
+        match codecs.next() {
+            Some(first) if !known(first) => Charset::Other,
+            // Any codec of pydicom's but ISO 2022 JIS encodes ASCII names back.
+            Some(first) if NAMES_WARN.contains(&first) => {
+                if codecs.any(|codec| known(codec) && !NAMES_WARN.contains(&codec)) {
+                    Charset::AsciiAsItself
+                } else {
+                    Charset::AsciiAsItselfButNames
+                }
+            }
+            Some(_) => Charset::AsciiAsItself,
+            None => Charset::Other,
         }
     }
 }
@@ -138,7 +143,7 @@ fn codec_of(term: &str) -> &'static str {
 /// The terms of a (0008,0005) value decoded as `text`, split as pydicom's `convert_string`
 /// splits it (only trailing padding removed).
 pub fn terms(text: &str) -> Items<&str> {
-    string_items(text)
+    string_items(text).collect()
 }
 
 /// True when every term of the (0008,0005) value `value` is a defined term pydicom knows.

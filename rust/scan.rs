@@ -447,26 +447,23 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
 /// when its bytes alone decide it; None when pydicom must convert it. `charset` is the
 /// policy for the file's character set.
 pub fn plain(found: &Found, charset: Charset, empty_text_is_none: bool) -> Option<Plain> {
-    let value = values::decode(found.vr?, found.bytes, found.encoding.little, charset)?;
-    let text = |s: Text| Plain::Text(s.into_owned());
-    Some(match value {
+    let decoded = values::decode(found.vr?, found.bytes, found.encoding.little, charset);
+    // Read in place: moving the value out costs the scan a copy of it per element.
+    let text = |s: &Text| Plain::Text(String::from(&**s));
+    Some(match decoded.as_ref()? {
         Decoded::Empty => Plain::Empty,
         Decoded::EmptyText if empty_text_is_none => Plain::Empty,
         Decoded::EmptyText => Plain::Text(String::new()),
-        Decoded::Unsigned(items) => one_or_list(items.into_iter().map(Plain::UInt)),
-        Decoded::Signed(items) => one_or_list(items.into_iter().map(Plain::Int)),
-        Decoded::Floats(items) => one_or_list(items.into_iter().map(Plain::Float)),
-        Decoded::Tags(items) => one_or_list(items.into_iter().map(|tag| Plain::UInt(tag.into()))),
+        Decoded::Unsigned(items) => one_or_list(items.iter().map(|&v| Plain::UInt(v))),
+        Decoded::Signed(items) => one_or_list(items.iter().map(|&v| Plain::Int(v))),
+        Decoded::Floats(items) => one_or_list(items.iter().map(|&v| Plain::Float(v))),
+        Decoded::Tags(items) => one_or_list(items.iter().map(|&tag| Plain::UInt(tag.into()))),
         Decoded::Bytes(bytes) => Plain::Bytes(bytes.to_vec()),
         Decoded::Strings(items) | Decoded::Names(items) | Decoded::Uids(items) => {
-            one_or_list(items.into_iter().map(text))
+            one_or_list(items.iter().map(text))
         }
-        Decoded::IntegerStrings(items) => {
-            one_or_list(items.into_iter().map(|(v, _)| Plain::Int(v)))
-        }
-        Decoded::DecimalStrings(items) => {
-            one_or_list(items.into_iter().map(|(v, _)| Plain::Float(v)))
-        }
+        Decoded::IntegerStrings(items) => one_or_list(items.iter().map(|(v, _)| Plain::Int(*v))),
+        Decoded::DecimalStrings(items) => one_or_list(items.iter().map(|(v, _)| Plain::Float(*v))),
     })
 }
 

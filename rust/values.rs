@@ -90,13 +90,22 @@ pub fn decode(vr: Vr, bytes: &[u8], little: bool, charset: Charset) -> Option<Va
 /// A value of a VR pydicom decodes with the dataset's character set, from its ASCII `text`.
 fn charset_text(vr: Vr, text: &str) -> Option<Value<'_>> {
     let max_len = max_length(vr);
-    let strings = |items: Items<_>| items.into_iter().map(Cow::Borrowed).collect();
     Some(match vr {
-        Vr::PN => Value::Names(strings(person_names(text))),
+        // pydicom's `convert_PN` split.
+        Vr::PN => Value::Names(string_items(text).map(Cow::Borrowed).collect()),
+        // ST, LT, UT: one value within pydicom's length limit (0 = none).
         Vr::ST | Vr::LT | Vr::UT => {
-            Value::Strings(smallvec![Cow::Borrowed(text_value(text, max_len)?)])
+            let within = max_len == 0 || text.len() <= max_len;
+            Value::Strings(smallvec![Cow::Borrowed(strip_padding(
+                within.then_some(text)?
+            ))])
         }
-        _ => Value::Strings(strings(text_items(text, max_len)?)),
+        // SH, LO, UC: backslash-separated values, each within the limit.
+        _ => Value::Strings(
+            text.split('\\')
+                .map(|v| (max_len == 0 || v.len() <= max_len).then(|| strip_padding(v).into()))
+                .collect::<Option<_>>()?,
+        ),
     })
 }
 
@@ -107,25 +116,29 @@ fn latin1_text<'t, 'a>(
     text: &'t str,
     keep: impl Fn(&'t str) -> Text<'a>,
 ) -> Option<Value<'a>> {
-    let strings = |items: Items<&'t str>| items.into_iter().map(&keep).collect();
     Some(match vr {
-        Vr::AE => Value::Strings(strings(ae_items(text))),
-        Vr::UR => Value::Strings(smallvec![keep(ur_value(text))]),
-        Vr::UI => Value::Uids(strings(uid_items(text)?)),
+        // AE: each value stripped of white space.
+        Vr::AE => Value::Strings(text.split('\\').map(|v| keep(py_strip(v))).collect()),
+        // UR: one value, trailing white space removed.
+        Vr::UR => Value::Strings(smallvec![keep(py_rstrip(text))]),
+        Vr::UI => Value::Uids(
+            string_items(text)
+                .map(|uid| is_valid_uid(uid).then(|| keep(uid)))
+                .collect::<Option<_>>()?,
+        ),
         Vr::IS => Value::IntegerStrings(
-            is_items(text)?
-                .into_iter()
-                .map(|(v, s)| (v, keep(s)))
-                .collect(),
+            string_items(text)
+                .map(|item| is_item(item).map(|(v, s)| (v, keep(s))))
+                .collect::<Option<_>>()?,
         ),
         Vr::DS => Value::DecimalStrings(
-            ds_items(text)?
-                .into_iter()
-                .map(|(v, s)| (v, keep(s)))
-                .collect(),
+            strip_padding(py_strip(text))
+                .split('\\')
+                .map(|item| ds_item(item).map(|(v, s)| (v, keep(s))))
+                .collect::<Option<_>>()?,
         ),
         // AS, CS, DA, DT, TM: pydicom's `convert_string`.
-        _ => Value::Strings(strings(string_items(text))),
+        _ => Value::Strings(string_items(text).map(keep).collect()),
     })
 }
 
@@ -212,32 +225,14 @@ fn strip_padding(s: &str) -> &str {
     s.trim_end_matches([' ', '\0'])
 }
 
-/// pydicom's `multi_string` split (CS, AS, DA, TM, DT as strings) of latin-1 `text`.
-pub fn string_items(text: &str) -> Items<&str> {
-    split(strip_padding(text))
+/// pydicom's `multi_string` split (CS, AS, DA, TM, DT as strings) of latin-1 `text`:
+/// trailing padding removed, then split at each backslash.
+pub fn string_items(text: &str) -> std::str::Split<'_, char> {
+    strip_padding(text).split('\\')
 }
 
-fn split(s: &str) -> Items<&str> {
-    s.split('\\').collect()
-}
-
-/// AE: each value stripped of white space.
-fn ae_items(text: &str) -> Items<&str> {
-    text.split('\\').map(py_strip).collect()
-}
-
-/// UR: trailing white space removed.
-fn ur_value(text: &str) -> &str {
-    py_rstrip(text)
-}
-
-/// UI values that pass pydicom's UID validation (`(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*`, at
+/// True for a UID pydicom's validation passes (`(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*`, at
 /// most 64 characters; empty is valid).
-fn uid_items(text: &str) -> Option<Items<&str>> {
-    let items = split(strip_padding(text));
-    items.iter().all(|uid| is_valid_uid(uid)).then_some(items)
-}
-
 fn is_valid_uid(uid: &str) -> bool {
     if uid.len() > 64 {
         return false;
@@ -260,42 +255,32 @@ fn is_valid_uid(uid: &str) -> bool {
     uid.is_empty() || digits > 0
 }
 
-/// IS values pydicom converts to `IS` without a warning: `^ *[+-]?\d+ *$`, at most 12
-/// characters, within 32 bits. Each is (value, original string).
-fn is_items(text: &str) -> Option<Items<(i64, &str)>> {
-    strip_padding(text)
-        .split('\\')
-        .map(|item| {
-            let number = item.trim_matches(' ');
-            let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
-            let valid = item.chars().count() <= 12
-                && !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit());
-            let value: i64 = if valid {
-                number.parse().ok()?
-            } else {
-                return None;
-            };
-            (i32::try_from(value).is_ok()).then_some((value, number))
-        })
-        .collect()
+/// An IS value pydicom converts to `IS` without a warning: `^ *[+-]?\d+ *$`, at most 12
+/// characters, within 32 bits; (value, original string).
+fn is_item(item: &str) -> Option<(i64, &str)> {
+    let number = item.trim_matches(' ');
+    let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
+    let valid = item.chars().count() <= 12
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    let value: i64 = if valid {
+        number.parse().ok()?
+    } else {
+        return None;
+    };
+    (i32::try_from(value).is_ok()).then_some((value, number))
 }
 
-/// DS values pydicom converts to `DSfloat` without a warning in any validation mode:
-/// `[+-]?(\d+|\d+\.\d*|\.\d+)([eE][+-]?\d+)?` after stripping, at most 16 characters. Each is
+/// A DS value pydicom converts to `DSfloat` without a warning in any validation mode:
+/// `[+-]?(\d+|\d+\.\d*|\.\d+)([eE][+-]?\d+)?` after stripping, at most 16 characters;
 /// (value, original string).
-fn ds_items(text: &str) -> Option<Items<(f64, &str)>> {
-    strip_padding(py_strip(text))
-        .split('\\')
-        .map(|item| {
-            let number = py_strip(item);
-            if number.len() > 16 || !is_ds_form(number) {
-                return None;
-            }
-            // Rust's parser rounds correctly, as Python's float() does.
-            Some((number.parse().ok()?, number))
-        })
-        .collect()
+fn ds_item(item: &str) -> Option<(f64, &str)> {
+    let number = py_strip(item);
+    if number.len() > 16 || !is_ds_form(number) {
+        return None;
+    }
+    // Rust's parser rounds correctly, as Python's float() does.
+    Some((number.parse().ok()?, number))
 }
 
 fn is_ds_form(s: &str) -> bool {
@@ -334,23 +319,6 @@ fn plain_ascii(vr: Vr, bytes: &[u8], charset: Charset) -> Option<&str> {
         return None;
     }
     std::str::from_utf8(bytes).ok()
-}
-
-/// SH, LO, UC: backslash-separated values within pydicom's length limit (0 = none).
-fn text_items(text: &str, max_len: usize) -> Option<Items<&str>> {
-    text.split('\\')
-        .map(|v| (max_len == 0 || v.len() <= max_len).then(|| strip_padding(v)))
-        .collect()
-}
-
-/// PN: the names pydicom's `convert_PN` splits off (each as its `str`).
-fn person_names(text: &str) -> Items<&str> {
-    strip_padding(text).split('\\').collect()
-}
-
-/// ST, LT, UT: one value within pydicom's length limit (0 = none).
-fn text_value(text: &str, max_len: usize) -> Option<&str> {
-    (max_len == 0 || text.len() <= max_len).then(|| strip_padding(text))
 }
 
 #[cfg(test)]
