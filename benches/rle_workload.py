@@ -146,10 +146,10 @@ def core_decoders() -> dict:
     else:
 
         def dcmfast_core(src):
-            frame, _messages, error = rle_decode_frame(src, ROWS, COLUMNS, 1, 16)
-            if error is not None:
-                raise error
-            return frame
+            decoded = rle_decode_frame(src, ROWS, COLUMNS, 1, 16)
+            if decoded.error is not None:
+                raise decoded.error
+            return decoded.frame
 
         out["dcmfast"] = dcmfast_core
     return out

@@ -22,8 +22,6 @@ from pydicom.data import get_testdata_file
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.errors import InvalidDicomError
 
-CONFIG = (True, True, True)
-
 
 def _pydicom_complains(path: str) -> bool:
     with warnings.catch_warnings(record=True) as caught:
@@ -39,7 +37,7 @@ def _pydicom_complains(path: str) -> bool:
 def test_fast_path_unless_pydicom_complains(path):
     """Only files pydicom warns about or rejects are handed to pydicom's reader."""
     try:
-        _core.read_path(str(path), True, False, None, None, CONFIG)
+        _core.read_path(str(path), _core.ReadOptions(force=True))
     except _core.ParseError as exc:
         assert _pydicom_complains(str(path)), f"fell back without cause: {exc}"
 

@@ -135,26 +135,28 @@ RUST_FILES = [
 
 def fallbacks(items: list[tuple[str, int]], **options: Any) -> list[tuple[int, str]]:
     """The items `_core.read_frames` leaves to pydicom."""
-    rows, columns, samples, dtype, _ = _core.frame_info(items[0][0])
+    info = _core.frame_info(items[0][0])
+    rows, columns, samples = info.rows, info.columns, info.samples_per_pixel
+    dtype = info.dtype
     processed = bool(options.get("modality_lut") or options.get("voi_lut"))
     size = len(items) * rows * columns * samples
     if processed:
         out, dtype = np.empty(size, np.float32), None
     else:
         out = np.empty(size, dtype).view(np.uint8)
-    found, _ = _core.read_frames(
+    outcome = _core.read_frames(
         items,
         out,
-        (rows, columns, samples),
-        dtype,
-        (
-            bool(options.get("modality_lut")),
-            bool(options.get("voi_lut")),
-            options.get("voi_index", 0),
-        ),
-        2,
+        rows=rows,
+        columns=columns,
+        samples_per_pixel=samples,
+        dtype=dtype,
+        modality_lut=bool(options.get("modality_lut")),
+        voi_lut=bool(options.get("voi_lut")),
+        voi_index=options.get("voi_index", 0),
+        workers=2,
     )
-    return found
+    return list(outcome.fallbacks.items())
 
 
 @pytest.mark.parametrize("name", RUST_FILES)

@@ -27,6 +27,7 @@ import struct
 import warnings
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -71,8 +72,12 @@ def _standin_decode_frame(src, rows, columns, spp, bits, segment_order=">"):
                 src, rows, columns, spp, bits, segment_order
             )
         except Exception as exc:  # noqa: BLE001 - handed back like dcmfast does
-            return None, [str(w.message) for w in caught], exc
-    return frame, [str(w.message) for w in caught], None
+            return SimpleNamespace(
+                frame=None, warnings=[str(w.message) for w in caught], error=exc
+            )
+    return SimpleNamespace(
+        frame=frame, warnings=[str(w.message) for w in caught], error=None
+    )
 
 
 if using_standin():
@@ -129,9 +134,8 @@ def dcmfast_frame(src, rows, columns, spp, bits, order=">") -> CallOutcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame, messages, error = core_decode_frame(
-                src, rows, columns, spp, bits, order
-            )
+            decoded = core_decode_frame(src, rows, columns, spp, bits, order)
+            frame, messages, error = decoded.frame, decoded.warnings, decoded.error
         except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
             return CallOutcome(None, [], ("raised", *_exc(exc)))
     assert not caught, "rle_decode_frame must hand warnings back, not emit them"

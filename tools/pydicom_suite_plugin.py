@@ -14,6 +14,9 @@ import pydicom.data.data_manager
 import pydicom.data.download
 import pytest
 
+# pydicom's own reader, bound before pytest_configure patches it.
+from pydicom.filereader import dcmread as _pydicom_dcmread
+
 
 def _no_download(*args, **kwargs):
     raise RuntimeError("pydicom test-suite: downloading test data is disabled")
@@ -49,8 +52,6 @@ def pytest_collection_modifyitems(
     """Check the routing: no loaded module may still hold pydicom's own reader."""
     if not config.getoption("dcmfast"):
         return
-    from dcmfast._reader import _pydicom_dcmread
-
     missed = [
         name
         for name, module in list(sys.modules.items())

@@ -9,7 +9,7 @@ from dcmfast import _detach
 from dcmfast._dataset import FileDataset
 from dcmfast._loader import FrameDataset, read_batch
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
-from dcmfast._pixels import iter_pixels, pixel_array
+from dcmfast._pixel_functions import iter_pixels, pixel_array
 from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
 from dcmfast._scan import ScanResult, iter_scan, scan

@@ -8,26 +8,36 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from pydicom.errors import InvalidDicomError
-from typing_extensions import Self, TypeAlias, final
+from typing_extensions import Self, final
 
 __all__ = [
+    "BatchOutcome",
+    "BuiltDataset",
+    "DecodedFrame",
     "ElementDict",
     "FileIndex",
+    "FrameInfo",
     "KeywordAttribute",
+    "NativeLayout",
     "NotDicomError",
     "ParseError",
+    "PendingValue",
     "PixelMap",
     "PixelRegion",
     "Pydicom",
+    "ReadOptions",
     "RecentFiles",
+    "ScanOutcome",
     "ScanPlan",
     "SourceReader",
     "charset_keeps_ascii",
     "charset_terms_defined",
+    "correct_unused_bits",
     "detach_all",
     "detach_file",
     "frame_info",
     "live_mappings",
+    "native_layout",
     "read_bytes",
     "read_frames",
     "read_path",
@@ -41,26 +51,22 @@ class ParseError(ValueError):
 class NotDicomError(InvalidDicomError):
     """No preamble and 'DICM' prefix, and force was not given."""
 
-_Config: TypeAlias = tuple[bool, bool, bool]
+@final
+class ReadOptions:
+    def __new__(
+        cls,
+        *,
+        force: bool = False,
+        stop_before_pixels: bool = False,
+        specific_tags: list[int] | None = None,
+        defer_size: int | None = None,
+        infer_sq_for_un_vr: bool = True,
+        replace_un_with_known_vr: bool = True,
+        assume_implicit_vr_switch: bool = True,
+    ) -> Self: ...
 
-def read_path(
-    path: str | PathLike[str],
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: list[int] | None,
-    defer_size: int | None,
-    config: _Config,
-) -> FileIndex: ...
-def read_bytes(
-    data: bytes,
-    base: int,
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: list[int] | None,
-    defer_size: int | None,
-    config: _Config,
-) -> FileIndex: ...
-
+def read_path(path: str | PathLike[str], options: ReadOptions) -> FileIndex: ...
+def read_bytes(data: bytes, base: int, options: ReadOptions) -> FileIndex: ...
 def detach_file(path: str | PathLike[str]) -> int: ...
 def detach_all() -> int: ...
 def live_mappings() -> int: ...
@@ -88,10 +94,26 @@ class FileIndex:
     @property
     def end(self) -> int: ...
     def file_dataset(
-        self, factory: Any, pydicom: Pydicom, origin: tuple[Any, Any, Any, Any]
-    ) -> tuple[Any, bool, bool]: ...
+        self,
+        factory: Any,
+        pydicom: Pydicom,
+        *,
+        filename: Any,
+        fileobj_type: Any,
+        buffer: Any,
+        timestamp: Any,
+    ) -> BuiltDataset: ...
     def body_reader(self) -> SourceReader: ...
     def body_bytes(self) -> bytes: ...
+
+@final
+class BuiltDataset:
+    @property
+    def dataset(self) -> Any: ...
+    @property
+    def meta_converted(self) -> bool: ...
+    @property
+    def charset_set(self) -> bool: ...
 
 @final
 class SourceReader:
@@ -126,6 +148,15 @@ class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
     def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
 
+@final
+class DecodedFrame:
+    @property
+    def frame(self) -> bytearray | None: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def error(self) -> BaseException | None: ...
+
 def rle_decode_frame(
     src: bytes,
     rows: int,
@@ -133,25 +164,46 @@ def rle_decode_frame(
     samples_per_pixel: int,
     bits_allocated: int,
     segment_order: str = ">",
-) -> tuple[bytearray | None, list[str], Exception | None]: ...
+) -> DecodedFrame: ...
 
 @final
 class ScanPlan:
     def __new__(
         cls,
         paths: list[tuple[list[tuple[int, int]], int]],
-        force: bool,
-        config: tuple[bool, bool, bool, bool],
+        options: ReadOptions,
+        empty_text_is_none: bool,
     ) -> Self: ...
 
-def scan_paths(
-    paths: list[str], plan: ScanPlan, workers: int
-) -> tuple[
-    list[list[Any]],
-    list[tuple[int, int, int, str | None, bytes, bool, bool]],
-    list[tuple[int, bytes]],
-    list[tuple[int, BaseException]],
-]: ...
+@final
+class PendingValue:
+    @property
+    def column(self) -> int: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def tag(self) -> int: ...
+    @property
+    def vr(self) -> str | None: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def is_implicit_vr(self) -> bool: ...
+    @property
+    def is_little_endian(self) -> bool: ...
+
+@final
+class ScanOutcome:
+    @property
+    def columns(self) -> list[list[Any]]: ...
+    @property
+    def pending(self) -> list[PendingValue]: ...
+    @property
+    def charsets(self) -> dict[int, bytes]: ...
+    @property
+    def failures(self) -> dict[int, BaseException]: ...
+
+def scan_paths(paths: list[str], plan: ScanPlan, workers: int) -> ScanOutcome: ...
 
 @final
 class PixelMap:
@@ -162,17 +214,14 @@ class PixelRegion:
     def __len__(self) -> int: ...
     @property
     def vr(self) -> str | None: ...
-    def array(
-        self,
-        start: int,
-        length: int,
-        check: tuple[str, int] | None = None,
-    ) -> tuple[NDArray[np.uint8], bool]: ...
+    def array(self, start: int, length: int) -> NDArray[np.uint8]: ...
     def frame_ranges(
         self,
         number_of_frames: int,
         little: bool = True,
-        extended: tuple[list[int], list[int]] | None = None,
+        *,
+        offsets: list[int] | None = None,
+        lengths: list[int] | None = None,
     ) -> list[tuple[int, int]] | None: ...
     def rle_decode(
         self,
@@ -183,22 +232,90 @@ class PixelRegion:
         bits_allocated: int,
         out: NDArray[np.uint8],
         segment_order: str = ">",
-        correct: tuple[str, int] | None = None,
+        *,
+        dtype: str | None = None,
+        bits_stored: int | None = None,
     ) -> list[list[str]] | None: ...
 
-def frame_info(
-    path: str | PathLike[str],
-) -> tuple[int, int, int, str, int] | None: ...
+def correct_unused_bits(
+    data: NDArray[np.uint8], dtype: str, bits_stored: int
+) -> None: ...
+
+@final
+class NativeLayout:
+    @property
+    def rows(self) -> int: ...
+    @property
+    def columns(self) -> int: ...
+    @property
+    def samples_per_pixel(self) -> int: ...
+    @property
+    def planar(self) -> bool: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def bits_allocated(self) -> int: ...
+    @property
+    def bits_stored(self) -> int: ...
+    @property
+    def unused_bits(self) -> bool: ...
+    @property
+    def number_of_frames(self) -> int: ...
+    @property
+    def frame_length(self) -> int: ...
+
+def native_layout(
+    *,
+    rows: int | None,
+    columns: int | None,
+    samples_per_pixel: int | None,
+    bits_allocated: int | None,
+    bits_stored: int | None,
+    pixel_representation: int | None,
+    photometric_interpretation: str | None,
+    planar_configuration: int | None,
+    number_of_frames: int | None,
+    little_endian: bool,
+    pixel_vr: str | None,
+    pixel_length: int,
+) -> NativeLayout | None: ...
+
+@final
+class FrameInfo:
+    @property
+    def rows(self) -> int: ...
+    @property
+    def columns(self) -> int: ...
+    @property
+    def samples_per_pixel(self) -> int: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def number_of_frames(self) -> int: ...
+
+def frame_info(path: str | PathLike[str]) -> FrameInfo | None: ...
 
 @final
 class RecentFiles: ...
 
+@final
+class BatchOutcome:
+    @property
+    def fallbacks(self) -> dict[int, str]: ...
+    @property
+    def warnings(self) -> dict[int, list[str]]: ...
+
 def read_frames(
     items: list[tuple[str | PathLike[str], int]],
     out: NDArray[np.uint8] | NDArray[np.float32],
-    geometry: tuple[int, int, int],
+    *,
+    rows: int,
+    columns: int,
+    samples_per_pixel: int,
     dtype: str | None,
-    processing: tuple[bool, bool, int],
+    modality_lut: bool = False,
+    voi_lut: bool = False,
+    voi_index: int = 0,
     workers: int = 0,
     recent: RecentFiles | None = None,
-) -> tuple[list[tuple[int, str]], list[tuple[int, list[str]]]]: ...
+) -> BatchOutcome: ...

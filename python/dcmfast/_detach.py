@@ -54,7 +54,10 @@ def install() -> None:
     if not hasattr(write, "__dcmfast_detaching__"):
         wrapped = _detaching(write)
         for name, module in list(sys.modules.items()):
-            if name.split(".")[0] == "pydicom" and vars(module).get("dcmwrite") is write:
+            if (
+                name.split(".")[0] == "pydicom"
+                and vars(module).get("dcmwrite") is write
+            ):
                 module.dcmwrite = wrapped
     if not hasattr(FileSet.write, "__dcmfast_detaching__"):
         FileSet.write = _detaching_all(FileSet.write)  # type: ignore[method-assign]

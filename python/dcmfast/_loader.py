@@ -32,9 +32,9 @@ from pydicom import config
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 from dcmfast import _core
-from dcmfast._pixels import pixel_array
+from dcmfast._pixel_functions import pixel_array
 from dcmfast._reader import dcmread
-from dcmfast._scan import TagSpec, _columns, scan
+from dcmfast._scan import TagSpec, column_specs, scan
 
 PathArg = Union[str, "os.PathLike[str]"]
 Item = Union[PathArg, tuple[PathArg, int]]
@@ -144,9 +144,10 @@ def _frame_type(
     if info is None:
         arr = _pydicom_frame(path, index, options)
         return arr.shape, arr.dtype
-    rows, columns, samples, dtype, _ = info
-    shape = (rows, columns) if samples == 1 else (rows, columns, samples)
-    return shape, (_FLOAT32 if options.as_float else np.dtype(dtype))
+    shape: tuple[int, ...] = (info.rows, info.columns)
+    if info.samples_per_pixel != 1:
+        shape = (*shape, info.samples_per_pixel)
+    return shape, (_FLOAT32 if options.as_float else np.dtype(info.dtype))
 
 
 def _check_batch(out: Any, count: int, options: _Options) -> None:
@@ -186,25 +187,30 @@ def _fill(
         buffer, dtype = flat.view(np.uint8), out.dtype.str
     if options.as_float and config.use_DS_decimal:
         # pydicom's Decimal values take its own path (and raise there)
-        fallbacks = [(i, "use_DS_decimal") for i in range(len(requests))]
-        warned: list[tuple[int, list[str]]] = []
+        fallbacks = dict.fromkeys(range(len(requests)), "use_DS_decimal")
+        warned: dict[int, list[str]] = {}
     else:
-        fallbacks, warned = _core.read_frames(
+        outcome = _core.read_frames(
             requests,
             buffer,
-            (rows, columns, samples),
-            dtype,
-            (options.modality_lut, options.voi_lut, options.voi_index),
-            workers,
-            recent,
+            rows=rows,
+            columns=columns,
+            samples_per_pixel=samples,
+            dtype=dtype,
+            modality_lut=options.modality_lut,
+            voi_lut=options.voi_lut,
+            voi_index=options.voi_index,
+            workers=workers,
+            recent=recent,
         )
+        fallbacks, warned = outcome.fallbacks, outcome.warnings
     if warned:
         from pydicom.misc import warn_and_log
 
-        for _, messages in warned:
+        for messages in warned.values():
             for message in messages:
                 warn_and_log(message)
-    for i, _ in fallbacks:
+    for i in fallbacks:
         path, index = requests[i]
         arr = _pydicom_frame(path, index, options)
         target = out[i]
@@ -313,7 +319,7 @@ class FrameDataset:
         self.options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
         self._start_process_state()
         self.workers = workers
-        specs = _columns(tags)
+        specs = column_specs(tags)
         result = scan(paths, [*_LAYOUT, *specs], workers=workers)
         self.tag_names = list(specs)
         user = [result[name] for name in specs]

@@ -13,7 +13,9 @@ import importlib
 import sys
 from typing import Any
 
-from dcmfast._reader import _pydicom_dcmread, dcmread
+from pydicom.filereader import dcmread as _pydicom_dcmread
+
+from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
 
 # Imported (if not yet) so that they are rebound even when loaded lazily later on.
@@ -29,9 +31,7 @@ def _targets() -> list[Any]:
         if name == "pydicom" or name.startswith("pydicom.")
     ]
     # vars(): a module's __getattr__ (pydicom.examples has one) is not asked.
-    return [
-        m for m in modules if vars(m).get("dcmread") in (_pydicom_dcmread, dcmread)
-    ]
+    return [m for m in modules if vars(m).get("dcmread") in (_pydicom_dcmread, dcmread)]
 
 
 def patch_pydicom() -> None:

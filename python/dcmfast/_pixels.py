@@ -2,11 +2,13 @@
 
 ``pixel_array`` and ``iter_pixels`` take pydicom's arguments and follow its pipeline
 (``Decoder.as_array`` / ``iter_array``): pydicom's runner validates the options and
-data, pydicom's functions correct unused bits and convert colour spaces. dcmfast only
-replaces how the bytes become an array, for the common cases:
+data, pydicom's functions convert colour spaces. dcmfast only replaces how the bytes
+become an array, for the common cases:
 
 - native data: a view of a private copy-on-write mapping of the file (writeable, and
-  writes never reach the file), corrected only if the correction changes a value;
+  writes never reach the file), its unused bits corrected (in Rust, as pydicom's
+  ``_correct_unused_bits``) only if the correction changes a value; the plainest data
+  (Rust's ``native_layout`` says which) without pydicom's runner at all;
 - RLE Lossless with one fragment per frame: decoded in Rust, frames in parallel, straight
   into the final array.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from struct import unpack
 from typing import Any
@@ -31,7 +33,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import get_decoder
 from pydicom.pixels import iter_pixels as _pydicom_iter_pixels
 from pydicom.pixels import pixel_array as _pydicom_pixel_array
-from pydicom.pixels.decoders.base import DecodeRunner, _correct_unused_bits
+from pydicom.pixels.decoders.base import DecodeRunner
 from pydicom.pixels.utils import as_pixel_options, get_image_pixel_ids
 from pydicom.uid import (
     UID,
@@ -42,7 +44,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from dcmfast._core import ElementDict
+from dcmfast._core import ElementDict, correct_unused_bits, native_layout
 from dcmfast._warnings import caught_warnings
 
 # pydicom's order of preference when a dataset has more than one.
@@ -151,16 +153,16 @@ class _Source:
         runner = self.runner
         if runner.bits_allocated % 8:
             raise _Fallback
-        extended = runner.extended_offsets
-        if extended:
-            offsets, lengths = extended
+        offsets = lengths = None
+        if runner.extended_offsets:
+            offsets, lengths = runner.extended_offsets
             if isinstance(offsets, bytes):
                 offsets = unpack(f"<{len(offsets) // 8}Q", offsets)
             if isinstance(lengths, bytes):
                 lengths = unpack(f"<{len(lengths) // 8}Q", lengths)
-            extended = (list(offsets), list(lengths))
+            offsets, lengths = list(offsets), list(lengths)
         ranges = self.region.frame_ranges(
-            runner.number_of_frames, True, extended or None
+            runner.number_of_frames, True, offsets=offsets, lengths=lengths
         )
         if ranges is None:
             raise _Fallback
@@ -181,10 +183,7 @@ class _Source:
         frames = 1 if as_frame else runner.number_of_frames
         shape = self.frame_shape() if frames == 1 else (frames, *self.frame_shape())
         if self.native:
-            arr, fits = self._native(index)
-            arr = runner.reshape(arr, as_frame=as_frame)
-            if not fits:
-                arr = _correct_unused_bits(arr, runner)
+            arr = runner.reshape(self._native(index), as_frame=as_frame)
         else:
             # Decoded straight into `out` when processing cannot change the values.
             target = None
@@ -200,7 +199,7 @@ class _Source:
             return out
         return arr
 
-    def _native(self, index: int | None) -> tuple[np.ndarray, bool]:
+    def _native(self, index: int | None) -> np.ndarray:
         runner = self.runner
         frame_bytes = runner.frame_length(unit="bytes")
         if index is None:
@@ -219,12 +218,10 @@ class _Source:
         if start + length > len(self.region):
             raise _Fallback  # a short file: pydicom's reads decide what happens
         dtype = runner.pixel_dtype
-        # fits: True when pydicom's Bits Stored correction (if due) changes nothing
-        check = None
+        arr = self.region.array(start, length)
         if runner._test_for("shift_correction"):
-            check = (dtype.str, runner.bits_stored)
-        arr, fits = self.region.array(start, length, check)
-        return arr.view(dtype), fits
+            correct_unused_bits(arr, dtype.str, runner.bits_stored)
+        return arr.view(dtype)
 
     def _rle(
         self, index: int | None, shape: tuple[int, ...], out: np.ndarray | None
@@ -238,9 +235,9 @@ class _Source:
             raise _Fallback
         arr = np.empty(shape, runner.pixel_dtype) if out is None else out
         # pydicom's _correct_unused_bits, applied to each frame as it is decoded
-        correct = None
+        bits_stored = None
         if runner._test_for("shift_correction"):
-            correct = (arr.dtype.str, runner.bits_stored)
+            bits_stored = runner.bits_stored
         padding = self.region.rle_decode(
             ranges,
             runner.rows,
@@ -249,7 +246,8 @@ class _Source:
             runner.bits_allocated,
             arr.reshape(-1).view(np.uint8),
             runner.get_option("rle_segment_order", ">"),
-            correct,
+            dtype=arr.dtype.str,
+            bits_stored=bits_stored,
         )
         if padding is None:
             raise _Fallback  # a frame pydicom's plugins must fail on, their way
@@ -269,8 +267,6 @@ _NATIVE = frozenset(
         DeflatedExplicitVRLittleEndian,
     }
 )
-# Photometric interpretations pydicom's processing leaves alone by default.
-_UNPROCESSED = frozenset({"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB"})
 _MODULE = (
     "Rows",
     "Columns",
@@ -293,10 +289,9 @@ def _plain_native(
     ds: Dataset, index: int | None, path: str | None, from_file: bool
 ) -> np.ndarray | None:
     """pydicom's array for the plainest native pixel data with default options, or
-    None. "Plain": every Image Pixel value present and valid, Pixel Data of exactly
-    the expected length (one pad byte allowed), no colour conversion, no byte
-    swapping: where pydicom's pipeline validates silently and only reshapes and
-    corrects unused bits, done here without its machinery."""
+    None. "Plain" is decided in Rust (``native_layout``) from the dataset's values:
+    where pydicom's pipeline validates silently and only reshapes and corrects unused
+    bits, done here without its machinery."""
     elements = ds._dict
     if type(elements) is not ElementDict or _KEYWORDS["FloatPixelData"] in elements:
         return None
@@ -314,69 +309,66 @@ def _plain_native(
     region = elements.pixel_region(_KEYWORDS["PixelData"])
     if region is None:
         return None
-    values = [getattr(ds, kw, None) for kw in _MODULE]
-    if any(type(v) is not int for v in values):
-        return None
-    rows, columns, bits, stored, signed, spp = values
+    rows, columns, bits, stored, signed, spp = (getattr(ds, kw, None) for kw in _MODULE)
     photometric = getattr(ds, "PhotometricInterpretation", None)
-    if not (
-        0 < rows < 65536
-        and 0 < columns < 65536
-        and bits in (8, 16, 32, 64)
-        and 1 <= stored <= bits
-        and signed in (0, 1)
-        and photometric in _UNPROCESSED
-    ):
-        return None
-    planar = 0
+    planar = None
     if spp == 3 and photometric == "RGB":
+        # Read only where the layout depends on it: reading converts it (and may warn).
         planar = getattr(ds, "PlanarConfiguration", None)
-        if type(planar) is not int or planar not in (0, 1):
-            return None
-    elif spp != 1:
-        return None
-    frames = 1
+    frames = 1  # pydicom's reading of an absent Number of Frames
     if _NUMBER_OF_FRAMES in elements:
         frames = getattr(ds, "NumberOfFrames", None)
-        if not isinstance(frames, int) or frames < 1:
-            return None
-    little = tsyntax.is_little_endian
-    if not little and bits == 8 and region.vr == "OW":
-        return None  # pydicom swaps the bytes pairwise
-    frame_bytes = rows * columns * spp * bits // 8
-    expected = frame_bytes * frames
-    if len(region) not in (expected, expected + expected % 2):
-        return None  # pydicom warns or raises
+        frames = frames if isinstance(frames, int) else None
+    layout = native_layout(
+        rows=_int(rows),
+        columns=_int(columns),
+        samples_per_pixel=_int(spp),
+        bits_allocated=_int(bits),
+        bits_stored=_int(stored),
+        pixel_representation=_int(signed),
+        photometric_interpretation=(
+            photometric if isinstance(photometric, str) else None
+        ),
+        planar_configuration=_int(planar),
+        number_of_frames=frames,
+        little_endian=tsyntax.is_little_endian,
+        pixel_vr=region.vr,
+        pixel_length=len(region),
+    )
+    if layout is None:
+        return None
+    frames, frame_bytes = layout.number_of_frames, layout.frame_length
     if index is None:
-        start, length = 0, expected
+        start, length = 0, frame_bytes * frames
     elif 0 <= index < frames:
         start, length, frames = index * frame_bytes, frame_bytes, 1
     else:
         return None
-    dtype = np.dtype(f"{'ui'[signed]}{bits // 8}")
-    if not little:
-        dtype = dtype.newbyteorder(">")
-    check = (dtype.str, stored) if stored < bits else None
-    arr, fits = region.array(start, length, check)
-    arr = arr.view(dtype)
+    arr = region.array(start, length)
+    if layout.unused_bits:
+        # pydicom's _correct_unused_bits, in the array's private pages
+        correct_unused_bits(arr, layout.dtype, layout.bits_stored)
+    arr = arr.view(layout.dtype)
+    rows, columns, spp = layout.rows, layout.columns, layout.samples_per_pixel
     if spp == 1:
         arr = (
             arr.reshape(rows, columns)
             if frames == 1
             else arr.reshape(-1, rows, columns)
         )
-    elif planar == 0:
+    elif not layout.planar:
         shape = (rows, columns, spp)
         arr = arr.reshape(shape) if frames == 1 else arr.reshape(-1, *shape)
     elif frames == 1:
         arr = arr.reshape(spp, rows, columns).transpose(1, 2, 0)
     else:
         arr = arr.reshape(-1, spp, rows, columns).transpose(0, 2, 3, 1)
-    if not fits:
-        # pydicom's _correct_unused_bits, in the array's private pages
-        np.left_shift(arr, bits - stored, out=arr)
-        np.right_shift(arr, bits - stored, out=arr)
     return arr
+
+
+def _int(value: Any) -> int | None:
+    """An Image Pixel value as the layout rule takes it: a plain int, else None."""
+    return value if type(value) is int else None
 
 
 def _warn_and_log(message: str) -> None:
@@ -410,19 +402,21 @@ def _checked_out(out: Any, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarra
     return out
 
 
-def _dataset_of(src: Any) -> tuple[Dataset | None, str | None, bool]:
-    """(dataset, path, from_file) for `src`; no dataset when pydicom must read it."""
+Read = Callable[[str], Dataset]
+
+
+def _dataset_of(src: Any, read: Read | None) -> tuple[Dataset | None, str | None, bool]:
+    """(dataset, path, from_file) for `src`, a path read with `read`; no dataset when
+    pydicom must read it."""
     if isinstance(src, Dataset):
         path = getattr(src, "filename", None)
         return src, path if isinstance(path, str) else None, False
-    if not isinstance(src, (str, os.PathLike)):
+    if read is None or not isinstance(src, (str, os.PathLike)):
         return None, None, True
-    from dcmfast._reader import dcmread
-
     path = os.fspath(src)
     with caught_warnings() as held:
         try:
-            ds = dcmread(path)
+            ds = read(path)
         except Exception:  # noqa: BLE001 - pydicom's reading raises its own way
             return None, None, True
     # Anything dcmfast's reader warns about, pydicom's reader decides about.
@@ -441,6 +435,8 @@ def _source(
 
 def pixel_array(
     src: Any,
+    read: Read | None,
+    /,
     *,
     ds_out: Dataset | None = None,
     specific_tags: list[int] | None = None,
@@ -450,14 +446,10 @@ def pixel_array(
     out: np.ndarray | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
-    """:func:`pydicom.pixels.pixel_array`, with the same arguments and results.
-
-    `out`, if given, is a writeable C-contiguous array of the result's dtype and shape
-    that the pixel data is written into (and returned); RLE frames are decoded
-    straight into it.
-    """
+    """:func:`pydicom.pixels.pixel_array`, with the same arguments and results; a
+    path is read with `read` (None: by pydicom). See ``dcmfast.pixel_array``."""
     if ds_out is None and (index is None or index >= 0):
-        ds, path, from_file = _dataset_of(src)
+        ds, path, from_file = _dataset_of(src, read)
         if ds is not None:
             arr = None
             if not kwargs and not raw:
@@ -492,6 +484,8 @@ def pixel_array(
 
 def iter_pixels(
     src: Any,
+    read: Read | None,
+    /,
     *,
     ds_out: Dataset | None = None,
     specific_tags: list[int] | None = None,
@@ -500,11 +494,11 @@ def iter_pixels(
     decoding_plugin: str = "",
     **kwargs: Any,
 ) -> Iterator[np.ndarray]:
-    """:func:`pydicom.pixels.iter_pixels`, with the same arguments and results: one
-    frame at a time, each read (or decoded) only when reached."""
+    """:func:`pydicom.pixels.iter_pixels`, with the same arguments and results; a
+    path is read with `read` (None: by pydicom). See ``dcmfast.iter_pixels``."""
     source = None
     if ds_out is None:
-        ds, path, from_file = _dataset_of(src)
+        ds, path, from_file = _dataset_of(src, read)
         if ds is not None:
             source = _source(ds, path, from_file, decoding_plugin, kwargs)
     if source is None:
@@ -586,5 +580,5 @@ class PixelDataMixin:
             return
         del opts["use_pdh"]
         opts["decoding_plugin"] = opts.get("decoding_plugin", "")
-        self._pixel_array = pixel_array(self, **opts)
+        self._pixel_array = pixel_array(self, None, **opts)
         self._pixel_id = _pixel_ids(self)

@@ -65,16 +65,19 @@ def dcmread(
         # config.debug(True): the element-by-element log is what pydicom's reader writes.
         return pydicom_read()
 
-    read_config = (
-        config.settings.infer_sq_for_un_vr,
-        config.replace_un_with_known_vr,
-        config.assume_implicit_vr_switch,
+    options = _core.ReadOptions(
+        force=force,
+        stop_before_pixels=stop_before_pixels,
+        specific_tags=tags,
+        defer_size=defer,
+        infer_sq_for_un_vr=config.settings.infer_sq_for_un_vr,
+        replace_un_with_known_vr=config.replace_un_with_known_vr,
+        assume_implicit_vr_switch=config.assume_implicit_vr_switch,
     )
-    args = (force, stop_before_pixels, tags, defer, read_config)
     start = 0
     try:
         if isinstance(fp, str):
-            index = _core.read_path(fp, *args)
+            index = _core.read_path(fp, options)
         else:
             start = fp.tell()
             data = fp.read()
@@ -83,7 +86,7 @@ def dcmread(
                 # where reading began.
                 fp.seek(0)
                 start, data = 0, fp.read()
-            index = _core.read_bytes(data, start, *args)
+            index = _core.read_bytes(data, start, options)
     except (_core.ParseError, OSError):
         # pydicom decides: its warnings, its exceptions, or its reading.
         if not isinstance(fp, str):
@@ -105,17 +108,16 @@ def _defer_limit(defer_size: Any) -> int | None | bool:
 
 
 def _build(index: Any, fp: Any) -> FileDataset:
-    ds, meta_converted, charset_set = index.file_dataset(
-        ElementFactory(index), PYDICOM, _origin(fp, index)
-    )
-    if not meta_converted:
+    built = index.file_dataset(ElementFactory(index), PYDICOM, **_origin(fp, index))
+    ds = built.dataset
+    if not built.meta_converted:
         # pydicom converts the first meta element and the transfer syntax while
         # reading (converting may warn); here dcmfast could not, so pydicom does.
         file_meta = ds.file_meta
         for tag in (index.meta_first_tag, _TRANSFER_SYNTAX):
             if tag in file_meta._dict:
                 file_meta[tag]
-    if not charset_set:
+    if not built.charset_set:
         ds.__dict__["_read_charset"] = _character_set_like_reader(
             ds, index.is_little_endian
         )
@@ -139,7 +141,7 @@ def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
     return ds._character_set
 
 
-def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
+def _origin(fp: Any, index: Any) -> dict[str, Any]:
     """filename, fileobj_type, buffer and timestamp as FileDataset.__init__ sets them."""
     path = fp if isinstance(fp, str) else None
     if index.deflated:
@@ -163,4 +165,9 @@ def _origin(fp: Any, index: Any) -> tuple[str | None, Any, Any, float | None]:
         timestamp = os.stat(filename).st_mtime
     else:
         timestamp = None
-    return filename, fileobj_type, buffer, timestamp
+    return {
+        "filename": filename,
+        "fileobj_type": fileobj_type,
+        "buffer": buffer,
+        "timestamp": timestamp,
+    }

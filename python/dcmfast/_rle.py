@@ -25,7 +25,7 @@ def is_available(uid: str) -> bool:
 
 
 def _decode_frame(src: bytes, runner: Any) -> bytearray:
-    frame, warnings, error = rle_decode_frame(
+    decoded = rle_decode_frame(
         src,
         runner.rows,
         runner.columns,
@@ -33,12 +33,12 @@ def _decode_frame(src: bytes, runner: Any) -> bytearray:
         runner.bits_allocated,
         runner.get_option("rle_segment_order", ">"),
     )
-    for message in warnings:
+    for message in decoded.warnings:
         warn_and_log(message)
-    if error is not None:
-        raise error
+    if decoded.error is not None:
+        raise decoded.error
     runner.set_option("planar_configuration", 1)
-    return frame
+    return decoded.frame
 
 
 def register_decoder() -> None:

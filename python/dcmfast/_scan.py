@@ -131,7 +131,7 @@ def scan(
     listed in ``errors``. For bounded memory over millions of files use
     :func:`iter_scan`.
     """
-    specs = _columns(tags)  # once: `tags` may be an iterator
+    specs = column_specs(tags)  # once: `tags` may be an iterator
     parts = list(iter_scan(paths, list(specs), workers=workers, force=force))
     if not parts:
         return ScanResult([], {name: [] for name in specs}, [], specs)
@@ -149,19 +149,19 @@ def iter_scan(
     force: bool = False,
 ) -> Iterator[ScanResult]:
     """:func:`scan` in batches of `batch_size` files, so memory stays bounded."""
-    specs = _columns(tags)
+    specs = column_specs(tags)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     workers = workers or os.cpu_count() or 1
     plan = _core.ScanPlan(
         [(list(items), tag) for items, tag in specs.values()],
-        force,
-        (
-            config.settings.infer_sq_for_un_vr,
-            config.replace_un_with_known_vr,
-            config.assume_implicit_vr_switch,
-            config.use_none_as_empty_text_VR_value,
+        _core.ReadOptions(
+            force=force,
+            infer_sq_for_un_vr=config.settings.infer_sq_for_un_vr,
+            replace_un_with_known_vr=config.replace_un_with_known_vr,
+            assume_implicit_vr_switch=config.assume_implicit_vr_switch,
         ),
+        config.use_none_as_empty_text_VR_value,
     )
     yield from _scan_all(
         _batches(paths, batch_size), plan, specs, batch_size, workers, force
@@ -255,32 +255,41 @@ def _scan_batch(
     paths: list[str], plan: Any, specs: Specs, force: bool, workers: int
 ) -> tuple[list[list[Any]], list[tuple[int, str, str]], list[int]]:
     """Columns, errors as (row, path, message), and the rows that are directories."""
-    columns, pending, charsets, failures = _core.scan_paths(paths, plan, workers)
+    found = _core.scan_paths(paths, plan, workers)
+    columns = found.columns
     # Rows whose values only pydicom's reading of the whole dataset decides.
     reread = {
-        row
-        for _, row, tag, vr, *_ in pending
-        if vr is None and " or " in (_dictionary_vr(tag) or "")
+        p.row
+        for p in found.pending
+        if p.vr is None and " or " in (_dictionary_vr(p.tag) or "")
     }
     # Rows with a value pydicom's converter raises on: the file's error, not the scan's.
     broken: dict[int, str] = {}
-    if pending:
-        encodings = {row: value for row, value in charsets}
-        for column, row, tag, vr, value, implicit, little in pending:
-            if row in reread or row in broken:
+    if found.pending:
+        charsets = found.charsets
+        for p in found.pending:
+            if p.row in reread or p.row in broken:
                 continue
             raw = RawDataElement(
-                BaseTag(tag), vr, len(value), value, 0, implicit, little
+                BaseTag(p.tag),
+                p.vr,
+                len(p.value),
+                p.value,
+                0,
+                p.is_implicit_vr,
+                p.is_little_endian,
             )
             try:
-                columns[column][row] = _pydicom_value(raw, encodings.get(row), little)
+                columns[p.column][p.row] = _pydicom_value(
+                    raw, charsets.get(p.row), p.is_little_endian
+                )
             except Exception as exc:  # noqa: BLE001 - one file's error, reported
-                broken[row] = _describe(exc)
+                broken[p.row] = _describe(exc)
     errors = []
     directories = []
     # The scan's failures are exceptions; rows pydicom rereads or whose values broke are
     # this function's own.
-    failed = dict(failures)
+    failed = found.failures
     for row in sorted(failed.keys() | reread | broken.keys()):
         path = paths[row]
         failure = failed.get(row)
@@ -367,7 +376,7 @@ def plain(value: Any) -> Any:
         return value
 
 
-def _columns(
+def column_specs(
     tags: Iterable[TagSpec],
 ) -> dict[str, tuple[tuple[tuple[int, int], ...], int]]:
     """Column name -> (sequence steps, tag) for each wanted tag, in order."""

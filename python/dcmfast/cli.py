@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dcmfast._index import export, index, print_summary
 from dcmfast._reader import dcmread
 
 
@@ -39,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from dcmfast._index import export, index, print_summary
-
     if args.export and args.format == "parquet":
         try:
             import pyarrow.parquet  # noqa: F401

@@ -1,7 +1,9 @@
-//! Pixel data, pure Rust: native layouts and bit checks, encapsulated frame mapping, codecs,
-//! and pydicom's rescale and windowing arithmetic.
+//! Pixel data, pure Rust: when pydicom's pipeline only reshapes it (`layout`), native bit
+//! checks, encapsulated frame mapping, codecs, and pydicom's rescale and windowing
+//! arithmetic.
 
 pub mod encapsulated;
+pub mod layout;
 pub mod lut;
 pub mod native;
 pub mod parallel;

@@ -6,7 +6,7 @@ use super::elements::ElementDict;
 use super::errors::os_error;
 use crate::errors::ParseError;
 use crate::mapping;
-use crate::parse::{self, Encoding, ParsedFile, ReadOptions};
+use crate::parse::{self, Encoding, ParsedFile};
 use crate::read;
 use crate::source::Store;
 use crate::tags::TRANSFER_SYNTAX_UID;
@@ -18,26 +18,47 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn options(
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: Option<Vec<u32>>,
-    defer_size: Option<u64>,
-    config: (bool, bool, bool),
-) -> ReadOptions {
-    let specific_tags = specific_tags.map(|mut tags| {
-        tags.sort_unstable();
-        tags.dedup();
-        tags
-    });
-    ReadOptions {
-        force,
-        stop_before_pixels,
-        specific_tags,
-        defer_size,
-        infer_sq_for_un_vr: config.0,
-        replace_un_with_known_vr: config.1,
-        assume_implicit_vr_switch: config.2,
+/// How a file is read: `dcmread`'s arguments (`defer_size` in whole bytes) and pydicom's
+/// reading settings, each defaulting as in pydicom.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct ReadOptions(pub(super) parse::ReadOptions);
+
+#[pymethods]
+impl ReadOptions {
+    #[new]
+    #[pyo3(signature = (
+        *,
+        force = false,
+        stop_before_pixels = false,
+        specific_tags = None,
+        defer_size = None,
+        infer_sq_for_un_vr = true,
+        replace_un_with_known_vr = true,
+        assume_implicit_vr_switch = true,
+    ))]
+    fn new(
+        force: bool,
+        stop_before_pixels: bool,
+        specific_tags: Option<Vec<u32>>,
+        defer_size: Option<u64>,
+        infer_sq_for_un_vr: bool,
+        replace_un_with_known_vr: bool,
+        assume_implicit_vr_switch: bool,
+    ) -> Self {
+        let specific_tags = specific_tags.map(|mut tags| {
+            tags.sort_unstable();
+            tags.dedup();
+            tags
+        });
+        ReadOptions(parse::ReadOptions {
+            force,
+            stop_before_pixels,
+            specific_tags,
+            defer_size,
+            infer_sq_for_un_vr,
+            replace_un_with_known_vr,
+            assume_implicit_vr_switch,
+        })
     }
 }
 
@@ -55,7 +76,11 @@ pub struct FileIndex {
 }
 
 /// The index of `bytes` (read from a file-like), parsed with `opts`.
-fn index_from(bytes: Vec<u8>, base: usize, opts: &ReadOptions) -> Result<FileIndex, ParseError> {
+fn index_from(
+    bytes: Vec<u8>,
+    base: usize,
+    opts: &parse::ReadOptions,
+) -> Result<FileIndex, ParseError> {
     let parsed = parse::parse_file(&bytes, opts)?;
     Ok(index_of(Store::owned(bytes), base, parsed))
 }
@@ -76,21 +101,11 @@ fn index_of(file: Store, base: usize, mut parsed: ParsedFile) -> FileIndex {
     }
 }
 
-/// Map and parse the file at `path` (GIL released).
+/// Map and parse the file at `path` with `options` (GIL released).
 #[pyfunction]
-#[pyo3(signature = (path, force, stop_before_pixels, specific_tags, defer_size, config))]
-pub fn read_path(
-    py: Python<'_>,
-    path: PathBuf,
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: Option<Vec<u32>>,
-    defer_size: Option<u64>,
-    config: (bool, bool, bool),
-) -> PyResult<FileIndex> {
-    let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
+pub fn read_path(py: Python<'_>, path: PathBuf, options: &ReadOptions) -> PyResult<FileIndex> {
     let read = py
-        .detach(|| read::read_file(&path, &opts))
+        .detach(|| read::read_file(&path, &options.0))
         .map_err(os_error)??;
     Ok(FileIndex {
         mtime: mtime(&read.metadata),
@@ -110,23 +125,16 @@ fn mtime(_: &std::fs::Metadata) -> Option<f64> {
     None
 }
 
-/// Parse bytes read from a file-like object whose stream position was `base`.
-// The arguments mirror `read_path` plus the stream offset; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
+/// Parse bytes read from a file-like object whose stream position was `base`, with
+/// `options`.
 #[pyfunction]
-#[pyo3(signature = (data, base, force, stop_before_pixels, specific_tags, defer_size, config))]
 pub fn read_bytes(
     py: Python<'_>,
     data: Vec<u8>,
     base: usize,
-    force: bool,
-    stop_before_pixels: bool,
-    specific_tags: Option<Vec<u32>>,
-    defer_size: Option<u64>,
-    config: (bool, bool, bool),
+    options: &ReadOptions,
 ) -> PyResult<FileIndex> {
-    let opts = options(force, stop_before_pixels, specific_tags, defer_size, config);
-    Ok(py.detach(|| index_from(data, base, &opts))?)
+    Ok(py.detach(|| index_from(data, base, &options.0))?)
 }
 
 impl FileIndex {
@@ -201,22 +209,22 @@ impl FileIndex {
         !Arc::ptr_eq(&self.file, &self.body)
     }
 
-    /// The `FileDataset` pydicom's reader makes of this file, with `origin` (filename,
-    /// fileobj_type, buffer, timestamp); then whether the elements pydicom's reader converts
-    /// while reading (the first meta element, the transfer syntax) were converted here, and
-    /// whether `_read_charset` was set. Where not, pydicom's own conversion must follow.
+    /// The `FileDataset` pydicom's reader makes of this file, its `filename`,
+    /// `fileobj_type`, `buffer` and `timestamp` as given, with what pydicom must still do
+    /// to it (see `BuiltDataset`).
+    // The four are FileDataset's attributes of the same names, as keywords.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (factory, pydicom, *, filename, fileobj_type, buffer, timestamp))]
     fn file_dataset<'py>(
         &self,
         py: Python<'py>,
         factory: Py<PyAny>,
         pydicom: Py<Pydicom>,
-        origin: (
-            Bound<'py, PyAny>,
-            Bound<'py, PyAny>,
-            Bound<'py, PyAny>,
-            Bound<'py, PyAny>,
-        ),
-    ) -> PyResult<(Bound<'py, PyAny>, bool, bool)> {
+        filename: Bound<'py, PyAny>,
+        fileobj_type: Bound<'py, PyAny>,
+        buffer: Bound<'py, PyAny>,
+        timestamp: Bound<'py, PyAny>,
+    ) -> PyResult<BuiltDataset> {
         let pd = pydicom.get();
         let meta = Bound::new(
             py,
@@ -240,7 +248,6 @@ impl FileIndex {
         let elements = Bound::new(py, self.dataset_dict(factory, pydicom.clone_ref(py)))?;
         let charset = ElementDict::read_charset(&elements)?;
         let charset_set = charset.is_some();
-        let (filename, fileobj_type, buffer, timestamp) = origin;
         let preamble = self
             .preamble(py)
             .map_or_else(|| py.None().into_bound(py), Bound::into_any);
@@ -260,7 +267,11 @@ impl FileIndex {
             encoding.little,
             &state,
         )?;
-        Ok((ds, meta_converted, charset_set))
+        Ok(BuiltDataset {
+            dataset: ds.unbind(),
+            meta_converted,
+            charset_set,
+        })
     }
 
     /// A file-like over the dataset's bytes, in the caller's stream positions.
@@ -293,6 +304,16 @@ impl FileIndex {
     fn end(&self) -> usize {
         self.base + self.parsed.end
     }
+}
+
+/// What `FileIndex.file_dataset` made: the dataset, and whether the elements pydicom's
+/// reader converts while reading (the first meta element, the transfer syntax) were
+/// converted, and `_read_charset` set. Where not, pydicom's own conversion must follow.
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct BuiltDataset {
+    dataset: Py<PyAny>,
+    meta_converted: bool,
+    charset_set: bool,
 }
 
 /// Detach every live mapping of the file `path` names before this process writes it, so

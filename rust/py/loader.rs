@@ -2,36 +2,48 @@
 //! array in one call, on several threads with the GIL released. Thin wrappers over
 //! `crate::loader`.
 
-use super::pixels::{sample_format, threads};
+use super::pixels::{dtype_of, sample_format, threads};
 use crate::loader::{self, Batch, FrameGeometry, PixelFile, Processing};
+use crate::pixels::native::SampleFormat;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// What a batch read leaves to Python: (item, reason) for each frame pydicom must read, and
-/// (item, warnings) for frames decoded here that pydicom warns about.
-type BatchResult = (Vec<(usize, String)>, Vec<(usize, Vec<String>)>);
+/// A file's frames as a batch holds them: `dtype` little endian (e.g. "<i2").
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct FrameInfo {
+    rows: u32,
+    columns: u32,
+    samples_per_pixel: u32,
+    dtype: String,
+    number_of_frames: usize,
+}
 
-/// `(rows, columns, samples per pixel, sample dtype, number of frames)` of the file at
-/// `path`, the dtype little endian (e.g. "<i2"); None when its frames are left to pydicom.
+/// The frames of the file at `path` as a batch holds them; None when they are left to
+/// pydicom.
 #[pyfunction]
-pub fn frame_info(py: Python<'_>, path: PathBuf) -> Option<(u32, u32, u32, String, usize)> {
+pub fn frame_info(py: Python<'_>, path: PathBuf) -> Option<FrameInfo> {
     let file = py.detach(|| PixelFile::open(&path)).ok()?;
     let g = file.geometry();
-    let f = file.sample_format();
-    let dtype = format!(
-        "{}{}{}",
-        if f.bytes == 1 { '|' } else { '<' },
-        if f.signed { 'i' } else { 'u' },
-        f.bytes
-    );
-    Some((
-        g.rows,
-        g.columns,
-        g.samples_per_pixel,
-        dtype,
-        file.number_of_frames(),
-    ))
+    Some(FrameInfo {
+        rows: g.rows,
+        columns: g.columns,
+        samples_per_pixel: g.samples_per_pixel,
+        dtype: dtype_of(SampleFormat {
+            little: true,
+            ..file.sample_format()
+        }),
+        number_of_frames: file.number_of_frames(),
+    })
+}
+
+/// What a batch read leaves to Python, by item: why pydicom must read a frame, and the
+/// warnings pydicom gives for frames decoded here.
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct BatchOutcome {
+    fallbacks: BTreeMap<usize, String>,
+    warnings: BTreeMap<usize, Vec<String>>,
 }
 
 /// The multi-frame files a reader of batch after batch keeps described (see
@@ -50,42 +62,63 @@ impl RecentFiles {
 
 /// Read frame `index` of `path` for each `(path, index)` of `items` into consecutive frames
 /// of `out`, a C-contiguous array: uint8 bytes of little-endian samples of `dtype` (raw), or
-/// float32 when `dtype` is None, with `processing` = (modality LUT, VOI LUT, VOI index)
-/// applied as pydicom does. Every frame must be `geometry` = (rows, columns, samples per
-/// pixel). `workers` threads (0: all CPUs), GIL released. Multi-frame files are kept
-/// described in `recent` for later calls, if given.
+/// float32 when `dtype` is None, with pydicom's modality LUT and/or VOI LUT (at
+/// `voi_index`) applied as pydicom does. Every frame must have `rows`, `columns` and
+/// `samples_per_pixel`. `workers` threads (0: all CPUs), GIL released. Multi-frame files
+/// are kept described in `recent` for later calls, if given.
 #[pyfunction]
-#[pyo3(signature = (items, out, geometry, dtype, processing, workers = 0, recent = None))]
+#[pyo3(signature = (
+    items,
+    out,
+    *,
+    rows,
+    columns,
+    samples_per_pixel,
+    dtype,
+    modality_lut = false,
+    voi_lut = false,
+    voi_index = 0,
+    workers = 0,
+    recent = None,
+))]
+// The batch's frame shape and processing, one keyword each; a class would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn read_frames(
     py: Python<'_>,
     items: Vec<(PathBuf, usize)>,
     out: &Bound<'_, PyAny>,
-    geometry: (u32, u32, u32),
+    rows: u32,
+    columns: u32,
+    samples_per_pixel: u32,
     dtype: Option<&str>,
-    processing: (bool, bool, usize),
+    modality_lut: bool,
+    voi_lut: bool,
+    voi_index: usize,
     workers: usize,
     recent: Option<&RecentFiles>,
-) -> PyResult<BatchResult> {
+) -> PyResult<BatchOutcome> {
     let geometry = FrameGeometry {
-        rows: geometry.0,
-        columns: geometry.1,
-        samples_per_pixel: geometry.2,
+        rows,
+        columns,
+        samples_per_pixel,
     };
     let processing = Processing {
-        modality_lut: processing.0,
-        voi_lut: processing.1,
-        voi_index: processing.2,
+        modality_lut,
+        voi_lut,
+        voi_index,
     };
     let workers = if workers == 0 { threads() } else { workers };
     let fresh = loader::RecentFiles::default();
     let recent = recent.map_or(&fresh, |r| &r.0);
     let run = |batch: Batch<'_>| {
         py.detach(|| loader::read_batch(&items, geometry, batch, processing, workers, recent))
-            .map(|o| {
-                let fallbacks = o.fallbacks.into_iter();
-                let reasons = fallbacks.map(|(item, reason)| (item, reason.to_string()));
-                (reasons.collect(), o.warnings)
+            .map(|o| BatchOutcome {
+                fallbacks: o
+                    .fallbacks
+                    .into_iter()
+                    .map(|(item, reason)| (item, reason.to_string()))
+                    .collect(),
+                warnings: o.warnings.into_iter().collect(),
             })
             .map_err(PyErr::from)
     };

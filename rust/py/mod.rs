@@ -22,11 +22,14 @@ mod _core {
     #[pymodule_export]
     use super::file::{detach_all, detach_file, live_mappings};
     #[pymodule_export]
-    use super::file::{read_bytes, read_path, FileIndex, SourceReader};
+    use super::file::{read_bytes, read_path, BuiltDataset, FileIndex, ReadOptions, SourceReader};
     #[pymodule_export]
-    use super::loader::{frame_info, read_frames, RecentFiles};
+    use super::loader::{frame_info, read_frames, BatchOutcome, FrameInfo, RecentFiles};
     #[pymodule_export]
-    use super::pixels::{rle_decode_frame, PixelMap, PixelRegion};
+    use super::pixels::{
+        correct_unused_bits, native_layout, rle_decode_frame, DecodedFrame, NativeLayout, PixelMap,
+        PixelRegion,
+    };
     #[pymodule_export]
-    use super::scan::{scan_paths, ScanPlan};
+    use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};
 }

@@ -2,38 +2,57 @@
 //! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
 //! that release the GIL around the work.
 
-use crate::mapping::FileChanged;
 use crate::pixels::encapsulated;
+use crate::pixels::layout::{self, ImagePixel, NativeValue};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
 use crate::vr::Vr;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyBaseException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes};
+use pyo3::types::{PyByteArray, PyBytes, PyInt};
 use std::sync::{Arc, OnceLock};
 
-/// A decoded frame (or None), the warnings to emit, then the error to raise (or None).
-type DecodeOutcome<'py> = (Option<Bound<'py, PyByteArray>>, Vec<String>, Option<PyErr>);
+/// One RLE Lossless frame as pydicom's RLE decoder decodes it: the frame as a `bytearray` in
+/// pydicom's layout (planar configuration 1, little endian samples) or None, pydicom's
+/// padding warnings in the order pydicom emits them, then the exception to raise after them
+/// (or None).
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct DecodedFrame {
+    frame: Option<Py<PyByteArray>>,
+    warnings: Vec<String>,
+    error: Option<Py<PyBaseException>>,
+}
 
-/// Decode one RLE Lossless frame as pydicom's RLE decoder does.
-///
-/// Returns `(frame, warnings, error)`: the frame as a `bytearray` in pydicom's layout
-/// (planar configuration 1, little endian samples) or None, pydicom's padding warnings in
-/// the order pydicom emits them, and the exception to raise after them (or None).
+impl DecodedFrame {
+    fn new(
+        py: Python<'_>,
+        frame: Option<Bound<'_, PyByteArray>>,
+        warnings: Vec<String>,
+        error: Option<PyErr>,
+    ) -> Self {
+        DecodedFrame {
+            frame: frame.map(Bound::unbind),
+            warnings,
+            error: error.map(|err| err.into_value(py)),
+        }
+    }
+}
+
+/// Decode one RLE Lossless frame as pydicom's RLE decoder does (see `DecodedFrame`).
 #[pyfunction]
 #[pyo3(signature = (src, rows, columns, samples_per_pixel, bits_allocated, segment_order = ">"))]
-pub fn rle_decode_frame<'py>(
-    py: Python<'py>,
-    src: &Bound<'py, PyBytes>,
+pub fn rle_decode_frame(
+    py: Python<'_>,
+    src: &Bound<'_, PyBytes>,
     rows: u32,
     columns: u32,
     samples_per_pixel: u32,
     bits_allocated: u32,
     segment_order: &str,
-) -> PyResult<DecodeOutcome<'py>> {
+) -> PyResult<DecodedFrame> {
     let shape = FrameShape {
         rows,
         columns,
@@ -45,7 +64,7 @@ pub fn rle_decode_frame<'py>(
     // pydicom's checks come before its allocation, so their errors take precedence.
     let frame_len = match rle::check_header(data, shape).and_then(|_| shape.frame_len()) {
         Ok(len) => len,
-        Err(err) => return Ok((None, Vec::new(), Some(err.into()))),
+        Err(err) => return Ok(DecodedFrame::new(py, None, Vec::new(), Some(err.into()))),
     };
     let mut outcome = None;
     // Decoded straight into the bytearray handed back; nothing else can see it yet, so the
@@ -54,10 +73,12 @@ pub fn rle_decode_frame<'py>(
         outcome = Some(py.detach(|| rle::decode_frame(data, shape, order, out)));
         Ok(())
     })?;
-    match outcome.expect("the initialiser ran") {
-        Ok(padding) => Ok((Some(frame), padding.messages().collect(), None)),
-        Err((err, padding)) => Ok((None, padding.messages().collect(), Some(err.into()))),
-    }
+    Ok(match outcome.expect("the initialiser ran") {
+        Ok(padding) => DecodedFrame::new(py, Some(frame), padding.messages().collect(), None),
+        Err((err, padding)) => {
+            DecodedFrame::new(py, None, padding.messages().collect(), Some(err.into()))
+        }
+    })
 }
 
 /// The bytes of one still-unconverted pixel data value in a file's store: native arrays
@@ -131,9 +152,7 @@ impl PixelRegion {
 
     /// A writeable uint8 array of `length` bytes from `start`: for a large range of a
     /// mapped file, a copy-on-write view of it (writes stay private to the array), else a
-    /// copy. With `check` = (sample dtype, Bits Stored), also whether pydicom's Bits Stored
-    /// correction would leave those bytes unchanged (GIL released); else True.
-    #[pyo3(signature = (start, length, check = None))]
+    /// copy.
     // The binding layer's one unsafe code: an array that borrows a mapping (rust-numpy's
     // `borrow_from_array`), so crossing to numpy copies nothing.
     #[allow(unsafe_code)]
@@ -142,33 +161,16 @@ impl PixelRegion {
         py: Python<'py>,
         start: usize,
         length: usize,
-        check: Option<(String, u32)>,
-    ) -> PyResult<(Bound<'py, PyArray1<u8>>, bool)> {
+    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
         self.check_range(start, length)?;
-        let check = match &check {
-            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
-            None => None,
-        };
-        let fits = |data: &[u8]| match check {
-            Some((format, bits_stored)) => {
-                native::fits_bits_stored_parallel(data, format, bits_stored, threads())
-            }
-            None => true,
-        };
         let from = self.start + start;
-        // Checked through the array's own pages: the ones the caller reads next.
         let mapped = (length >= VIEW_MIN)
             .then(|| py.detach(|| self.source.private_range(from, length)))
             .flatten();
         let Some(range) = mapped else {
-            let (copy, fits) = py.detach(|| {
-                let copy = self.source.read_bulk(from, length)?;
-                let fits = fits(&copy);
-                Ok::<_, FileChanged>((copy, fits))
-            })?;
-            return Ok((PyArray1::from_vec(py, copy), fits));
+            let copy = py.detach(|| self.source.read_bulk(from, length))?;
+            return Ok(PyArray1::from_vec(py, copy));
         };
-        let fits = py.detach(|| fits(range.bytes()));
         let (ptr, len) = range.as_mut_ptr();
         let owner = Bound::new(py, PixelMap { _range: range })?;
         // SAFETY: `ptr..ptr + len` is the private mapping now owned by `owner`; moving the
@@ -180,38 +182,56 @@ impl PixelRegion {
         let view = unsafe { ArrayView1::from_shape_ptr(len, ptr as *const u8) };
         // SAFETY: as above, the data outlives the array through its base object `owner`, and
         // the mapping is never reallocated or unmapped before `owner` is dropped.
-        Ok((
-            unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) },
-            fits,
-        ))
+        Ok(unsafe { PyArray1::borrow_from_array(&view, owner.into_any()) })
     }
 
     /// Each frame's (start, end) in this encapsulated value when every frame is one
-    /// contiguous range, else None (pydicom then maps the frames).
-    #[pyo3(signature = (number_of_frames, little = true, extended = None))]
+    /// contiguous range, else None (pydicom then maps the frames). `offsets` and `lengths`:
+    /// the Extended Offset Table and its lengths, when the dataset has them.
+    #[pyo3(signature = (number_of_frames, little = true, *, offsets = None, lengths = None))]
     fn frame_ranges(
         &self,
         number_of_frames: usize,
         little: bool,
-        extended: Option<(Vec<u64>, Vec<u64>)>,
-    ) -> Option<Vec<(usize, usize)>> {
-        let extended = extended
-            .as_ref()
-            .map(|(offsets, lengths)| (offsets.as_slice(), lengths.as_slice()));
-        let ranges =
-            encapsulated::frame_ranges(self.bytes().ok()?, little, number_of_frames, extended)?;
-        Some(ranges.into_iter().map(|r| (r.start, r.end)).collect())
+        offsets: Option<Vec<u64>>,
+        lengths: Option<Vec<u64>>,
+    ) -> PyResult<Option<Vec<(usize, usize)>>> {
+        let extended = match (&offsets, &lengths) {
+            (Some(offsets), Some(lengths)) => Some((offsets.as_slice(), lengths.as_slice())),
+            (None, None) => None,
+            _ => {
+                return Err(PyValueError::new_err(
+                    "extended offsets and lengths come together",
+                ))
+            }
+        };
+        let Ok(bytes) = self.bytes() else {
+            return Ok(None);
+        };
+        let ranges = encapsulated::frame_ranges(bytes, little, number_of_frames, extended);
+        Ok(ranges.map(|ranges| ranges.into_iter().map(|r| (r.start, r.end)).collect()))
     }
 
     /// Decode the RLE frames at `ranges` into `out` (a C-contiguous uint8 array of exactly
     /// their decoded size) in pydicom's final layout, frames in parallel with the GIL
-    /// released. `correct` = (sample dtype, Bits Stored) applies pydicom's Bits Stored
-    /// correction to each frame as it is decoded (where it changes anything). Returns each
-    /// frame's warnings, or None when any frame fails (pydicom's pipeline then decodes, to
-    /// raise exactly its errors).
+    /// released. With `bits_stored` (and the samples' `dtype`), pydicom's Bits Stored
+    /// correction is applied to each frame as it is decoded (where it changes anything).
+    /// Returns each frame's warnings, or None when any frame fails (pydicom's pipeline then
+    /// decodes, to raise exactly its errors).
     // The frame shape is four DICOM attributes; a struct would only rename them.
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (ranges, rows, columns, samples_per_pixel, bits_allocated, out, segment_order = ">", correct = None))]
+    #[pyo3(signature = (
+        ranges,
+        rows,
+        columns,
+        samples_per_pixel,
+        bits_allocated,
+        out,
+        segment_order = ">",
+        *,
+        dtype = None,
+        bits_stored = None,
+    ))]
     fn rle_decode<'py>(
         &self,
         py: Python<'py>,
@@ -222,11 +242,17 @@ impl PixelRegion {
         bits_allocated: u32,
         out: &Bound<'py, PyArray1<u8>>,
         segment_order: &str,
-        correct: Option<(String, u32)>,
+        dtype: Option<&str>,
+        bits_stored: Option<u32>,
     ) -> PyResult<Option<Vec<Vec<String>>>> {
-        let correct = match &correct {
-            Some((dtype, bits_stored)) => Some((sample_format(dtype)?, *bits_stored)),
-            None => None,
+        let correct = match (bits_stored, dtype) {
+            (Some(bits_stored), Some(dtype)) => Some((sample_format(dtype)?, bits_stored)),
+            (Some(_), None) => {
+                return Err(PyValueError::new_err(
+                    "correcting Bits Stored needs the samples' dtype",
+                ))
+            }
+            (None, _) => None,
         };
         let after = |frame: &mut [u8]| {
             if let Some((format, bits_stored)) = correct {
@@ -280,6 +306,148 @@ impl PixelRegion {
     }
 }
 
+/// pydicom's correction of unused bits (`_correct_unused_bits`) applied in place to `data`,
+/// the bytes of samples of `dtype` with `bits_stored` bits used, where it changes any value:
+/// checked on several threads with the GIL released, so data whose unused bits are clear
+/// (or copy the sign) is only read.
+#[pyfunction]
+pub fn correct_unused_bits(
+    py: Python<'_>,
+    data: &Bound<'_, PyArray1<u8>>,
+    dtype: &str,
+    bits_stored: u32,
+) -> PyResult<()> {
+    let format = sample_format(dtype)?;
+    let mut data = data.try_readwrite()?;
+    let data = data.as_slice_mut()?;
+    let threads = threads();
+    py.detach(|| {
+        if !native::fits_bits_stored_parallel(data, format, bits_stored, threads) {
+            native::correct_bits_stored(data, format, bits_stored);
+        }
+    });
+    Ok(())
+}
+
+/// How plain native pixel data becomes pydicom's array (`native_layout` says when it is).
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct NativeLayout(layout::NativeLayout);
+
+#[pymethods]
+impl NativeLayout {
+    #[getter]
+    fn rows(&self) -> u32 {
+        self.0.frames.rows
+    }
+
+    #[getter]
+    fn columns(&self) -> u32 {
+        self.0.frames.columns
+    }
+
+    #[getter]
+    fn samples_per_pixel(&self) -> u32 {
+        self.0.frames.samples_per_pixel
+    }
+
+    /// True for colour-by-plane data (Planar Configuration 1).
+    #[getter]
+    fn planar(&self) -> bool {
+        self.0.frames.planar
+    }
+
+    /// The samples' numpy dtype as stored, e.g. "<u2", ">i2", "|u1".
+    #[getter]
+    fn dtype(&self) -> String {
+        dtype_of(self.0.format)
+    }
+
+    #[getter]
+    fn bits_allocated(&self) -> u32 {
+        self.0.frames.bits_allocated
+    }
+
+    #[getter]
+    fn bits_stored(&self) -> u32 {
+        self.0.frames.bits_stored
+    }
+
+    /// True when Bits Stored is less than Bits Allocated: pydicom corrects unused bits.
+    #[getter]
+    fn unused_bits(&self) -> bool {
+        self.0.frames.has_unused_bits()
+    }
+
+    #[getter]
+    fn number_of_frames(&self) -> usize {
+        self.0.frames.number_of_frames
+    }
+
+    /// Bytes in one frame.
+    #[getter]
+    fn frame_length(&self) -> usize {
+        self.0.frames.frame_len
+    }
+}
+
+/// The layout of native pixel data pydicom's pipeline would only reshape and correct the
+/// unused bits of, or None when its pipeline must decide (`layout::native_layout`). The
+/// Image Pixel values are the caller's (None where absent or not plain; an int outside
+/// 0..2**32 is no value the rule accepts), `number_of_frames` 1 when absent.
+// The rule's inputs, one keyword each; a class would only rename them.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (
+    *,
+    rows,
+    columns,
+    samples_per_pixel,
+    bits_allocated,
+    bits_stored,
+    pixel_representation,
+    photometric_interpretation,
+    planar_configuration,
+    number_of_frames,
+    little_endian,
+    pixel_vr,
+    pixel_length,
+))]
+pub fn native_layout(
+    rows: Option<&Bound<'_, PyInt>>,
+    columns: Option<&Bound<'_, PyInt>>,
+    samples_per_pixel: Option<&Bound<'_, PyInt>>,
+    bits_allocated: Option<&Bound<'_, PyInt>>,
+    bits_stored: Option<&Bound<'_, PyInt>>,
+    pixel_representation: Option<&Bound<'_, PyInt>>,
+    photometric_interpretation: Option<&str>,
+    planar_configuration: Option<&Bound<'_, PyInt>>,
+    number_of_frames: Option<&Bound<'_, PyInt>>,
+    little_endian: bool,
+    pixel_vr: Option<&str>,
+    pixel_length: usize,
+) -> Option<NativeLayout> {
+    fn int<T: for<'a, 'py> FromPyObject<'a, 'py>>(value: Option<&Bound<'_, PyInt>>) -> Option<T> {
+        value.and_then(|v| v.extract().ok())
+    }
+    let image = ImagePixel {
+        rows: int(rows),
+        columns: int(columns),
+        samples_per_pixel: int(samples_per_pixel),
+        bits_allocated: int(bits_allocated),
+        bits_stored: int(bits_stored),
+        pixel_representation: int(pixel_representation),
+        photometric_interpretation,
+        planar_configuration: int(planar_configuration),
+        number_of_frames: int(number_of_frames),
+    };
+    let value = NativeValue {
+        little_endian,
+        vr: pixel_vr,
+        length: pixel_length,
+    };
+    layout::native_layout(&image, &value).ok().map(NativeLayout)
+}
+
 /// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
 /// reads cgroup files, too slow to repeat per call).
 pub(super) fn threads() -> usize {
@@ -299,6 +467,18 @@ pub(super) fn sample_format(dtype: &str) -> PyResult<SampleFormat> {
             "not an integer sample dtype: {dtype:?}"
         ))),
     }
+}
+
+/// The numpy dtype of samples stored as `format` ("|u1" for single bytes, which have no
+/// byte order).
+pub(super) fn dtype_of(format: SampleFormat) -> String {
+    let order = match (format.bytes, format.little) {
+        (1, _) => '|',
+        (_, true) => '<',
+        (_, false) => '>',
+    };
+    let kind = if format.signed { 'i' } else { 'u' };
+    format!("{order}{kind}{}", format.bytes)
 }
 
 fn segment_order_of(option: &str) -> SegmentOrder {

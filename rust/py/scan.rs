@@ -2,13 +2,14 @@
 //! values (str, int, float, bytes, lists of them) where their bytes alone decide them; the
 //! rest is handed back for pydicom to convert.
 
-use crate::parse::ReadOptions;
+use super::file::ReadOptions;
 use crate::scan::{self, Plain, Plan, TagPath, Value};
 use crate::vr::Vr;
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use pyo3::IntoPyObjectExt;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What to read from each file: wanted element paths and pydicom's reader options.
@@ -21,76 +22,73 @@ pub struct ScanPlan {
 #[pymethods]
 impl ScanPlan {
     /// `paths`: one `(items, tag)` per column, `items` the `(sequence tag, item index)` steps
-    /// into nested datasets; `config` as for `read_path`, then pydicom's
-    /// `use_none_as_empty_text_VR_value`.
+    /// into nested datasets; files read with `options`' force and VR settings (the scan
+    /// sets the rest); `empty_text_is_none`: pydicom's `use_none_as_empty_text_VR_value`.
     #[new]
     fn new(
         paths: Vec<(Vec<(u32, usize)>, u32)>,
-        force: bool,
-        config: (bool, bool, bool, bool),
+        options: &ReadOptions,
+        empty_text_is_none: bool,
     ) -> Self {
         let columns = paths.len();
         let paths = paths
             .into_iter()
             .map(|(items, tag)| TagPath { items, tag })
             .collect();
-        let opts = ReadOptions {
-            force,
-            infer_sq_for_un_vr: config.0,
-            replace_un_with_known_vr: config.1,
-            assume_implicit_vr_switch: config.2,
-            ..ReadOptions::default()
-        };
         ScanPlan {
-            plan: Plan::new(paths, opts, config.3),
+            plan: Plan::new(paths, options.0.clone(), empty_text_is_none),
             columns,
         }
     }
 }
 
-/// A value pydicom must convert: (column, row, tag, VR as read, bytes, is_implicit_VR,
-/// is_little_endian).
-type Pending<'py> = (
-    usize,
-    usize,
-    u32,
-    Option<Vr>,
-    Bound<'py, PyBytes>,
-    bool,
-    bool,
-);
+/// A value pydicom must convert, at `row` of `column`: its element as pydicom's
+/// `RawDataElement` takes it (`vr` as read, None when implicit).
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct PendingValue {
+    column: usize,
+    row: usize,
+    tag: u32,
+    vr: Option<Vr>,
+    value: Py<PyBytes>,
+    is_implicit_vr: bool,
+    is_little_endian: bool,
+}
 
-/// Scan `paths` on `workers` threads (GIL released). Returns the columns (a list of values per
-/// wanted path, None where absent or pending), the values pydicom must convert, each file's
-/// (0008,0005) bytes where it has one and a pending value needs it, and the failures as
-/// (row, exception): `IsADirectoryError` for a directory, `ParseError` where pydicom's reader
-/// decides, else the file's error (`NotDicomError`, `OSError`).
+/// What a scan found: the `columns` (a list of values per wanted path, None where absent or
+/// pending), the values pydicom must convert (by row, then column), each file's (0008,0005)
+/// bytes by row where it has one and a pending value needs it, and the `failures` by row:
+/// `IsADirectoryError` for a directory, `ParseError` where pydicom's reader decides, else
+/// the file's error (`NotDicomError`, `OSError`).
+#[pyclass(frozen, module = "dcmfast._core", get_all)]
+pub struct ScanOutcome {
+    columns: Vec<Py<PyList>>,
+    pending: Vec<Py<PendingValue>>,
+    charsets: BTreeMap<usize, Py<PyBytes>>,
+    failures: BTreeMap<usize, Py<PyBaseException>>,
+}
+
+/// Scan `paths` on `workers` threads (GIL released); see `ScanOutcome`.
 #[pyfunction]
-#[allow(clippy::type_complexity)]
 pub fn scan_paths<'py>(
     py: Python<'py>,
     paths: Vec<PathBuf>,
     plan: &ScanPlan,
     workers: usize,
-) -> PyResult<(
-    Vec<Bound<'py, PyList>>,
-    Vec<Pending<'py>>,
-    Vec<(usize, Bound<'py, PyBytes>)>,
-    Vec<(usize, Py<PyBaseException>)>,
-)> {
+) -> PyResult<ScanOutcome> {
     let rows = paths.len();
     let mut columns: Vec<Vec<Option<Bound<'py, PyAny>>>> =
         (0..plan.columns).map(|_| vec![None; rows]).collect();
     let mut pending = Vec::new();
-    let mut charsets = Vec::new();
-    let mut failures = Vec::new();
+    let mut charsets = BTreeMap::new();
+    let mut failures = BTreeMap::new();
     let mut repeats: Vec<Repeats> = (0..plan.columns).map(|_| Repeats::default()).collect();
     let mut take = |(row, result): &scan::Outcome| -> PyResult<()> {
         let row = *row;
         let file = match result {
             Ok(file) => file,
             Err(err) => {
-                failures.push((row, PyErr::from(err).into_value(py)));
+                failures.insert(row, PyErr::from(err).into_value(py));
                 return Ok(());
             }
         };
@@ -99,23 +97,21 @@ pub fn scan_paths<'py>(
                 None => None,
                 Some(Value::Plain(value)) => Some(repeats[column].make(py, value)?),
                 Some(Value::Raw(raw)) => {
-                    let bytes = PyBytes::new(py, &raw.bytes);
-                    let encoding = raw.encoding;
-                    pending.push((
+                    pending.push(PendingValue {
                         column,
                         row,
-                        raw.tag,
-                        raw.vr,
-                        bytes,
-                        encoding.implicit,
-                        encoding.little,
-                    ));
+                        tag: raw.tag,
+                        vr: raw.vr,
+                        value: PyBytes::new(py, &raw.bytes).unbind(),
+                        is_implicit_vr: raw.encoding.implicit,
+                        is_little_endian: raw.encoding.little,
+                    });
                     None
                 }
             };
         }
         if let Some(charset) = &file.charset {
-            charsets.push((row, PyBytes::new(py, charset)));
+            charsets.insert(row, PyBytes::new(py, charset).unbind());
         }
         Ok(())
     };
@@ -124,15 +120,25 @@ pub fn scan_paths<'py>(
     let here = |range| py.detach(|| scan::scan_range(&paths, &plan.plan, range));
     let wait = |receiver: &_| py.detach(|| scan::next_outcomes(receiver));
     scan::scan_files(&paths, &plan.plan, workers, here, wait, &mut take)?;
-    pending.sort_unstable_by_key(|p| (p.1, p.0));
-    charsets.sort_unstable_by_key(|c| c.0);
-    failures.sort_unstable_by_key(|f| f.0);
+    pending.sort_unstable_by_key(|p| (p.row, p.column));
     let none = py.None().into_bound(py);
     let columns = columns
         .into_iter()
-        .map(|column| PyList::new(py, column.into_iter().map(|v| v.unwrap_or(none.clone()))))
+        .map(|column| {
+            let values = column.into_iter().map(|v| v.unwrap_or(none.clone()));
+            PyList::new(py, values).map(Bound::unbind)
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    Ok((columns, pending, charsets, failures))
+    let pending = pending
+        .into_iter()
+        .map(|p| Py::new(py, p))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(ScanOutcome {
+        columns,
+        pending,
+        charsets,
+        failures,
+    })
 }
 
 /// The last scalar values of a column (one slot for a single value, one per position for a
