@@ -57,6 +57,15 @@ pub enum Vr {
     NONE,
 }
 
+/// Every VR, in declaration order.
+const ALL: [Vr; 39] = {
+    use Vr::*;
+    [
+        AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS,
+        ST, SV, TM, UC, UI, UL, UN, UR, US, UT, UV, OB_OW, US_OW, US_SS, US_SS_OW, NONE,
+    ]
+};
+
 /// The VRs an element header can name, sorted by code (so `VR_BY_LETTERS` is built in order).
 const ENCODED: [Vr; 34] = {
     use Vr::*;
@@ -90,6 +99,12 @@ impl Vr {
             return None;
         }
         VR_BY_LETTERS[a as usize * 26 + b as usize]
+    }
+
+    /// The VR pydicom names `name` (the text `as_str` gives), for text that came back from
+    /// Python.
+    pub fn from_name(name: &str) -> Option<Vr> {
+        ALL.into_iter().find(|vr| vr.as_str() == name)
     }
 
     /// pydicom's name for it (its `VR` enum's value, or the dictionary's text).
@@ -235,6 +250,11 @@ mod tests {
 
     #[test]
     fn text_is_pydicoms() {
+        for vr in ALL {
+            assert_eq!(Vr::from_name(vr.as_str()), Some(vr));
+        }
+        assert_eq!(Vr::from_name("OB or OW"), Some(Vr::OB_OW));
+        assert_eq!(Vr::from_name("ob"), None);
         assert_eq!(Vr::OB_OW.as_str(), "OB or OW");
         assert_eq!(Vr::US_SS_OW.to_string(), "US or SS or OW");
         assert_eq!(format!("{}", Vr::PN), "PN");

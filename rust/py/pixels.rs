@@ -442,7 +442,8 @@ pub fn native_layout(
     };
     let value = NativeValue {
         little_endian,
-        vr: pixel_vr,
+        // The VR as the file states it (`PixelRegion.vr`), back from its text.
+        vr: pixel_vr.and_then(Vr::from_name),
         length: pixel_length,
     };
     layout::native_layout(&image, &value).ok().map(NativeLayout)
