@@ -417,7 +417,7 @@ impl ElementDict {
         let e = &lazy.element;
         (e.kind == ValueKind::Bytes).then(|| {
             let source = Arc::clone(&self.origins[lazy.source].source);
-            PixelRegion::new(source, e.value_offset, e.value_len, e.vr)
+            PixelRegion::new(source, e)
         })
     }
 

@@ -2,6 +2,7 @@
 //! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
 //! that release the GIL around the work.
 
+use crate::parse::Element;
 use crate::pixels::encapsulated;
 use crate::pixels::layout::{self, ImagePixel, NativeValue};
 use crate::pixels::native::{self, SampleFormat};
@@ -100,9 +101,12 @@ pub struct PixelRegion {
 const VIEW_MIN: usize = 256 * 1024;
 
 impl PixelRegion {
-    pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<Vr>) -> Self {
-        let end = start.saturating_add(len).min(source.len());
-        let start = start.min(end);
+    /// The bytes of `element`'s value in `source`, as much of them as it holds.
+    pub fn new(source: Arc<Store>, element: &Element) -> Self {
+        let range = element.value_range();
+        let end = range.end.min(source.len());
+        let start = range.start.min(end);
+        let vr = element.vr;
         PixelRegion {
             source,
             start,
