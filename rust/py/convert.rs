@@ -422,29 +422,40 @@ fn plain_value<'py>(
             one_or_many(pd, uid, objects)?
         }
         Value::IntegerStrings(items) => {
-            let (int_new, is) = (pd.int_new.bind(py), pd.is.bind(py).clone());
-            let mut objects = Vec::with_capacity(items.len());
-            for (value, original) in items {
-                let obj = int_new.call1((&is, value))?;
-                obj.setattr(intern!(py, "original_string"), &*original)?;
-                objects.push(obj);
-            }
-            one_or_many(pd, is, objects)?
+            let class = pd.is.bind(py).clone();
+            number_strings(pd, pd.int_new.bind(py), class, items, &[])?
         }
         Value::DecimalStrings(items) => {
-            let (float_new, ds) = (pd.float_new.bind(py), pd.ds.bind(py).clone());
-            let mut objects = Vec::with_capacity(items.len());
-            for (value, original) in items {
-                let obj = float_new.call1((&ds, value))?;
-                obj.setattr(intern!(py, "original_string"), &*original)?;
-                obj.setattr(intern!(py, "auto_format"), false)?;
-                objects.push(obj);
-            }
-            one_or_many(pd, ds, objects)?
+            let class = pd.ds.bind(py).clone();
+            let auto_format = PyBool::new(py, false).to_owned().into_any();
+            let extra = [(intern!(py, "auto_format"), auto_format)];
+            number_strings(pd, pd.float_new.bind(py), class, items, &extra)?
         }
         // Empty values are made by pydicom's reader path (`special`); AT and PN were refused.
         Value::Empty | Value::EmptyText | Value::Tags(_) | Value::Names(_) => return Ok(None),
     }))
+}
+
+/// pydicom's number strings (`IS`, `DSfloat`) of `items`: each made as `new(class, value)`
+/// with its `original_string` and the `extra` attributes pydicom's constructor sets.
+fn number_strings<'py, T: IntoPyObject<'py>>(
+    pd: &Pydicom,
+    new: &Bound<'py, PyAny>,
+    class: Bound<'py, PyAny>,
+    items: values::Items<(T, Text)>,
+    extra: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = class.py();
+    let mut objects = Vec::with_capacity(items.len());
+    for (value, original) in items {
+        let obj = new.call1((&class, value))?;
+        obj.setattr(intern!(py, "original_string"), &*original)?;
+        for (name, value) in extra {
+            obj.setattr(name, value)?;
+        }
+        objects.push(obj);
+    }
+    one_or_many(pd, class, objects)
 }
 
 /// One value as itself; several as pydicom's `MultiValue(constructor, values)`.
