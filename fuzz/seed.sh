@@ -53,6 +53,19 @@ mkdir -p corpus/read_file
 cp corpus/parse_file/* corpus/read_file/
 echo "read_file: $(ls corpus/read_file | wc -l) seed files"
 
+# decode_value: a VR code, a flags byte (bit 0 little endian, bits 1-2 the character-set
+# policy), then the value's bytes.
+mkdir -p corpus/decode_value
+i=0
+for seed in 'US\x01\x00\x02\x03\x04' 'FD\x01\x00\x00\x00\x00\x00\x00\xf0\x3f' 'AT\x01\x10\x00\x10\x00' \
+  'DS\x00 1.5\\-.25\\1E+02 ' 'IS\x01 +12\\-3 ' 'UI\x00 1.2.840.10008.1.2\x00' \
+  'CS\x04ORIGINAL\\PRIMARY ' 'LO\x00caf\xe9\\b ' 'PN\x02Doe^J\\Roe ' 'ST\x00line\r\n ' \
+  'AE\x00 AE1 \\\tB' 'UR\x00http://a \t' 'OB\x01\x00\x01\x02'; do
+  printf "$seed" > "corpus/decode_value/seed-$i"
+  i=$((i + 1))
+done
+echo "decode_value: $i seed files"
+
 
 # parse_dataset starts at offset 0, so its seeds are the same files with the preamble and
 # file meta removed (the deflated file is skipped: its body is compressed).

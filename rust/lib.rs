@@ -5,6 +5,7 @@
 // need no allowance: what they expand to compiles under this `deny`.
 #![deny(unsafe_code)]
 
+pub mod charset;
 pub mod dictionary;
 pub mod errors;
 pub mod loader;

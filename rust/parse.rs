@@ -12,10 +12,12 @@ use crate::tags::{
     DOUBLE_FLOAT_PIXEL_DATA, FLOAT_PIXEL_DATA, ITEM, ITEM_DELIMITATION_ITEM, PIXEL_DATA,
     SEQUENCE_DELIMITATION_ITEM, SPECIFIC_CHARACTER_SET, TRANSFER_SYNTAX_UID,
 };
-use crate::vr;
+use crate::values::{tag_of, u16_of, u32_of};
+use crate::vr::{self, Vr};
 use flate2::{Decompress, FlushDecompress, Status};
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::ops::Range;
 
 /// The length that marks an undefined-length value.
 pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
@@ -68,7 +70,7 @@ pub struct Element {
     /// Group << 16 | element.
     pub tag: u32,
     /// The VR as pydicom's raw element carries it: `None` when implicit.
-    pub vr: Option<&'static str>,
+    pub vr: Option<Vr>,
     /// The length field (`UNDEFINED_LENGTH` for undefined).
     pub length: u32,
     /// Offset of the value's first byte (pydicom's `value_tell`).
@@ -77,6 +79,13 @@ pub struct Element {
     pub value_len: usize,
     /// How the value is held.
     pub kind: ValueKind,
+}
+
+impl Element {
+    /// Where its value's bytes lie in the source: `value_len` of them from `value_offset`.
+    pub fn value_range(&self) -> Range<usize> {
+        self.value_offset..self.value_offset.saturating_add(self.value_len)
+    }
 }
 
 /// What `dcmread` may ask of the walk.
@@ -331,11 +340,9 @@ pub fn sequence_items(
 
 /// The bytes of `element` present in `buf`.
 pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
-    let end = element
-        .value_offset
-        .saturating_add(element.value_len)
-        .min(buf.len());
-    &buf[element.value_offset.min(end)..end]
+    let range = element.value_range();
+    let end = range.end.min(buf.len());
+    &buf[range.start.min(end)..end]
 }
 
 /// What `parse_file` gives for a whole file of `file_len` bytes, found from its first bytes
@@ -416,7 +423,7 @@ pub fn pixel_data_at(buf: &[u8], parsed: &ParsedFile, opts: &ReadOptions) -> Opt
     let pixels = element_at(buf, parsed.end, parsed.encoding, opts)?;
     let vr_as_walked = match pixels.vr {
         None => parsed.encoding.implicit,
-        Some(vr) => !parsed.encoding.implicit && (vr == "OB" || vr == "OW"),
+        Some(vr) => !parsed.encoding.implicit && matches!(vr, Vr::OB | Vr::OW),
     };
     (pixels.tag == PIXEL_DATA && vr_as_walked).then_some(pixels)
 }
@@ -460,10 +467,10 @@ fn sniff_encoding(buf: &[u8], pos: usize) -> Result<Encoding> {
             tag: None,
         });
     };
-    if vr::known([head[4], head[5]]).is_none() {
+    if Vr::from_code([head[4], head[5]]).is_none() {
         return Ok(Encoding::IMPLICIT_LE);
     }
-    let group = u16::from_le_bytes([head[0], head[1]]);
+    let group = u16_of([head[0], head[1]], true);
     Ok(if group >= 1024 {
         Encoding::EXPLICIT_BE
     } else {
@@ -619,7 +626,7 @@ impl Recorded {
 /// An element header as read.
 struct Header {
     tag: u32,
-    vr: Option<&'static str>,
+    vr: Option<Vr>,
     length: u32,
     value_offset: usize,
 }
@@ -658,28 +665,14 @@ impl<'a> Walker<'a> {
         found
     }
 
-    fn u16_at(&self, pos: usize, little: bool) -> Option<u16> {
-        let b: [u8; 2] = self.bytes_at(pos, 2)?.try_into().ok()?;
-        Some(if little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        })
-    }
-
     fn u32_at(&self, pos: usize, little: bool) -> Option<u32> {
         let b: [u8; 4] = self.bytes_at(pos, 4)?.try_into().ok()?;
-        Some(if little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
+        Some(u32_of(b, little))
     }
 
     fn tag_at(&self, pos: usize, little: bool) -> Option<u32> {
-        let group = self.u16_at(pos, little)? as u32;
-        let element = self.u16_at(pos + 2, little)? as u32;
-        Some(group << 16 | element)
+        let b: [u8; 4] = self.bytes_at(pos, 4)?.try_into().ok()?;
+        Some(tag_of(b, little))
     }
 
     /// The first tag and the two bytes where an explicit VR would be (pydicom's
@@ -696,34 +689,20 @@ impl<'a> Walker<'a> {
         let Some(head) = self.bytes_at(pos, 8) else {
             return Ok(None);
         };
-        let head: &[u8; 8] = head.try_into().expect("8 bytes");
-        let u16_of = |b: [u8; 2]| {
-            if enc.little {
-                u16::from_le_bytes(b)
-            } else {
-                u16::from_be_bytes(b)
-            }
-        };
-        let u32_of = |b: [u8; 4]| {
-            if enc.little {
-                u32::from_le_bytes(b)
-            } else {
-                u32::from_be_bytes(b)
-            }
-        };
-        let tag = (u16_of([head[0], head[1]]) as u32) << 16 | u16_of([head[2], head[3]]) as u32;
+        let &[a, b, c, d, e, f, g, h]: &[u8; 8] = head.try_into().expect("8 bytes");
+        let tag = tag_of([a, b, c, d], enc.little);
         let implicit = Header {
             tag,
             vr: None,
-            length: u32_of([head[4], head[5], head[6], head[7]]),
+            length: u32_of([e, f, g, h], enc.little),
             value_offset: pos + 8,
         };
         if enc.implicit {
             return Ok(Some(implicit));
         }
-        let code = [head[4], head[5]];
-        if let Some((name, long)) = vr::lookup(code) {
-            if long {
+        let code = [e, f];
+        if let Some(vr) = Vr::from_code(code) {
+            if vr.has_long_header() {
                 let Some(length) = self.u32_at(pos + 8, enc.little) else {
                     return Err(ParseError::Truncated {
                         offset: pos,
@@ -732,15 +711,15 @@ impl<'a> Walker<'a> {
                 };
                 return Ok(Some(Header {
                     tag,
-                    vr: Some(name),
+                    vr: Some(vr),
                     length,
                     value_offset: pos + 12,
                 }));
             }
             return Ok(Some(Header {
                 tag,
-                vr: Some(name),
-                length: u16_of([head[6], head[7]]) as u32,
+                vr: Some(vr),
+                length: u16_of([g, h], enc.little) as u32,
                 value_offset: pos + 8,
             }));
         }
@@ -888,8 +867,7 @@ impl<'a> Walker<'a> {
             let Some(head) = self.buf.get(pos..pos + 8) else {
                 return pos;
             };
-            let group = u16::from_le_bytes([head[0], head[1]]) as u32;
-            let tag = group << 16 | u16::from_le_bytes([head[2], head[3]]) as u32;
+            let tag = tag_of([head[0], head[1], head[2], head[3]], true);
             if !(low..high).contains(&tag) {
                 let next = tags.partition_point(|&t| t < tag);
                 low = tag;
@@ -906,13 +884,15 @@ impl<'a> Walker<'a> {
                 }
             }
             let (length, header_len) = if enc.implicit {
-                (u32::from_le_bytes([head[4], head[5], head[6], head[7]]), 8)
+                (u32_of([head[4], head[5], head[6], head[7]], true), 8)
             } else {
-                match vr::lookup([head[4], head[5]]) {
+                match Vr::from_code([head[4], head[5]]) {
                     None => return pos,
-                    Some((_, false)) => (u16::from_le_bytes([head[6], head[7]]) as u32, 8),
-                    Some((_, true)) => match self.buf.get(pos + 8..pos + 12) {
-                        Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]), 12),
+                    Some(vr) if !vr.has_long_header() => {
+                        (u16_of([head[6], head[7]], true) as u32, 8)
+                    }
+                    Some(_) => match self.buf.get(pos + 8..pos + 12) {
+                        Some(b) => (u32_of([b[0], b[1], b[2], b[3]], true), 12),
                         None => return pos,
                     },
                 }
@@ -951,14 +931,14 @@ impl<'a> Walker<'a> {
     ) -> Result<(Element, usize)> {
         let (tag, pos) = (header.tag, header.value_offset);
         let mut vr = header.vr;
-        if vr == Some("UN") && self.opts.infer_sq_for_un_vr {
-            vr = Some("SQ");
+        if vr == Some(Vr::UN) && self.opts.infer_sq_for_un_vr {
+            vr = Some(Vr::SQ);
         }
-        if vr.is_none() || (vr == Some("UN") && self.opts.replace_un_with_known_vr) {
+        if vr.is_none() || (vr == Some(Vr::UN) && self.opts.replace_un_with_known_vr) {
             match dictionary::dictionary_vr(tag) {
                 Some(found) => vr = Some(found),
                 None => match self.tag_at(pos, enc.little) {
-                    Some(ITEM) => vr = Some("SQ"),
+                    Some(ITEM) => vr = Some(Vr::SQ),
                     Some(_) => {}
                     None => {
                         return Err(ParseError::Truncated {
@@ -969,7 +949,7 @@ impl<'a> Walker<'a> {
                 },
             }
         }
-        if vr == Some("SQ") {
+        if vr == Some(Vr::SQ) {
             let next = self.walk_sequence(pos, enc, depth + 1)?;
             let element = Element {
                 tag,

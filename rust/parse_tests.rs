@@ -40,7 +40,7 @@ fn explicit_file_records_offsets_without_copying() {
         vec![tags::PATIENT_NAME, tags::ROWS]
     );
     let name = parsed.dataset[0];
-    assert_eq!(name.vr, Some("PN"));
+    assert_eq!(name.vr, Some(Vr::PN));
     assert_eq!(name.value_offset, start + 8);
     assert_eq!(value_bytes(&b.0, &name), b"Doe^J ");
 }
@@ -91,7 +91,7 @@ fn implicit_undefined_sequence_is_walked_to_its_end() {
     );
     let seq = parsed.dataset[0];
     assert_eq!(seq.kind, ValueKind::Sequence);
-    assert_eq!(seq.vr, Some("SQ"));
+    assert_eq!(seq.vr, Some(Vr::SQ));
     assert_eq!(seq.length, UNDEFINED_LENGTH);
     // The span covers the items and stops before the sequence delimiter.
     let span = value_bytes(&b.0, &seq);

@@ -7,12 +7,14 @@
 //! owned bytes with their VR and byte order; turning them into Python values is the binding
 //! layer's job.
 
+use crate::charset::Charset;
 use crate::dictionary;
 use crate::errors::{ParseError, NOT_DICOM};
 use crate::parse::{self, Element, Encoding, ReadOptions, ValueKind};
 use crate::read::{self, HeadReads, Settled};
 use crate::tags::SPECIFIC_CHARACTER_SET;
-use crate::values;
+use crate::values::{self, Text, Value as Decoded};
+use crate::vr::Vr;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -53,9 +55,9 @@ impl TagPath {
 pub struct Found<'a> {
     pub tag: u32,
     /// The VR as read (None when implicit).
-    pub raw_vr: Option<&'static str>,
+    pub raw_vr: Option<Vr>,
     /// The VR pydicom would convert with, where the walk alone can tell.
-    pub vr: Option<&'static str>,
+    pub vr: Option<Vr>,
     pub bytes: &'a [u8],
     pub encoding: Encoding,
 }
@@ -65,7 +67,7 @@ pub struct Found<'a> {
 pub struct RawValue {
     pub tag: u32,
     /// The VR as read (None when implicit).
-    pub vr: Option<&'static str>,
+    pub vr: Option<Vr>,
     pub bytes: Vec<u8>,
     pub encoding: Encoding,
 }
@@ -150,7 +152,7 @@ impl From<ParseError> for ScanError {
 pub struct Plan {
     paths: Vec<TagPath>,
     /// The dictionary VR of each path's tag: looked up once, not for every implicit-VR file.
-    dictionary_vrs: Vec<Option<&'static str>>,
+    dictionary_vrs: Vec<Option<Vr>>,
     opts: ReadOptions,
     /// pydicom's `use_none_as_empty_text_VR_value`: empty text is None, not ''.
     empty_text_is_none: bool,
@@ -418,7 +420,7 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
     let body = parsed.inflated.as_deref().unwrap_or(buf);
     let charset =
         find(&parsed.dataset, SPECIFIC_CHARACTER_SET).map(|e| parse::value_bytes(body, e));
-    let text_ok = charset.is_none_or(ascii_text_decodes_as_itself);
+    let text_charset = charset.map_or(Charset::AsciiAsItself, Charset::of_value);
     let mut values = Vec::with_capacity(plan.paths.len());
     let mut any_raw = false;
     for (path, &dictionary_vr) in plan.paths.iter().zip(&plan.dictionary_vrs) {
@@ -439,8 +441,8 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
                 Err(err) => return Err(err.into()),
             }
         };
-        values.push(found.map(
-            |found| match plain(&found, text_ok, plan.empty_text_is_none) {
+        values.push(found.map(|found| {
+            match plain(&found, text_charset, plan.empty_text_is_none) {
                 Some(value) => Value::Plain(value),
                 None => {
                     any_raw = true;
@@ -451,117 +453,38 @@ pub fn values_in(buf: &[u8], plan: &Plan, partial: bool) -> Result<Option<FileVa
                         encoding: found.encoding,
                     })
                 }
-            },
-        ));
+            }
+        }));
     }
     let charset = charset.filter(|_| any_raw).map(<[u8]>::to_vec);
     Ok(Some(FileValues { values, charset }))
 }
 
-/// True when text of ASCII bytes (no escape) decodes to itself in the character set named by
-/// a (0008,0005) value: only names whose Python codecs keep ASCII as ASCII.
-fn ascii_text_decodes_as_itself(charset: &[u8]) -> bool {
-    values::string_items(&values::latin1(charset))
-        .iter()
-        .all(|name| {
-            let name = name.trim_matches(' ');
-            matches!(name, "" | "GB18030" | "GBK")
-                || ((name.starts_with("ISO_IR ") || name.starts_with("ISO 2022 IR "))
-                    && !name.ends_with(" 13")
-                    && !name.ends_with(" 14"))
-        })
-}
-
 /// The value as the plain value pydicom's conversion gives (after `str`, `int`, `float`),
-/// when its bytes alone decide it; None when pydicom must convert it.
-pub fn plain(found: &Found, text_ok: bool, empty_text_is_none: bool) -> Option<Plain> {
-    let vr = found.vr?;
-    let bytes = found.bytes;
-    let little = found.encoding.little;
-    if bytes.is_empty() {
-        // pydicom's empty values (`empty_value_for_VR`, with its default of '' for text).
-        return match vr {
-            "SQ" => None,
-            "AE" | "AS" | "CS" | "DA" | "DT" | "LO" | "LT" | "PN" | "SH" | "ST" | "TM" | "UC"
-            | "UI" | "UR" | "UT"
-                if !empty_text_is_none =>
-            {
-                Some(Plain::Text(String::new()))
-            }
-            _ => Some(Plain::Empty),
-        };
-    }
-    let texts =
-        |items: values::Items<&str>| one_or_list(items.into_iter().map(|s| Plain::Text(s.into())));
-    match vr {
-        "US" => numbers::<2>(bytes, |b| {
-            Plain::UInt(u16::from_le_bytes(order(b, little)).into())
-        }),
-        "SS" => numbers::<2>(bytes, |b| {
-            Plain::Int(i16::from_le_bytes(order(b, little)).into())
-        }),
-        "UL" => numbers::<4>(bytes, |b| {
-            Plain::UInt(u32::from_le_bytes(order(b, little)).into())
-        }),
-        "SL" => numbers::<4>(bytes, |b| {
-            Plain::Int(i32::from_le_bytes(order(b, little)).into())
-        }),
-        "UV" => numbers::<8>(bytes, |b| Plain::UInt(u64::from_le_bytes(order(b, little)))),
-        "SV" => numbers::<8>(bytes, |b| Plain::Int(i64::from_le_bytes(order(b, little)))),
-        "FL" => numbers::<4>(bytes, |b| {
-            Plain::Float(f32::from_le_bytes(order(b, little)).into())
-        }),
-        "FD" => numbers::<8>(bytes, |b| {
-            Plain::Float(f64::from_le_bytes(order(b, little)))
-        }),
-        "AT" => numbers::<4>(bytes, |b| {
-            let group = u16::from_le_bytes(order([b[0], b[1]], little)) as u64;
-            let element = u16::from_le_bytes(order([b[2], b[3]], little)) as u64;
-            Plain::UInt(group << 16 | element)
-        }),
-        "OB" | "OD" | "OF" | "OL" | "OV" | "OW" | "UN" => Some(Plain::Bytes(bytes.to_vec())),
-        // The VRs pydicom decodes as latin-1 whatever the character set.
-        "CS" | "AS" | "DA" | "DT" | "TM" => {
-            Some(texts(values::string_items(&values::latin1(bytes))))
+/// when its bytes alone decide it; None when pydicom must convert it. `charset` is the
+/// policy for the file's character set.
+pub fn plain(found: &Found, charset: Charset, empty_text_is_none: bool) -> Option<Plain> {
+    let decoded = values::decode(found.vr?, found.bytes, found.encoding.little, charset);
+    // Read in place: moving the value out costs the scan a copy of it per element.
+    let text = |s: &Text| Plain::Text(String::from(&**s));
+    Some(match decoded.as_ref()? {
+        Decoded::Empty => Plain::Empty,
+        Decoded::EmptyText if empty_text_is_none => Plain::Empty,
+        Decoded::EmptyText => Plain::Text(String::new()),
+        Decoded::Unsigned(items) => one_or_list(items.iter().map(|&v| Plain::UInt(v))),
+        Decoded::Signed(items) => one_or_list(items.iter().map(|&v| Plain::Int(v))),
+        Decoded::Floats(items) => one_or_list(items.iter().map(|&v| Plain::Float(v))),
+        Decoded::Tags(items) => one_or_list(items.iter().map(|&tag| Plain::UInt(tag.into()))),
+        Decoded::Bytes(bytes) => Plain::Bytes(bytes.to_vec()),
+        Decoded::Strings(items) | Decoded::Names(items) | Decoded::Uids(items) => {
+            one_or_list(items.iter().map(text))
         }
-        "AE" => Some(texts(values::ae_items(&values::latin1(bytes)))),
-        "UI" => values::uid_items(&values::latin1(bytes)).map(texts),
-        "IS" => values::is_items(&values::latin1(bytes))
-            .map(|items| one_or_list(items.into_iter().map(|(v, _)| Plain::Int(v)))),
-        "DS" => values::ds_items(&values::latin1(bytes))
-            .map(|items| one_or_list(items.into_iter().map(|(v, _)| Plain::Float(v)))),
-        "SH" | "LO" | "UC" if text_ok => {
-            values::text_items(bytes, values::max_length(vr)).map(texts)
-        }
-        "ST" | "LT" | "UT" if text_ok => {
-            values::text_value(bytes, values::max_length(vr)).map(|s| Plain::Text(s.into()))
-        }
-        "PN" if text_ok => values::person_names(bytes).map(texts),
-        "UR" => Some(Plain::Text(values::ur_value(&values::latin1(bytes)).into())),
-        _ => None,
-    }
+        Decoded::IntegerStrings(items) => one_or_list(items.iter().map(|(v, _)| Plain::Int(*v))),
+        Decoded::DecimalStrings(items) => one_or_list(items.iter().map(|(v, _)| Plain::Float(*v))),
+    })
 }
 
-/// `b` in little-endian order.
-fn order<const N: usize>(mut b: [u8; N], little: bool) -> [u8; N] {
-    if !little {
-        b.reverse();
-    }
-    b
-}
-
-/// Binary numbers: one value as a scalar, several as a list (as pydicom's
-/// `convert_numbers`); None when the length is not a whole number of values.
-fn numbers<const N: usize>(bytes: &[u8], make: impl Fn([u8; N]) -> Plain) -> Option<Plain> {
-    if bytes.len() % N != 0 {
-        return None;
-    }
-    let items = bytes
-        .chunks_exact(N)
-        .map(|chunk| make(chunk.try_into().expect("N bytes")));
-    Some(one_or_list(items))
-}
-
+/// One value as itself, several as a list (as pydicom's converters give them).
 fn one_or_list(mut items: impl Iterator<Item = Plain>) -> Plain {
     // One value (the usual case) without a list to hold it.
     let Some(first) = items.next() else {
@@ -592,7 +515,7 @@ fn follow<'a>(
     elements: &[Element],
     encoding: Encoding,
     path: &TagPath,
-    dictionary_vr: Option<&'static str>,
+    dictionary_vr: Option<Vr>,
     opts: &ReadOptions,
 ) -> Result<Option<Found<'a>>, ParseError> {
     let mut owned;
@@ -616,8 +539,8 @@ fn follow<'a>(
 
 fn is_sequence(element: &Element) -> bool {
     element.kind == ValueKind::Sequence
-        || element.vr == Some("SQ")
-        || (element.vr.is_none() && dictionary::dictionary_vr(element.tag) == Some("SQ"))
+        || element.vr == Some(Vr::SQ)
+        || (element.vr.is_none() && dictionary::dictionary_vr(element.tag) == Some(Vr::SQ))
 }
 
 /// `element` as found; `dictionary_vr` is its tag's dictionary VR.
@@ -625,10 +548,10 @@ fn found<'a>(
     buf: &'a [u8],
     element: &Element,
     encoding: Encoding,
-    dictionary_vr: Option<&'static str>,
+    dictionary_vr: Option<Vr>,
 ) -> Found<'a> {
     let vr = match element.vr {
-        Some("UN") | None => dictionary_vr.or(element.vr),
+        Some(Vr::UN) | None => dictionary_vr.or(element.vr),
         vr => vr,
     };
     Found {
@@ -751,7 +674,8 @@ mod tests {
 
     #[test]
     fn numbers_follow_byte_order_and_multiplicity() {
-        fn found<'a>(vr: &'static str, bytes: &'a [u8], little: bool) -> Found<'a> {
+        const PLAIN: Charset = Charset::AsciiAsItself;
+        fn found(vr: Vr, bytes: &[u8], little: bool) -> Found<'_> {
             Found {
                 tag: tags::ROWS,
                 raw_vr: Some(vr),
@@ -764,22 +688,22 @@ mod tests {
             }
         }
         assert_eq!(
-            plain(&found("US", &[1, 2], false), true, false),
+            plain(&found(Vr::US, &[1, 2], false), PLAIN, false),
             Some(Plain::UInt(0x0102))
         );
         assert_eq!(
-            plain(&found("SS", &[0xFF, 0xFF, 2, 0], true), true, false),
+            plain(&found(Vr::SS, &[0xFF, 0xFF, 2, 0], true), PLAIN, false),
             Some(Plain::List(vec![Plain::Int(-1), Plain::Int(2)]))
         );
         assert_eq!(
-            plain(&found("FL", &[], true), true, false),
+            plain(&found(Vr::FL, &[], true), PLAIN, false),
             Some(Plain::Empty)
         );
         assert_eq!(
-            plain(&found("DS", b"1.5\\2 ", true), true, false),
+            plain(&found(Vr::DS, b"1.5\\2 ", true), PLAIN, false),
             Some(Plain::List(vec![Plain::Float(1.5), Plain::Float(2.0)]))
         );
-        assert_eq!(plain(&found("LO", b"caf\xe9", true), true, false), None);
+        assert_eq!(plain(&found(Vr::LO, b"caf\xe9", true), PLAIN, false), None);
     }
 
     #[test]

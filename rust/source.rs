@@ -10,6 +10,7 @@
 
 use crate::mapping::{FileChanged, FileId, Mapping, MAP_ALIGN};
 use crate::parse::{Element, ParsedFile, ValueKind, PIXEL_TAGS, UNDEFINED_LENGTH};
+use crate::vr::Vr;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -64,10 +65,9 @@ pub const BULK_MIN: usize = 64 * 1024;
 /// True for a top-level element whose value may stay in a mapping: pixel data, or a value
 /// of a binary VR, at least `BULK_MIN` bytes long and read now (not a sequence or deferred).
 fn is_bulk(element: &Element) -> bool {
-    const BINARY: [&str; 7] = ["OB", "OW", "OD", "OF", "OL", "OV", "UN"];
     element.kind == ValueKind::Bytes
         && element.value_len >= BULK_MIN
-        && (PIXEL_TAGS.contains(&element.tag) || element.vr.is_some_and(|vr| BINARY.contains(&vr)))
+        && (PIXEL_TAGS.contains(&element.tag) || element.vr.is_some_and(Vr::is_bytes))
 }
 
 /// The byte ranges of a file parsed as `parsed` (of `len` bytes) that a dataset reads its

@@ -1,7 +1,7 @@
 //! DICOM byte streams for tests: a little builder of elements and Part 10 files.
 
 use crate::tags::{self, TRANSFER_SYNTAX_UID};
-use crate::vr;
+use crate::vr::Vr;
 
 /// Little builder for element streams.
 #[derive(Default)]
@@ -26,7 +26,11 @@ impl Bytes {
     pub fn explicit_in(&mut self, tag: u32, vr: &str, value: &[u8], little: bool) -> &mut Self {
         self.tag(tag, little).0.extend(vr.as_bytes());
         let len = value.len() as u32;
-        if vr::has_long_header(vr) {
+        let code = vr.as_bytes().try_into().ok();
+        if code
+            .and_then(Vr::from_code)
+            .is_some_and(Vr::has_long_header)
+        {
             self.0.extend([0, 0]);
             self.0.extend(if little {
                 len.to_le_bytes()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.datadict import DicomDictionary, RepeatersDictionary, masks
+from pydicom.valuerep import VR
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "rust" / "dictionary.rs"
@@ -51,7 +52,13 @@ def hex32(value: int) -> str:
 def entry_call(tag: int, value: tuple) -> str:
     """`e(tag, vr, vm, keyword)` for one pydicom dictionary tuple."""
     vr, vm, _name, _retired, keyword = value
-    return f"e({hex32(tag)}, {rust_str(vr)}, {rust_str(vm)}, {rust_str(keyword)})"
+    return f"e({hex32(tag)}, {rust_vr(vr)}, {rust_str(vm)}, {rust_str(keyword)})"
+
+
+def rust_vr(vr: str) -> str:
+    """The `Vr` variant for a dictionary VR: pydicom's `VR` enum name ("OB or OW" is
+    `OB_OW`), or `NONE`, the dictionary's VR for the item and delimitation tags."""
+    return f"Vr::{'NONE' if vr == 'NONE' else VR(vr).name}"
 
 
 # Pieces of Rust lines longer than ruff's 88 columns are kept as separate strings.
@@ -60,21 +67,22 @@ TITLE = (
     "dictionary; do not edit."
 )
 CTOR_SIG = (
-    "const fn e(tag: u32, vr: &'static str, vm: &'static str, keyword: &'static str)"
-    " -> DictEntry"
+    "const fn e(tag: u32, vr: Vr, vm: &'static str, keyword: &'static str) -> DictEntry"
 )
 
 HEADER = """\
 {title}
 //! Using pydicom's own tables keeps our implicit-VR inference identical to pydicom's.
 
-/// One DICOM data dictionary entry (VR and VM strings exactly as pydicom has them).
+use crate::vr::Vr;
+
+/// One DICOM data dictionary entry (VR and VM exactly as pydicom has them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DictEntry {{
     /// The tag as `(group << 16) | element`; for repeater entries, the mask's `mask1`.
     pub tag: u32,
-    /// Value representation, e.g. `"PN"`, `"OB or OW"`, `"US or SS"`.
-    pub vr: &'static str,
+    /// Value representation, e.g. `Vr::PN`, `Vr::OB_OW` ("OB or OW").
+    pub vr: Vr,
     /// Value multiplicity, e.g. `"1"`, `"1-n"`.
     pub vm: &'static str,
     /// DICOM keyword (empty for a few retired entries).
@@ -106,7 +114,7 @@ pub fn lookup(tag: u32) -> Option<&'static DictEntry> {{
 }}
 
 /// The dictionary VR for `tag`, or `None` if pydicom would raise `KeyError`.
-pub fn dictionary_vr(tag: u32) -> Option<&'static str> {{
+pub fn dictionary_vr(tag: u32) -> Option<Vr> {{
     lookup(tag).map(|entry| entry.vr)
 }}
 """
@@ -120,19 +128,20 @@ mod tests {
     fn exact_entry() {
         let entry = lookup(0x0010_0010).expect("PatientName");
         assert_eq!(entry.tag, 0x0010_0010);
-        assert_eq!(entry.vr, "PN");
+        assert_eq!(entry.vr, Vr::PN);
         assert_eq!(entry.vm, "1");
         assert_eq!(entry.keyword, "PatientName");
-        assert_eq!(dictionary_vr(0x7FE0_0010), Some("OB or OW"));
+        assert_eq!(dictionary_vr(0x7FE0_0010), Some(Vr::OB_OW));
+        assert_eq!(dictionary_vr(0xFFFE_E000), Some(Vr::NONE));
     }
 
     #[test]
     fn repeater_even_group() {
         let entry = lookup(0x6000_3000).expect("OverlayData");
         assert_eq!(entry.keyword, "OverlayData");
-        assert_eq!(entry.vr, "OB or OW");
-        assert_eq!(dictionary_vr(0x6002_3000), Some("OB or OW"));
-        assert_eq!(dictionary_vr(0x601E_0010), Some("US"));
+        assert_eq!(entry.vr, Vr::OB_OW);
+        assert_eq!(dictionary_vr(0x6002_3000), Some(Vr::OB_OW));
+        assert_eq!(dictionary_vr(0x601E_0010), Some(Vr::US));
     }
 
     #[test]

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import pydicom.uid
 from pydicom import config
-from pydicom.charset import convert_encodings, python_encoding
+from pydicom.charset import convert_encodings
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import dcmread as _pydicom_dcmread
@@ -133,11 +133,7 @@ def _character_set_like_reader(ds: FileDataset, is_little: bool) -> Any:
     if raw is None:
         return ds._parent_encoding
     if isinstance(raw, RawDataElement):
-        # convert_string's split, to see whether every name is one pydicom knows.
-        listed = (raw.value or b"").decode("latin-1").rstrip(" \x00").split("\\")
-        if raw.VR in (None, "CS") and all(
-            not n or n in python_encoding for n in listed
-        ):
+        if raw.VR in (None, "CS") and _core.charset_terms_defined(raw.value or b""):
             # What Dataset._character_set does, by the shorter path.
             return convert_encodings(ds[_CHARSET].value)
         convert_encodings(convert_string(raw.value or b"", is_little))

@@ -3,12 +3,14 @@
 
 use super::fallback::Fallback;
 use super::FrameGeometry;
+use crate::charset::Charset;
 use crate::parse::{self, Element, ValueKind};
 use crate::tags::{
     BITS_ALLOCATED, BITS_STORED, COLUMNS, NUMBER_OF_FRAMES, PHOTOMETRIC_INTERPRETATION,
     PIXEL_REPRESENTATION, PLANAR_CONFIGURATION, ROWS, SAMPLES_PER_PIXEL,
 };
-use crate::values;
+use crate::values::{self, Value};
+use crate::vr::Vr;
 
 /// An attribute as read from the dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,29 +42,30 @@ impl<'a> Dataset<'a> {
         self.elements.iter().find(|e| e.tag == tag)
     }
 
-    /// The value bytes of `tag` when its VR is `vr` (or implicit): Absent, or Unusual for
-    /// any other VR, a deferred or sequence value, or an empty one.
-    fn bytes(&self, tag: u32, vr: &str) -> Attr<&'a [u8]> {
+    /// The value of `tag` decoded as `vr` (the VR it must have, or implicit) in the byte
+    /// order `little`: Absent, or Unusual for any other VR, a deferred or sequence value, or
+    /// one pydicom warns about or corrects.
+    fn value(&self, tag: u32, vr: Vr, little: bool) -> Attr<Value<'a>> {
         let Some(e) = self.find(tag) else {
             return Attr::Absent;
         };
         if e.kind != ValueKind::Bytes || e.vr.is_some_and(|v| v != vr) {
             return Attr::Unusual;
         }
-        match parse::value_bytes(self.buf, e) {
-            [] => Attr::Unusual,
-            bytes => Attr::Value(bytes),
+        // The loader reads no text decoded with the character set.
+        match values::decode(vr, parse::value_bytes(self.buf, e), little, Charset::Other) {
+            Some(value) => Attr::Value(value),
+            None => Attr::Unusual,
         }
     }
 
     /// One US value.
     pub(super) fn us(&self, tag: u32, little: bool) -> Attr<u32> {
-        match self.bytes(tag, "US") {
-            Attr::Value(&[a, b]) => Attr::Value(u32::from(if little {
-                u16::from_le_bytes([a, b])
-            } else {
-                u16::from_be_bytes([a, b])
-            })),
+        match self.value(tag, Vr::US, little) {
+            Attr::Value(Value::Unsigned(items)) => match items[..] {
+                [v] => Attr::Value(v as u32),
+                _ => Attr::Unusual,
+            },
             Attr::Absent => Attr::Absent,
             _ => Attr::Unusual,
         }
@@ -70,37 +73,37 @@ impl<'a> Dataset<'a> {
 
     /// One IS value, as pydicom reads it without a warning.
     pub(super) fn is(&self, tag: u32) -> Attr<i64> {
-        match self.bytes(tag, "IS") {
-            Attr::Value(bytes) => match values::is_items(&values::latin1(bytes)).as_deref() {
-                Some(&[(v, _)]) => Attr::Value(v),
+        // (Text: the byte order does not matter.)
+        match self.value(tag, Vr::IS, true) {
+            Attr::Value(Value::IntegerStrings(items)) => match items[..] {
+                [(v, _)] => Attr::Value(v),
                 _ => Attr::Unusual,
             },
             Attr::Absent => Attr::Absent,
-            Attr::Unusual => Attr::Unusual,
+            _ => Attr::Unusual,
         }
     }
 
     /// DS values, as pydicom reads them without a warning.
     pub(super) fn ds(&self, tag: u32) -> Attr<Vec<f64>> {
-        match self.bytes(tag, "DS") {
-            Attr::Value(bytes) => match values::ds_items(&values::latin1(bytes)) {
-                Some(items) => Attr::Value(items.into_iter().map(|(v, _)| v).collect()),
-                None => Attr::Unusual,
-            },
+        match self.value(tag, Vr::DS, true) {
+            Attr::Value(Value::DecimalStrings(items)) => {
+                Attr::Value(items.into_iter().map(|(v, _)| v).collect())
+            }
             Attr::Absent => Attr::Absent,
-            Attr::Unusual => Attr::Unusual,
+            _ => Attr::Unusual,
         }
     }
 
     /// One CS value (pydicom strips its trailing padding).
     pub(super) fn cs(&self, tag: u32) -> Attr<String> {
-        match self.bytes(tag, "CS") {
-            Attr::Value(bytes) => match values::string_items(&values::latin1(bytes)).as_slice() {
-                [one] if !one.is_empty() => Attr::Value((*one).to_string()),
+        match self.value(tag, Vr::CS, true) {
+            Attr::Value(Value::Strings(items)) => match &items[..] {
+                [one] if !one.is_empty() => Attr::Value(one.to_string()),
                 _ => Attr::Unusual,
             },
             Attr::Absent => Attr::Absent,
-            Attr::Unusual => Attr::Unusual,
+            _ => Attr::Unusual,
         }
     }
 }

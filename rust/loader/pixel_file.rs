@@ -17,6 +17,7 @@ use crate::tags::{
     DOUBLE_FLOAT_PIXEL_DATA, EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS,
     FLOAT_PIXEL_DATA, PIXEL_DATA,
 };
+use crate::vr::Vr;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -381,7 +382,7 @@ fn native_frames(
             "Pixel Data length is not the expected length",
         ));
     }
-    if !little && image.bits_allocated == 8 && pixel.vr == Some("OW") {
+    if !little && image.bits_allocated == 8 && pixel.vr == Some(Vr::OW) {
         return Err(Fallback::Unsupported(
             "big endian 8-bit OW data (pydicom swaps it)",
         ));

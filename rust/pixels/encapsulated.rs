@@ -8,6 +8,7 @@
 //! then apply by construction.
 
 use crate::tags::{ITEM, SEQUENCE_DELIMITATION_ITEM};
+use crate::values::{tag_of, u32_of};
 use std::ops::Range;
 
 /// An encapsulated value as an item walk reads it: held in memory, or read from a file at
@@ -33,24 +34,6 @@ impl ValueBytes for [u8] {
             }
             None => false,
         }
-    }
-}
-
-fn u32_of(raw: [u8; 4], little: bool) -> u32 {
-    if little {
-        u32::from_le_bytes(raw)
-    } else {
-        u32::from_be_bytes(raw)
-    }
-}
-
-fn tag_of(raw: [u8; 4], little: bool) -> u32 {
-    let group = u32_of(raw, little);
-    // A tag is two 16-bit numbers, group first.
-    if little {
-        (group & 0xFFFF) << 16 | group >> 16
-    } else {
-        group
     }
 }
 

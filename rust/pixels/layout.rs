@@ -10,6 +10,7 @@
 //! the file's bytes).
 
 use super::native::SampleFormat;
+use crate::vr::Vr;
 use std::fmt;
 
 /// The Image Pixel attribute values as the caller read them: None where absent or not a
@@ -68,7 +69,7 @@ impl FrameLayout {
 
     /// The native half of the rule: `value` holds exactly these frames (one pad byte
     /// allowed), in bytes pydicom does not swap.
-    pub fn check_native(&self, value: &NativeValue<'_>) -> Result<(), NotPlain> {
+    pub fn check_native(&self, value: &NativeValue) -> Result<(), NotPlain> {
         let expected = self
             .frame_len
             .checked_mul(self.number_of_frames)
@@ -77,7 +78,7 @@ impl FrameLayout {
         if value.length != expected && Some(value.length) != padded {
             return Err(NotPlain::Length);
         }
-        if !value.little_endian && self.bits_allocated == 8 && value.vr == Some("OW") {
+        if !value.little_endian && self.bits_allocated == 8 && value.vr == Some(Vr::OW) {
             return Err(NotPlain::SwappedOw);
         }
         Ok(())
@@ -87,9 +88,9 @@ impl FrameLayout {
 /// A native Pixel Data value: the transfer syntax's byte order, the VR as the file states it
 /// (None when implicit), and its length in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NativeValue<'a> {
+pub struct NativeValue {
     pub little_endian: bool,
-    pub vr: Option<&'a str>,
+    pub vr: Option<Vr>,
     pub length: usize,
 }
 
@@ -205,7 +206,7 @@ pub fn frame_layout(image: &ImagePixel<'_>) -> Result<FrameLayout, NotPlain> {
 /// `FrameLayout::check_native`.
 pub fn native_layout(
     image: &ImagePixel<'_>,
-    value: &NativeValue<'_>,
+    value: &NativeValue,
 ) -> Result<NativeLayout, NotPlain> {
     let frames = frame_layout(image)?;
     frames.check_native(value)?;
@@ -235,10 +236,10 @@ mod tests {
     }
 
     /// Its value, little endian.
-    fn value() -> NativeValue<'static> {
+    fn value() -> NativeValue {
         NativeValue {
             little_endian: true,
-            vr: Some("OW"),
+            vr: Some(Vr::OW),
             length: 2 * 3 * 4 * 2,
         }
     }
@@ -495,7 +496,7 @@ mod tests {
         };
         assert!(native_layout(&bytes, &little).is_ok());
         assert_eq!(native_layout(&bytes, &big), Err(NotPlain::SwappedOw));
-        for vr in [Some("OB"), None] {
+        for vr in [Some(Vr::OB), None] {
             let value = NativeValue { vr, ..big };
             assert!(native_layout(&bytes, &value).is_ok());
         }

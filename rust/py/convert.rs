@@ -2,10 +2,13 @@
 //! make (same types, same state), for elements whose conversion depends only on their own
 //! bytes. Anything else returns `None` and goes through pydicom.
 
+use crate::charset::{self, Charset};
 use crate::dictionary;
 use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
 use crate::tags;
-use crate::values;
+use crate::values::{self, Text, Value};
+use crate::vr::Vr;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
@@ -19,23 +22,6 @@ const SPECIAL_TAGS: [u32; 7] = [
     tags::FLOAT_PIXEL_DATA,
     tags::DOUBLE_FLOAT_PIXEL_DATA,
     tags::PIXEL_DATA,
-];
-
-/// Character sets in which ASCII text decodes to itself (pydicom's Python codec names).
-const ASCII_SAFE_CODECS: [&str; 13] = [
-    "iso8859",
-    "latin_1",
-    "iso8859_2",
-    "iso8859_3",
-    "iso8859_4",
-    "iso_ir_126",
-    "iso_ir_127",
-    "iso_ir_138",
-    "iso_ir_144",
-    "iso_ir_148",
-    "iso_ir_166",
-    "UTF8",
-    "GB18030",
 ];
 
 /// The `__dict__` of a module or plain object, where its attributes live.
@@ -290,22 +276,40 @@ impl Pydicom {
     }
 }
 
-/// True when the character set named by a dataset's `_read_charset` decodes ASCII as ASCII.
-fn ascii_safe(charset: &Bound<'_, PyAny>) -> bool {
-    let name = match charset.extract::<String>() {
-        Ok(name) => name,
-        Err(_) => match charset.extract::<Vec<String>>() {
-            Ok(names) if names.len() == 1 => names[0].clone(),
-            _ => return false,
+/// The character-set policy for a dataset whose `_read_charset` is `codecs` (a codec name or
+/// a list of them, as pydicom's `convert_encodings` made it).
+fn charset_of(codecs: &Bound<'_, PyAny>) -> Charset {
+    match codecs.extract::<String>() {
+        Ok(codec) => Charset::of_codecs(&[codec]),
+        Err(_) => match codecs.extract::<Vec<String>>() {
+            Ok(codecs) => Charset::of_codecs(&codecs),
+            Err(_) => Charset::Other,
         },
-    };
-    ASCII_SAFE_CODECS.contains(&name.as_str())
+    }
+}
+
+/// True when ASCII text of `vr` decodes to itself in a dataset whose (0008,0005) value is
+/// `value`, so the core decodes it (the character-set policy, exposed for its test against
+/// pydicom).
+#[pyfunction]
+pub fn charset_keeps_ascii(value: &[u8], vr: &str) -> PyResult<bool> {
+    let vr = <[u8; 2]>::try_from(vr.as_bytes())
+        .ok()
+        .and_then(Vr::from_code)
+        .ok_or_else(|| PyValueError::new_err(format!("not a VR: {vr:?}")))?;
+    Ok(Charset::of_value(value).keeps_ascii(vr))
+}
+
+/// True when every term of the (0008,0005) value `value` is a defined term pydicom knows.
+#[pyfunction]
+pub fn charset_terms_defined(value: &[u8]) -> bool {
+    charset::value_terms_are_defined(value)
 }
 
 /// A plain element converted: what its pydicom `DataElement` holds.
 pub struct PlainElement {
     tag: Py<PyAny>,
-    vr: &'static str,
+    vr: Vr,
     /// `config.settings.reading_validation_mode` when it was converted.
     validation_mode: Py<PyAny>,
     pub value: Py<PyAny>,
@@ -365,96 +369,93 @@ pub fn plain_element<'py>(
     }))
 }
 
+/// The value pydicom's converter makes of `bytes` (an element of `vr`), as pydicom's
+/// objects; None when pydicom must make it. `charset` is the dataset's `_read_charset`.
 fn plain_value<'py>(
     pd: &Pydicom,
     py: Python<'py>,
-    vr: &str,
+    vr: Vr,
     bytes: &[u8],
     little: bool,
     charset: &Bound<'py, PyAny>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let strings = |items: values::Items<&str>| -> PyResult<Bound<'py, PyAny>> {
-        let objects = items.into_iter().map(|s| PyString::new(py, s).into_any());
+    // What pydicom's configuration or its own classes decide: AT values become tags, UN is
+    // looked up again in the dictionary, person names become PersonName objects.
+    let pydicoms = match vr {
+        Vr::AT | Vr::UN | Vr::PN => true,
+        Vr::DA | Vr::DT | Vr::TM => pd.flag(py, intern!(py, "datetime_conversion"))?,
+        Vr::IS => pd.flag(py, intern!(py, "use_IS_numpy"))?,
+        Vr::DS => {
+            pd.flag(py, intern!(py, "use_DS_decimal"))?
+                || pd.flag(py, intern!(py, "use_DS_numpy"))?
+        }
+        _ => false,
+    };
+    if pydicoms {
+        return Ok(None);
+    }
+    // The character set matters only to the VRs decoded with it.
+    let charset = if vr.uses_specific_charset() {
+        charset_of(charset)
+    } else {
+        Charset::Other
+    };
+    let Some(value) = values::decode(vr, bytes, little, charset) else {
+        return Ok(None);
+    };
+    let strings = |items: values::Items<Text>| -> PyResult<Bound<'py, PyAny>> {
+        let objects = items.iter().map(|s| PyString::new(py, s).into_any());
         one_or_many(pd, py.get_type::<PyString>().into_any(), objects.collect())
     };
-    let text_ok = || ascii_safe(charset);
-    // Bytes decoded as latin-1 (pydicom's default for these VRs), only where needed.
-    let text = || values::latin1(bytes);
-    Ok(match vr {
-        "US" => numbers::<2>(py, bytes, |b| u16_of(b, little).into_bound_py_any(py))?,
-        "SS" => numbers::<2>(py, bytes, |b| {
-            (u16_of(b, little) as i16).into_bound_py_any(py)
-        })?,
-        "UL" => numbers::<4>(py, bytes, |b| u32_of(b, little).into_bound_py_any(py))?,
-        "SL" => numbers::<4>(py, bytes, |b| {
-            (u32_of(b, little) as i32).into_bound_py_any(py)
-        })?,
-        "UV" => numbers::<8>(py, bytes, |b| u64_of(b, little).into_bound_py_any(py))?,
-        "SV" => numbers::<8>(py, bytes, |b| {
-            (u64_of(b, little) as i64).into_bound_py_any(py)
-        })?,
-        "FL" => numbers::<4>(py, bytes, |b| {
-            (f32::from_bits(u32_of(b, little)) as f64).into_bound_py_any(py)
-        })?,
-        "FD" => numbers::<8>(py, bytes, |b| {
-            f64::from_bits(u64_of(b, little)).into_bound_py_any(py)
-        })?,
-        "OB" | "OD" | "OF" | "OL" | "OV" | "OW" => Some(PyBytes::new(py, bytes).into_any()),
-        "CS" | "AS" => Some(strings(values::string_items(&text()))?),
-        "DA" | "TM" | "DT" if !pd.flag(py, intern!(py, "datetime_conversion"))? => {
-            Some(strings(values::string_items(&text()))?)
+    Ok(Some(match value {
+        Value::Unsigned(items) => numbers(py, items)?,
+        Value::Signed(items) => numbers(py, items)?,
+        Value::Floats(items) => numbers(py, items)?,
+        Value::Bytes(bytes) => PyBytes::new(py, bytes).into_any(),
+        Value::Strings(items) => strings(items)?,
+        Value::Uids(items) => {
+            let (str_new, uid) = (pd.str_new.bind(py), pd.uid.bind(py).clone());
+            let objects = items
+                .iter()
+                .map(|s| str_new.call1((&uid, &**s)))
+                .collect::<PyResult<Vec<_>>>()?;
+            one_or_many(pd, uid, objects)?
         }
-        "AE" => Some(strings(values::ae_items(&text()))?),
-        "UR" => Some(PyString::new(py, values::ur_value(&text())).into_any()),
-        "UI" => match values::uid_items(&text()) {
-            Some(items) => {
-                let (str_new, uid) = (pd.str_new.bind(py), pd.uid.bind(py).clone());
-                let objects = items
-                    .iter()
-                    .map(|s| str_new.call1((&uid, *s)))
-                    .collect::<PyResult<Vec<_>>>()?;
-                Some(one_or_many(pd, uid, objects)?)
-            }
-            None => None,
-        },
-        "IS" if !pd.flag(py, intern!(py, "use_IS_numpy"))? => match values::is_items(&text()) {
-            Some(items) => {
-                let (int_new, is) = (pd.int_new.bind(py), pd.is.bind(py).clone());
-                let mut objects = Vec::with_capacity(items.len());
-                for (value, original) in items {
-                    let obj = int_new.call1((&is, value))?;
-                    obj.setattr(intern!(py, "original_string"), original)?;
-                    objects.push(obj);
-                }
-                Some(one_or_many(pd, is, objects)?)
-            }
-            None => None,
-        },
-        "DS" if !pd.flag(py, intern!(py, "use_DS_decimal"))?
-            && !pd.flag(py, intern!(py, "use_DS_numpy"))? =>
-        {
-            match values::ds_items(&text()) {
-                Some(items) => {
-                    let (float_new, ds) = (pd.float_new.bind(py), pd.ds.bind(py).clone());
-                    let mut objects = Vec::with_capacity(items.len());
-                    for (value, original) in items {
-                        let obj = float_new.call1((&ds, value))?;
-                        obj.setattr(intern!(py, "original_string"), original)?;
-                        obj.setattr(intern!(py, "auto_format"), false)?;
-                        objects.push(obj);
-                    }
-                    Some(one_or_many(pd, ds, objects)?)
-                }
-                None => None,
-            }
+        Value::IntegerStrings(items) => {
+            let class = pd.is.bind(py).clone();
+            number_strings(pd, pd.int_new.bind(py), class, items, &[])?
         }
-        "LO" | "SH" | "UC" if text_ok() => values::text_items(bytes, values::max_length(vr))
-            .map(strings)
-            .transpose()?,
-        "LT" | "ST" | "UT" if text_ok() => values::text_value(bytes, values::max_length(vr))
-            .map(|s| PyString::new(py, s).into_any()),
-        _ => None,
-    })
+        Value::DecimalStrings(items) => {
+            let class = pd.ds.bind(py).clone();
+            let auto_format = PyBool::new(py, false).to_owned().into_any();
+            let extra = [(intern!(py, "auto_format"), auto_format)];
+            number_strings(pd, pd.float_new.bind(py), class, items, &extra)?
+        }
+        // Empty values are made by pydicom's reader path (`special`); AT and PN were refused.
+        Value::Empty | Value::EmptyText | Value::Tags(_) | Value::Names(_) => return Ok(None),
+    }))
+}
+
+/// pydicom's number strings (`IS`, `DSfloat`) of `items`: each made as `new(class, value)`
+/// with its `original_string` and the `extra` attributes pydicom's constructor sets.
+fn number_strings<'py, T: IntoPyObject<'py>>(
+    pd: &Pydicom,
+    new: &Bound<'py, PyAny>,
+    class: Bound<'py, PyAny>,
+    items: values::Items<(T, Text)>,
+    extra: &[(&Bound<'py, PyString>, Bound<'py, PyAny>)],
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = class.py();
+    let mut objects = Vec::with_capacity(items.len());
+    for (value, original) in items {
+        let obj = new.call1((&class, value))?;
+        obj.setattr(intern!(py, "original_string"), &*original)?;
+        for (name, value) in extra {
+            obj.setattr(name, value)?;
+        }
+        objects.push(obj);
+    }
+    one_or_many(pd, class, objects)
 }
 
 /// One value as itself; several as pydicom's `MultiValue(constructor, values)`.
@@ -474,42 +475,27 @@ fn one_or_many<'py>(
 }
 
 /// Binary numbers: one value as a scalar, several as a list (pydicom's `convert_numbers`).
-fn numbers<'py, const N: usize>(
-    py: Python<'py>,
-    bytes: &[u8],
-    make: impl Fn(&[u8]) -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    if bytes.len() % N != 0 {
-        return Ok(None);
+fn numbers<'py, T>(py: Python<'py>, items: values::Items<T>) -> PyResult<Bound<'py, PyAny>>
+where
+    T: IntoPyObject<'py>,
+{
+    if items.len() == 1 {
+        return items
+            .into_iter()
+            .next()
+            .expect("one value")
+            .into_bound_py_any(py);
     }
-    let mut values = bytes
-        .chunks_exact(N)
-        .map(&make)
-        .collect::<PyResult<Vec<_>>>()?;
-    Ok(Some(if values.len() == 1 {
-        values.pop().expect("one value")
-    } else {
-        PyList::new(py, values)?.into_any()
-    }))
+    Ok(PyList::new(py, items)?.into_any())
 }
 
-/// The first `N` bytes of `b` in little-endian order.
-fn le_bytes<const N: usize>(b: &[u8], little: bool) -> [u8; N] {
-    let mut word: [u8; N] = b[..N].try_into().expect("N bytes");
-    if !little {
-        word.reverse();
+/// A VR crosses into Python as pydicom's text for it.
+impl<'py> IntoPyObject<'py> for Vr {
+    type Target = PyString;
+    type Output = Bound<'py, PyString>;
+    type Error = std::convert::Infallible;
+
+    fn into_pyobject(self, py: Python<'py>) -> Result<Self::Output, Self::Error> {
+        Ok(PyString::new(py, self.as_str()))
     }
-    word
-}
-
-fn u16_of(b: &[u8], little: bool) -> u16 {
-    u16::from_le_bytes(le_bytes(b, little))
-}
-
-fn u32_of(b: &[u8], little: bool) -> u32 {
-    u32::from_le_bytes(le_bytes(b, little))
-}
-
-fn u64_of(b: &[u8], little: bool) -> u64 {
-    u64::from_le_bytes(le_bytes(b, little))
 }

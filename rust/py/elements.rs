@@ -4,11 +4,13 @@
 
 use super::convert::{plain_element, PlainElement, Pydicom};
 use super::pixels::PixelRegion;
+use crate::charset;
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Store;
 use crate::tagmap::TagMap;
 use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
+use crate::vr::Vr;
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -56,10 +58,8 @@ struct Origin {
 impl Origin {
     /// The bytes of `element`'s value present in the source.
     fn value(&self, element: &Element) -> PyResult<&[u8]> {
-        let end = element.value_offset.saturating_add(element.value_len);
-        self.source
-            .get(element.value_offset, end)
-            .map_err(PyErr::from)
+        let range = element.value_range();
+        self.source.get(range.start, range.end).map_err(PyErr::from)
     }
 }
 
@@ -293,17 +293,15 @@ impl ElementDict {
             Some(_) => return Ok(None),
         };
         let e = &lazy.element;
-        if !matches!(e.vr, None | Some("CS")) || e.kind != ValueKind::Bytes {
+        if !matches!(e.vr, None | Some(Vr::CS)) || e.kind != ValueKind::Bytes {
             return Ok(None);
         }
         let text = values::latin1(this.origins[lazy.source].value(e)?);
-        let names = values::string_items(&text);
-        let known = pd.python_encoding(py);
-        for name in &names {
-            if !name.is_empty() && !known.contains(name)? {
-                return Ok(None);
-            }
+        let names = charset::terms(&text);
+        if !charset::terms_are_defined(&names) {
+            return Ok(None);
         }
+        let known = pd.python_encoding(py);
         let key = this.tag_object(py, SPECIFIC_CHARACTER_SET)?;
         let value = Self::value_of(slf, &key, &PyString::new(py, "").into_any())?;
         if value.is(py.NotImplemented()) {
@@ -419,7 +417,7 @@ impl ElementDict {
         let e = &lazy.element;
         (e.kind == ValueKind::Bytes).then(|| {
             let source = Arc::clone(&self.origins[lazy.source].source);
-            PixelRegion::new(source, e.value_offset, e.value_len, e.vr)
+            PixelRegion::new(source, e)
         })
     }
 

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 #[pymodule(gil_used = false)]
 mod _core {
     #[pymodule_export]
-    use super::convert::Pydicom;
+    use super::convert::{charset_keeps_ascii, charset_terms_defined, Pydicom};
     #[pymodule_export]
     use super::elements::{ElementDict, KeywordAttribute};
     #[pymodule_export]

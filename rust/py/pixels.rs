@@ -2,11 +2,13 @@
 //! data value as native arrays view it and whole arrays are decoded from it. Thin wrappers
 //! that release the GIL around the work.
 
+use crate::parse::Element;
 use crate::pixels::encapsulated;
 use crate::pixels::layout::{self, ImagePixel, NativeValue};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
 use crate::source::{PrivateRange, Store};
+use crate::vr::Vr;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::exceptions::{PyBaseException, PyValueError};
@@ -88,7 +90,7 @@ pub struct PixelRegion {
     source: Arc<Store>,
     start: usize,
     len: usize,
-    vr: Option<&'static str>,
+    vr: Option<Vr>,
 }
 
 /// Native arrays at least this large view a private mapping of the file; smaller ones are
@@ -99,9 +101,12 @@ pub struct PixelRegion {
 const VIEW_MIN: usize = 256 * 1024;
 
 impl PixelRegion {
-    pub fn new(source: Arc<Store>, start: usize, len: usize, vr: Option<&'static str>) -> Self {
-        let end = start.saturating_add(len).min(source.len());
-        let start = start.min(end);
+    /// The bytes of `element`'s value in `source`, as much of them as it holds.
+    pub fn new(source: Arc<Store>, element: &Element) -> Self {
+        let range = element.value_range();
+        let end = range.end.min(source.len());
+        let start = range.start.min(end);
+        let vr = element.vr;
         PixelRegion {
             source,
             start,
@@ -145,7 +150,7 @@ impl PixelRegion {
 
     /// The value's VR as the file states it (None when implicit).
     #[getter]
-    fn vr(&self) -> Option<&'static str> {
+    fn vr(&self) -> Option<Vr> {
         self.vr
     }
 
@@ -441,7 +446,8 @@ pub fn native_layout(
     };
     let value = NativeValue {
         little_endian,
-        vr: pixel_vr,
+        // The VR as the file states it (`PixelRegion.vr`), back from its text.
+        vr: pixel_vr.and_then(Vr::from_name),
         length: pixel_length,
     };
     layout::native_layout(&image, &value).ok().map(NativeLayout)

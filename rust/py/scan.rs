@@ -4,6 +4,7 @@
 
 use super::file::ReadOptions;
 use crate::scan::{self, Plain, Plan, TagPath, Value};
+use crate::vr::Vr;
 use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -48,7 +49,7 @@ pub struct PendingValue {
     column: usize,
     row: usize,
     tag: u32,
-    vr: Option<&'static str>,
+    vr: Option<Vr>,
     value: Py<PyBytes>,
     is_implicit_vr: bool,
     is_little_endian: bool,
