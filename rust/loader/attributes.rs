@@ -5,6 +5,7 @@ use super::fallback::Fallback;
 use super::FrameGeometry;
 use crate::charset::Charset;
 use crate::parse::{self, Element, ValueKind};
+use crate::pixels::layout::{self, FrameLayout};
 use crate::tags::{
     BITS_ALLOCATED, BITS_STORED, COLUMNS, NUMBER_OF_FRAMES, PHOTOMETRIC_INTERPRETATION,
     PIXEL_REPRESENTATION, PLANAR_CONFIGURATION, ROWS, SAMPLES_PER_PIXEL,
@@ -22,11 +23,11 @@ pub(super) enum Attr<T> {
 }
 
 impl<T> Attr<T> {
-    pub(super) fn required(self, what: &'static str) -> Result<T, Fallback> {
+    /// The value, when there is a plain one.
+    pub(super) fn plain(self) -> Option<T> {
         match self {
-            Attr::Value(v) => Ok(v),
-            Attr::Absent => Err(Fallback::Missing(what)),
-            Attr::Unusual => Err(Fallback::NotPlain(what)),
+            Attr::Value(v) => Some(v),
+            Attr::Absent | Attr::Unusual => None,
         }
     }
 }
@@ -109,86 +110,47 @@ impl<'a> Dataset<'a> {
 }
 
 /// The Image Pixel attributes of a file whose frames pydicom decodes without colour
-/// conversion, as read from its dataset.
+/// conversion: their layout, by the one rule `pixels::layout` keeps.
 #[derive(Debug, Clone)]
 pub(super) struct ImagePixel {
-    pub(super) geometry: FrameGeometry,
-    pub(super) bits_allocated: u32,
-    pub(super) bits_stored: u32,
-    pub(super) signed: bool,
+    pub(super) layout: FrameLayout,
     /// MONOCHROME1 or MONOCHROME2 (windowing applies).
     pub(super) monochrome: bool,
-    /// Native colour-by-plane data (Planar Configuration 1).
-    pub(super) planar: bool,
-    pub(super) number_of_frames: usize,
-    /// Bytes of one frame.
-    pub(super) frame_len: usize,
 }
 
 impl ImagePixel {
     /// The attributes of `dataset` (in the byte order `little`), or why pydicom must decode
     /// its frames: a value absent or not plain, or a layout pydicom converts or rejects.
     pub(super) fn read(dataset: &Dataset<'_>, little: bool) -> Result<ImagePixel, Fallback> {
-        let us = |tag, what| dataset.us(tag, little).required(what);
-        let geometry = FrameGeometry {
-            rows: us(ROWS, "Rows")?,
-            columns: us(COLUMNS, "Columns")?,
-            samples_per_pixel: us(SAMPLES_PER_PIXEL, "Samples per Pixel")?,
-        };
-        let bits_allocated = us(BITS_ALLOCATED, "Bits Allocated")?;
-        let bits_stored = us(BITS_STORED, "Bits Stored")?;
-        let signed = match us(PIXEL_REPRESENTATION, "Pixel Representation")? {
-            0 => false,
-            1 => true,
-            _ => return Err(Fallback::Unsupported("Pixel Representation is not 0 or 1")),
-        };
-        if geometry.rows == 0
-            || geometry.columns == 0
-            || ![8, 16, 32, 64].contains(&bits_allocated)
-            || !(1..=bits_allocated).contains(&bits_stored)
-        {
-            return Err(Fallback::Unsupported("Image Pixel values pydicom rejects"));
-        }
-        let photometric = dataset
-            .cs(PHOTOMETRIC_INTERPRETATION)
-            .required("Photometric Interpretation")?;
-        let monochrome = matches!(photometric.as_str(), "MONOCHROME1" | "MONOCHROME2");
-        let planar = match (geometry.samples_per_pixel, photometric.as_str()) {
-            (1, "MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR") => false,
-            (3, "RGB") => match dataset.us(PLANAR_CONFIGURATION, little) {
-                Attr::Value(0) => false,
-                Attr::Value(1) => true,
-                _ => return Err(Fallback::Unsupported("no plain Planar Configuration")),
-            },
-            // pydicom converts YBR data to RGB, or rejects the combination
-            _ => {
-                return Err(Fallback::Unsupported(
-                    "a photometric interpretation pydicom converts",
-                ))
-            }
-        };
+        let us = |tag| dataset.us(tag, little).plain();
+        let photometric = dataset.cs(PHOTOMETRIC_INTERPRETATION).plain();
         let number_of_frames = match dataset.is(NUMBER_OF_FRAMES) {
-            Attr::Absent => 1,
-            Attr::Value(n) if n >= 1 => n as usize,
-            _ => {
-                return Err(Fallback::Unsupported(
-                    "Number of Frames is not a plain positive value",
-                ))
-            }
+            Attr::Absent => Some(1),
+            Attr::Value(n) => u64::try_from(n).ok(),
+            Attr::Unusual => None,
         };
-        let frame_len = geometry
-            .samples()
-            .and_then(|samples| samples.checked_mul(bits_allocated as usize / 8))
-            .ok_or(Fallback::Unsupported("frame too large"))?;
-        Ok(ImagePixel {
-            geometry,
-            bits_allocated,
-            bits_stored,
-            signed,
-            monochrome,
-            planar,
+        let attributes = layout::ImagePixel {
+            rows: us(ROWS),
+            columns: us(COLUMNS),
+            samples_per_pixel: us(SAMPLES_PER_PIXEL),
+            bits_allocated: us(BITS_ALLOCATED),
+            bits_stored: us(BITS_STORED),
+            pixel_representation: us(PIXEL_REPRESENTATION),
+            photometric_interpretation: photometric.as_deref(),
+            planar_configuration: us(PLANAR_CONFIGURATION),
             number_of_frames,
-            frame_len,
-        })
+        };
+        let layout = layout::frame_layout(&attributes).map_err(Fallback::Layout)?;
+        let monochrome = matches!(photometric.as_deref(), Some("MONOCHROME1" | "MONOCHROME2"));
+        Ok(ImagePixel { layout, monochrome })
+    }
+
+    /// Rows, columns and samples per pixel.
+    pub(super) fn geometry(&self) -> FrameGeometry {
+        FrameGeometry {
+            rows: self.layout.rows,
+            columns: self.layout.columns,
+            samples_per_pixel: self.layout.samples_per_pixel,
+        }
     }
 }

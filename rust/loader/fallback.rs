@@ -1,6 +1,7 @@
 //! Why a file or frame is left to pydicom, and why a whole batch is refused.
 
 use crate::errors::ParseError;
+use crate::pixels::layout::NotPlain;
 use crate::pixels::rle::RleError;
 use std::fmt;
 use std::io;
@@ -16,8 +17,8 @@ pub enum Fallback {
     Parse(ParseError),
     /// A required attribute is absent.
     Missing(&'static str),
-    /// A required attribute is present but not a plain value.
-    NotPlain(&'static str),
+    /// Image Pixel values or a native value pydicom reads its own way (`pixels::layout`).
+    Layout(NotPlain),
     /// Something pydicom reads its own way (a transfer syntax, a LUT, an odd layout).
     Unsupported(&'static str),
     /// The frame index is beyond the file's frames.
@@ -40,8 +41,8 @@ impl fmt::Display for Fallback {
             Fallback::Io(message) => f.write_str(message),
             Fallback::NotRegular(what) | Fallback::Unsupported(what) => f.write_str(what),
             Fallback::Parse(err) => err.fmt(f),
+            Fallback::Layout(why) => why.fmt(f),
             Fallback::Missing(what) => write!(f, "no {what}"),
-            Fallback::NotPlain(what) => write!(f, "{what} is not a plain value"),
             Fallback::FrameBeyond(index) => write!(f, "frame {index} is beyond the data"),
             Fallback::Rle { index, error } => write!(f, "RLE frame {index}: {error}"),
             Fallback::ReadPixelData(message) => write!(f, "reading pixel data: {message}"),

@@ -22,7 +22,7 @@ impl PixelFile {
     /// Bytes of one decoded frame.
     pub(super) fn frame_len(&self) -> usize {
         // Checked when the file was opened.
-        self.image.geometry.samples().unwrap_or(0) * self.format.bytes
+        self.image.geometry().samples().unwrap_or(0) * self.format.bytes
     }
 
     /// Write frame `index` to `slot`, which must hold exactly one frame (bytes in the sample
@@ -35,7 +35,7 @@ impl PixelFile {
         transform: &Transform,
         scratch: &mut Scratch,
     ) -> Result<Vec<String>, Fallback> {
-        if index >= self.image.number_of_frames {
+        if index >= self.image.layout.number_of_frames {
             return Err(Fallback::FrameBeyond(index));
         }
         let frame_len = self.frame_len();
@@ -65,7 +65,7 @@ impl PixelFile {
     ) -> Result<Vec<String>, Fallback> {
         let frame_len = self.frame_len();
         let le = self.decoded_format();
-        let as_stored = self.format.little && !self.image.planar;
+        let as_stored = self.format.little && !self.image.layout.planar;
         let Scratch(read, normalised, tables) = scratch;
         let (src, slot) = match (&self.data, slot) {
             (Data::Source(source), slot) => (
@@ -79,7 +79,7 @@ impl PixelFile {
             // check.
             (Data::File(file), Slot::Raw(out)) if as_stored => {
                 read_at(file, out, from)?;
-                native::fix_bits_stored(out, le, self.image.bits_stored);
+                native::fix_bits_stored(out, le, self.image.layout.bits_stored);
                 return Ok(Vec::new());
             }
             (Data::File(file), slot) => {
@@ -98,11 +98,16 @@ impl PixelFile {
         match slot {
             Slot::Raw(out) => {
                 out.copy_from_slice(data);
-                native::fix_bits_stored(out, le, self.image.bits_stored);
+                native::fix_bits_stored(out, le, self.image.layout.bits_stored);
             }
-            Slot::Float(out) => {
-                lut::samples_to_f32(data, le, self.image.bits_stored, transform, out, tables)
-            }
+            Slot::Float(out) => lut::samples_to_f32(
+                data,
+                le,
+                self.image.layout.bits_stored,
+                transform,
+                out,
+                tables,
+            ),
         }
         Ok(Vec::new())
     }
@@ -129,10 +134,10 @@ impl PixelFile {
             .get(range.clone())
             .ok_or(Fallback::Unsupported("RLE frame beyond the file"))?;
         let shape = FrameShape {
-            rows: self.image.geometry.rows,
-            columns: self.image.geometry.columns,
-            samples_per_pixel: self.image.geometry.samples_per_pixel,
-            bits_allocated: self.image.bits_allocated,
+            rows: self.image.layout.rows,
+            columns: self.image.layout.columns,
+            samples_per_pixel: self.image.layout.samples_per_pixel,
+            bits_allocated: self.image.layout.bits_allocated,
         };
         let decode = |out: &mut [u8]| {
             rle::decode_frame_as(src, shape, SegmentOrder::Big, Layout::Interleaved, out)
@@ -141,13 +146,20 @@ impl PixelFile {
         let padding = match slot {
             Slot::Raw(out) => {
                 let padding = decode(out)?;
-                native::fix_bits_stored(out, le, self.image.bits_stored);
+                native::fix_bits_stored(out, le, self.image.layout.bits_stored);
                 padding
             }
             Slot::Float(out) => {
                 read.resize(self.frame_len(), 0);
                 let padding = decode(read)?;
-                lut::samples_to_f32(read, le, self.image.bits_stored, transform, out, tables);
+                lut::samples_to_f32(
+                    read,
+                    le,
+                    self.image.layout.bits_stored,
+                    transform,
+                    out,
+                    tables,
+                );
                 padding
             }
         };
@@ -157,12 +169,12 @@ impl PixelFile {
     /// Native frame bytes (`src`) as little-endian samples, colour by pixel, into `out`.
     fn normalise(&self, src: &[u8], out: &mut [u8]) {
         let n = self.format.bytes;
-        let spp = self.image.geometry.samples_per_pixel as usize;
+        let spp = self.image.layout.samples_per_pixel as usize;
         let pixels = (src.len() / n / spp.max(1)).max(1);
         let little = self.format.little;
         for (i, sample) in src.chunks_exact(n).enumerate() {
             // Sample i of the stored frame is (plane, pixel) when planar, else (pixel, plane).
-            let at = if self.image.planar {
+            let at = if self.image.layout.planar {
                 (i % pixels) * spp + i / pixels
             } else {
                 i

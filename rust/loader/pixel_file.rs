@@ -9,6 +9,7 @@ use super::FrameGeometry;
 use crate::mapping::Mapping;
 use crate::parse::{self, Element, ParsedFile, ReadOptions, ValueKind, UNDEFINED_LENGTH};
 use crate::pixels::encapsulated;
+use crate::pixels::layout::{NativeValue, NotPlain};
 use crate::pixels::lut::Transform;
 use crate::pixels::native::SampleFormat;
 use crate::read::{self, HeadReads, Settled};
@@ -17,7 +18,6 @@ use crate::tags::{
     DOUBLE_FLOAT_PIXEL_DATA, EXTENDED_OFFSET_TABLE, EXTENDED_OFFSET_TABLE_LENGTHS,
     FLOAT_PIXEL_DATA, PIXEL_DATA,
 };
-use crate::vr::Vr;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
@@ -170,7 +170,7 @@ impl PixelFile {
 
     /// The frame geometry.
     pub fn geometry(&self) -> FrameGeometry {
-        self.image.geometry
+        self.image.geometry()
     }
 
     /// The sample type of pydicom's array (its byte order aside).
@@ -180,14 +180,17 @@ impl PixelFile {
 
     /// Number of frames.
     pub fn number_of_frames(&self) -> usize {
-        self.image.number_of_frames
+        self.image.layout.number_of_frames
     }
 
     /// The per-sample arithmetic `processing` amounts to for this dataset, or why pydicom
     /// must do it (a lookup table, a value pydicom raises on or reads unusually).
     pub fn transform(&self, processing: Processing) -> Result<Transform, Fallback> {
-        self.luts
-            .transform(processing, self.image.bits_stored, self.format.signed)
+        self.luts.transform(
+            processing,
+            self.image.layout.bits_stored,
+            self.format.signed,
+        )
     }
 }
 
@@ -243,7 +246,7 @@ impl Pixels {
         };
         let image = ImagePixel::read(&dataset, little)?;
         let frames = if rle {
-            match rle_frames(buf, &pixel, head_of, image.number_of_frames)? {
+            match rle_frames(buf, &pixel, head_of, image.layout.number_of_frames)? {
                 Some(frames) => frames,
                 None => return Ok(None),
             }
@@ -251,11 +254,7 @@ impl Pixels {
             let len = head_of.map(|(_, len)| len);
             native_frames(buf, &pixel, len, &image, little)?
         };
-        let format = SampleFormat {
-            bytes: image.bits_allocated as usize / 8,
-            little: rle || little,
-            signed: image.signed,
-        };
+        let format = image.layout.sample_format(rle || little);
         let luts = LutAttributes::read(&dataset, image.monochrome);
         Ok(Some(Pixels {
             image,
@@ -363,10 +362,6 @@ fn native_frames(
     image: &ImagePixel,
     little: bool,
 ) -> Result<Frames, Fallback> {
-    let expected = image
-        .frame_len
-        .checked_mul(image.number_of_frames)
-        .ok_or(Fallback::Unsupported("pixel data too large"))?;
     // The value's bytes in the file (fewer than its length when the file is short).
     let present = match file_len {
         Some(len) => {
@@ -375,18 +370,18 @@ fn native_frames(
         }
         None => parse::value_bytes(buf, pixel).len(),
     };
-    if pixel.length == UNDEFINED_LENGTH
-        || (present != expected && present != expected + expected % 2)
-    {
-        return Err(Fallback::Unsupported(
-            "Pixel Data length is not the expected length",
-        ));
+    if pixel.length == UNDEFINED_LENGTH {
+        return Err(Fallback::Layout(NotPlain::Length));
     }
-    if !little && image.bits_allocated == 8 && pixel.vr == Some(Vr::OW) {
-        return Err(Fallback::Unsupported(
-            "big endian 8-bit OW data (pydicom swaps it)",
-        ));
-    }
+    let value = NativeValue {
+        little_endian: little,
+        vr: pixel.vr,
+        length: present,
+    };
+    image
+        .layout
+        .check_native(&value)
+        .map_err(Fallback::Layout)?;
     Ok(Frames::Native {
         start: pixel.value_offset,
     })
