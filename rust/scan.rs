@@ -567,40 +567,27 @@ fn found<'a>(
 mod tests {
     use super::*;
     use crate::tags;
+    use crate::test_support::{self, Bytes};
     use std::io::Read;
 
+    const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
+
     fn explicit_le(tag: u32, vr: &str, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
-        out.extend_from_slice(&(tag as u16).to_le_bytes());
-        out.extend_from_slice(vr.as_bytes());
-        if vr == "SQ" {
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        }
-        out.extend_from_slice(value);
-        out
+        let mut bytes = Bytes::default();
+        bytes.explicit(tag, vr, value);
+        bytes.0
     }
 
     fn file(body: &[u8]) -> Vec<u8> {
-        let mut out = vec![0; 128];
-        out.extend_from_slice(b"DICM");
-        out.extend(explicit_le(
-            tags::TRANSFER_SYNTAX_UID,
-            "UI",
-            b"1.2.840.10008.1.2.1\0",
-        ));
-        out.extend_from_slice(body);
-        out
+        let mut bytes = test_support::part10(EXPLICIT_VR_LITTLE_ENDIAN);
+        bytes.raw(body);
+        bytes.0
     }
 
     fn item(body: &[u8]) -> Vec<u8> {
-        let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        out.extend_from_slice(body);
-        out
+        let mut bytes = Bytes::default();
+        bytes.marker(tags::ITEM, body.len() as u32).raw(body);
+        bytes.0
     }
 
     fn plan(paths: Vec<TagPath>) -> Plan {
