@@ -112,16 +112,16 @@ impl<'a> Dataset<'a> {
 /// The Image Pixel attributes of a file whose frames pydicom decodes without colour
 /// conversion: their layout, by the one rule `pixels::layout` keeps.
 #[derive(Debug, Clone)]
-pub(super) struct ImagePixel {
+pub(super) struct ImageLayout {
     pub(super) layout: FrameLayout,
     /// MONOCHROME1 or MONOCHROME2 (windowing applies).
     pub(super) monochrome: bool,
 }
 
-impl ImagePixel {
+impl ImageLayout {
     /// The attributes of `dataset` (in the byte order `little`), or why pydicom must decode
     /// its frames: a value absent or not plain, or a layout pydicom converts or rejects.
-    pub(super) fn read(dataset: &Dataset<'_>, little: bool) -> Result<ImagePixel, Fallback> {
+    pub(super) fn read(dataset: &Dataset<'_>, little: bool) -> Result<ImageLayout, Fallback> {
         let us = |tag| dataset.us(tag, little).plain();
         let photometric = dataset.cs(PHOTOMETRIC_INTERPRETATION).plain();
         let number_of_frames = match dataset.is(NUMBER_OF_FRAMES) {
@@ -142,7 +142,7 @@ impl ImagePixel {
         };
         let layout = layout::frame_layout(&attributes).map_err(Fallback::Layout)?;
         let monochrome = matches!(photometric.as_deref(), Some("MONOCHROME1" | "MONOCHROME2"));
-        Ok(ImagePixel { layout, monochrome })
+        Ok(ImageLayout { layout, monochrome })
     }
 
     /// Rows, columns and samples per pixel.

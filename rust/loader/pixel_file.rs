@@ -1,7 +1,7 @@
 //! One file's pixel data described as pydicom 3.0.2 decodes it: the walk up to the pixel
 //! data, where its frames are, and where their bytes come from.
 
-use super::attributes::{Dataset, ImagePixel};
+use super::attributes::{Dataset, ImageLayout};
 use super::fallback::Fallback;
 use super::frames::read_at;
 use super::processing::{LutAttributes, Processing};
@@ -80,7 +80,7 @@ impl encapsulated::ValueBytes for FileValue<'_> {
 /// One file's pixel data, described as pydicom decodes it, and where its bytes come from.
 pub struct PixelFile {
     pub(super) data: Data,
-    pub(super) image: ImagePixel,
+    pub(super) image: ImageLayout,
     /// How samples are stored (RLE: as decoded, little endian).
     pub(super) format: SampleFormat,
     pub(super) frames: Frames,
@@ -90,7 +90,7 @@ pub struct PixelFile {
 /// A file's pixel data as `Pixels::describe` finds it: a `PixelFile` before the source of
 /// its bytes is chosen.
 pub(super) struct Pixels {
-    image: ImagePixel,
+    image: ImageLayout,
     format: SampleFormat,
     pub(super) frames: Frames,
     luts: LutAttributes,
@@ -244,7 +244,7 @@ impl Pixels {
         let Some(pixel) = pixel_data_element(buf, &parsed, &opts, head_of.is_some())? else {
             return Ok(None);
         };
-        let image = ImagePixel::read(&dataset, little)?;
+        let image = ImageLayout::read(&dataset, little)?;
         let frames = if rle {
             match rle_frames(buf, &pixel, head_of, image.layout.number_of_frames)? {
                 Some(frames) => frames,
@@ -359,7 +359,7 @@ fn native_frames(
     buf: &[u8],
     pixel: &Element,
     file_len: Option<u64>,
-    image: &ImagePixel,
+    image: &ImageLayout,
     little: bool,
 ) -> Result<Frames, Fallback> {
     // The value's bytes in the file (fewer than its length when the file is short).
