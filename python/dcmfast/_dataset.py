@@ -10,25 +10,27 @@ construction skips pydicom's per-attribute ``__setattr__`` checks.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding, python_encoding
-from pydicom.datadict import keyword_dict
+from pydicom.datadict import keyword_dict, private_dictionaries
 from pydicom.dataelem import (
     DataElement,
     RawDataElement,
     empty_value_for_VR,
 )
+from pydicom.dataset import Dataset
 from pydicom.dataset import FileDataset as _PydicomFileDataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.filereader import read_sequence
 from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import BaseTag, Tag, tag_in_exception
 from pydicom.uid import UID
-from pydicom.valuerep import IS, VR, DSfloat
-from pydicom.values import convert_string
+from pydicom.valuerep import IS, VR, DSfloat, PersonName
+from pydicom.values import convert_PN, convert_string
 
 from dcmfast._core import ElementDict, KeywordAttribute, Pydicom
 from dcmfast._pixels import PixelDataMixin
@@ -64,6 +66,11 @@ class ElementFactory:
     default_encoding = default_encoding
     python_encoding = python_encoding
     convert_encodings = convert_encodings
+    person_name_type = PersonName
+    convert_pn = convert_PN
+    tag_function = Tag
+    keyword_dict = keyword_dict
+    private_dictionaries = private_dictionaries
 
     __slots__ = ("index",)
 
@@ -126,15 +133,38 @@ class FileDataset(PixelDataMixin, _PydicomFileDataset):
 
     def __getitem__(self, key: Any) -> Any:
         elements = self._dict
-        if type(key) is BaseTag and type(elements) is ElementDict:
-            try:
-                elem = elements.convert(key, self._read_charset)
-            except KeyError:
-                pass  # pydicom raises its own KeyError
-            else:
-                if type(elem) is DataElement:
-                    return elem
+        if type(elements) is ElementDict:
+            elem = elements.element(key, self._read_charset)
+            if elem is not None:
+                return elem
         return _PydicomFileDataset.__getitem__(self, key)
+
+    def __iter__(self) -> Iterator[DataElement]:
+        elements = self._dict
+        if type(elements) is ElementDict:
+            return elements.dataset_elements(self)
+        return _PydicomFileDataset.__iter__(self)
+
+    def walk(
+        self, callback: Callable[[Dataset, DataElement], None], recursive: bool = True
+    ) -> None:
+        # pydicom's walk, without a context manager per element: an exception is
+        # wrapped by pydicom's own tag_in_exception, as its walk would wrap it.
+        elements = self._dict
+        if type(elements) is not ElementDict:
+            return _PydicomFileDataset.walk(self, callback, recursive)
+        for tag in elements.sorted_keys():
+            try:
+                data_element = self[tag]
+                callback(self, data_element)
+                # 'tag in self' in case callback deleted data_element
+                if recursive and tag in self and data_element.VR == VR.SQ:
+                    for dataset in data_element.value:
+                        dataset.walk(callback)
+            except Exception:
+                with tag_in_exception(tag):
+                    raise
+        return None
 
     def __dir__(self) -> list[str]:
         # pydicom's listing: attributes plus the keywords present, not every keyword

@@ -59,6 +59,15 @@ pub struct Pydicom {
     default_encoding: Py<PyAny>,
     python_encoding: Py<PyAny>,
     convert_encodings: Py<PyAny>,
+    person_name: Py<PyAny>,
+    /// pydicom's `values.convert_PN`: person names are made by pydicom's own code.
+    convert_pn: Py<PyAny>,
+    /// pydicom's `Tag` function, the constructor of AT `MultiValue`s.
+    tag_function: Py<PyAny>,
+    /// pydicom's keyword -> tag dict, for `ds[keyword]`.
+    keywords: Py<PyDict>,
+    /// pydicom's private dictionaries: creator -> {tag pattern: (VR, VM, name, retired)}.
+    private_dictionaries: Py<PyDict>,
 }
 
 #[pymethods]
@@ -99,6 +108,17 @@ impl Pydicom {
             default_encoding: get("default_encoding")?,
             python_encoding: get("python_encoding")?,
             convert_encodings: get("convert_encodings")?,
+            person_name: get("person_name_type")?,
+            convert_pn: get("convert_pn")?,
+            tag_function: get("tag_function")?,
+            keywords: factory
+                .getattr("keyword_dict")?
+                .cast_into::<PyDict>()?
+                .unbind(),
+            private_dictionaries: factory
+                .getattr("private_dictionaries")?
+                .cast_into::<PyDict>()?
+                .unbind(),
         })
     }
 }
@@ -112,6 +132,43 @@ impl Pydicom {
     /// pydicom's `RawDataElement` class.
     pub fn raw_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
         self.raw_type.bind(py)
+    }
+
+    /// The tag of a keyword pydicom's dictionary knows.
+    pub fn keyword_tag(&self, keyword: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        match self.keywords.bind(keyword.py()).get_item(keyword)? {
+            Some(tag) => Ok(tag.extract::<u32>().ok()),
+            None => Ok(None),
+        }
+    }
+
+    /// The VR pydicom's private dictionary gives private `tag` in the block of `creator` (as
+    /// `get_private_entry` finds it: the exact tag, then `ggggxxee`, then `ggxxxxee`); None
+    /// when it has none, when that VR is no single VR, or when `creator` is no plain string
+    /// (pydicom warns about those).
+    pub fn private_vr(&self, tag: u32, creator: &Bound<'_, PyAny>) -> PyResult<Option<Vr>> {
+        if !creator.is_exact_instance_of::<PyString>() {
+            return Ok(None);
+        }
+        let dictionaries = self.private_dictionaries.bind(creator.py());
+        let Some(entries) = dictionaries.get_item(creator)? else {
+            return Ok(None);
+        };
+        let entries = entries.cast_into::<PyDict>()?;
+        let (group, element) = (tag >> 16, tag & 0xFFFF);
+        let keys = [
+            format!("{group:04X}{element:04X}"),
+            format!("{group:04X}xx{:02X}", element & 0xFF),
+            format!("{:02X}xxxx{:02X}", group >> 8, element & 0xFF),
+        ];
+        for key in keys {
+            if let Some(entry) = entries.get_item(key)? {
+                let vr = entry.get_item(0)?.extract::<String>()?;
+                let code = <[u8; 2]>::try_from(vr.as_bytes()).ok();
+                return Ok(code.and_then(Vr::from_code));
+            }
+        }
+        Ok(None)
     }
 
     /// A `BaseTag`.
@@ -314,6 +371,8 @@ pub struct PlainElement {
     validation_mode: Py<PyAny>,
     pub value: Py<PyAny>,
     file_tell: usize,
+    /// The value of the private creator of a private element, as `Dataset.__setitem__` sets it.
+    pub private_creator: Option<Py<PyAny>>,
 }
 
 impl PlainElement {
@@ -327,7 +386,10 @@ impl PlainElement {
         elem.setattr(intern!(py, "_value"), &self.value)?;
         elem.setattr(intern!(py, "file_tell"), self.file_tell)?;
         elem.setattr(intern!(py, "is_undefined_length"), false)?;
-        elem.setattr(intern!(py, "private_creator"), py.None())?;
+        match &self.private_creator {
+            Some(creator) => elem.setattr(intern!(py, "private_creator"), creator)?,
+            None => elem.setattr(intern!(py, "private_creator"), py.None())?,
+        }
         Ok(elem)
     }
 }
@@ -341,16 +403,18 @@ pub fn plain_element<'py>(
     little: bool,
     value_tell: usize,
     charset: &Bound<'py, PyAny>,
+    private_vr: Option<Vr>,
 ) -> PyResult<Option<PlainElement>> {
     let e = element;
     let complete = e.kind == ValueKind::Bytes
-        && e.length != 0
         && e.length != UNDEFINED_LENGTH
         && e.value_len == e.length as usize;
-    if !complete || e.tag >> 16 & 1 == 1 || SPECIAL_TAGS.contains(&e.tag) {
+    if !complete || SPECIAL_TAGS.contains(&e.tag) {
         return Ok(None);
     }
-    let Some(vr) = e.vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
+    // An implicit private element's VR is the one its creator's dictionary gives.
+    let vr = e.vr.or(private_vr);
+    let Some(vr) = vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
         return Ok(None);
     };
     let py = tag.py();
@@ -366,6 +430,7 @@ pub fn plain_element<'py>(
         validation_mode: pd.reading_validation_mode(py)?.unbind(),
         value: value.unbind(),
         file_tell: value_tell,
+        private_creator: None,
     }))
 }
 
@@ -382,7 +447,7 @@ fn plain_value<'py>(
     // What pydicom's configuration or its own classes decide: AT values become tags, UN is
     // looked up again in the dictionary, person names become PersonName objects.
     let pydicoms = match vr {
-        Vr::AT | Vr::UN | Vr::PN => true,
+        Vr::UN => true,
         Vr::DA | Vr::DT | Vr::TM => pd.flag(py, intern!(py, "datetime_conversion"))?,
         Vr::IS => pd.flag(py, intern!(py, "use_IS_numpy"))?,
         Vr::DS => {
@@ -395,12 +460,12 @@ fn plain_value<'py>(
         return Ok(None);
     }
     // The character set matters only to the VRs decoded with it.
-    let charset = if vr.uses_specific_charset() {
+    let policy = if vr.uses_specific_charset() {
         charset_of(charset)
     } else {
         Charset::Other
     };
-    let Some(value) = values::decode(vr, bytes, little, charset) else {
+    let Some(value) = values::decode(vr, bytes, little, policy) else {
         return Ok(None);
     };
     let strings = |items: values::Items<Text>| -> PyResult<Bound<'py, PyAny>> {
@@ -431,8 +496,32 @@ fn plain_value<'py>(
             let extra = [(intern!(py, "auto_format"), auto_format)];
             number_strings(pd, pd.float_new.bind(py), class, items, &extra)?
         }
-        // Empty values are made by pydicom's reader path (`special`); AT and PN were refused.
-        Value::Empty | Value::EmptyText | Value::Tags(_) | Value::Names(_) => return Ok(None),
+        // pydicom's `empty_value_for_VR`.
+        Value::Empty => py.None().into_bound(py),
+        Value::EmptyText if pd.flag(py, intern!(py, "use_none_as_empty_text_VR_value"))? => {
+            py.None().into_bound(py)
+        }
+        Value::EmptyText if vr == Vr::PN => pd.person_name.bind(py).call1(("",))?,
+        Value::EmptyText => PyString::new(py, "").into_any(),
+        Value::Tags(items) => {
+            let tags = items
+                .iter()
+                .map(|&tag| pd.tag(py, tag))
+                .collect::<PyResult<Vec<_>>>()?;
+            one_or_many(pd, pd.tag_function.bind(py).clone(), tags)?
+        }
+        // ASCII names: pydicom's own converter makes its PersonName objects (their state is
+        // its business), with the encodings its `convert_value` would pass.
+        Value::Names(_) => {
+            let encodings = if charset.is_instance_of::<PyString>() && charset.is_truthy()? {
+                PyList::new(py, [charset])?.into_any()
+            } else {
+                charset.clone()
+            };
+            pd.convert_pn
+                .bind(py)
+                .call1((PyBytes::new(py, bytes), encodings))?
+        }
     }))
 }
 

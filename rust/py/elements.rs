@@ -14,7 +14,7 @@ use crate::vr::Vr;
 use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where an element not yet made lives.
@@ -44,7 +44,7 @@ enum Stored<'py> {
 enum Resolved<'py> {
     Element(Bound<'py, PyAny>),
     Value(Bound<'py, PyAny>),
-    Raw(Lazy),
+    Raw,
     Missing,
 }
 
@@ -228,12 +228,14 @@ impl ElementDict {
         }
     }
 
-    /// `lazy` converted as pydicom would, when that can be done without pydicom.
+    /// `lazy` converted as pydicom would, when that can be done without pydicom;
+    /// `private_vr` is the VR of an implicit private element.
     fn plain<'py>(
         &self,
         tag: &Bound<'py, PyAny>,
         lazy: &Lazy,
         charset: &Bound<'py, PyAny>,
+        private_vr: Option<Vr>,
     ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
@@ -246,6 +248,7 @@ impl ElementDict {
             origin.encoding.little,
             origin.base + e.value_offset,
             charset,
+            private_vr,
         )
     }
 
@@ -327,11 +330,22 @@ impl ElementDict {
         charset: &Bound<'py, PyAny>,
         value_only: bool,
     ) -> PyResult<Resolved<'py>> {
+        match tag_of(key) {
+            Some(tag) => Self::resolve_tag(slf, tag, Some(key), charset, value_only),
+            None => Ok(Resolved::Missing),
+        }
+    }
+
+    /// `resolve` of `tag`; `key` is the caller's key object, if it has one.
+    fn resolve_tag<'py>(
+        slf: &Bound<'py, Self>,
+        tag: u32,
+        key: Option<&Bound<'py, PyAny>>,
+        charset: &Bound<'py, PyAny>,
+        value_only: bool,
+    ) -> PyResult<Resolved<'py>> {
         let py = slf.py();
         let this = slf.get();
-        let Some(tag) = tag_of(key) else {
-            return Ok(Resolved::Missing);
-        };
         let lazy = match this.stored(py, tag) {
             None => return Ok(Resolved::Missing),
             Some(Stored::Object(obj)) => return Ok(Resolved::Element(obj)),
@@ -344,14 +358,35 @@ impl ElementDict {
             Some(Stored::Lazy(lazy)) => lazy,
         };
         // pydicom's element carries the tag object its reader made; the caller's key is one.
-        let tag_object = if key.get_type().is(this.pydicom.get().tag_type.bind(py)) {
-            key.clone()
-        } else {
-            this.tag_object(py, tag)?
+        let tag_object = match key {
+            Some(key) if key.get_type().is(this.pydicom.get().tag_type.bind(py)) => key.clone(),
+            _ => this.tag_object(py, tag)?,
         };
-        let Some(plain) = this.plain(&tag_object, &lazy, charset)? else {
-            return Ok(Resolved::Raw(lazy));
+        // `Dataset.__setitem__` gives a private element its creator's value (converting the
+        // creator on the way); an implicit one takes its VR from that creator's dictionary.
+        let creator = match private_creator_tag(tag).filter(|&c| this.contains_tag(c)) {
+            Some(creator) => match Self::resolve_tag(slf, creator, None, charset, true)? {
+                Resolved::Value(value) => Some(value),
+                Resolved::Element(elem) if this.is_data_element(&elem) => {
+                    Some(elem.getattr(intern!(py, "_value"))?)
+                }
+                _ => return Ok(Resolved::Raw),
+            },
+            None => None,
         };
+        let private_vr = match (&creator, lazy.element.vr) {
+            (_, Some(_)) => None,
+            _ if tag >> 16 & 1 == 0 => None,
+            _ if (0x10..0x100).contains(&(tag & 0xFFFF)) => Some(Vr::LO),
+            (Some(creator), None) if tag & 0xFF00 != 0 => {
+                this.pydicom.get().private_vr(tag, creator)?
+            }
+            _ => None,
+        };
+        let Some(mut plain) = this.plain(&tag_object, &lazy, charset, private_vr)? else {
+            return Ok(Resolved::Raw);
+        };
+        plain.private_creator = creator.map(Bound::unbind);
         let plain = Arc::new(plain);
         if value_only {
             let mut slots = this.lock();
@@ -383,6 +418,39 @@ impl ElementDict {
         Ok(Resolved::Element(elem))
     }
 
+    fn is_data_element(&self, obj: &Bound<'_, PyAny>) -> bool {
+        obj.get_type()
+            .is(self.pydicom.get().data_element_type(obj.py()))
+    }
+
+    /// The tag a `Dataset` key names, for the keys whose meaning is plain (tags, ints,
+    /// `(group, element)` pairs, keywords); None leaves the key to pydicom's `Tag`.
+    fn key_tag(&self, key: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        // Only Python ints: `Tag` refuses other integer types.
+        if key.is_instance_of::<PyInt>() {
+            return Ok(key.extract::<u32>().ok());
+        }
+        if let Ok(pair) = key.cast::<PyTuple>() {
+            let ints = pair.len() == 2 && pair.iter().all(|i| i.is_instance_of::<PyInt>());
+            return Ok(match pair.extract::<(u16, u16)>() {
+                Ok((group, element)) if ints => Some(u32::from(group) << 16 | u32::from(element)),
+                _ => None,
+            });
+        }
+        if key.is_instance_of::<PyString>() {
+            return self.pydicom.get().keyword_tag(key);
+        }
+        Ok(None)
+    }
+
+    /// The tag objects of the dict's tags in ascending order (as pydicom's
+    /// `sorted(ds._dict.keys())`).
+    fn sorted_tags(&self) -> Vec<u32> {
+        let mut tags = self.snapshot();
+        tags.sort_unstable();
+        tags
+    }
+
     /// The tags in order, as tag objects.
     fn tag_list<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
@@ -394,6 +462,13 @@ impl ElementDict {
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, tags)
     }
+}
+
+/// The tag of the private creator that reserves the block of private `tag`, as
+/// `Dataset.__setitem__` finds it; None for public tags and for a creator itself.
+fn private_creator_tag(tag: u32) -> Option<u32> {
+    let creator = tag & 0xFFFF_0000 | (tag & 0xFFFF) >> 8;
+    (tag >> 16 & 1 == 1 && creator != tag).then_some(creator)
 }
 
 /// A key as a tag; anything that is not a 32-bit tag is simply absent.
@@ -452,20 +527,42 @@ impl ElementDict {
         Self::tag_list(slf)?.try_iter().map(|it| it.into_any())
     }
 
-    /// `ds[key]` as pydicom's `Dataset.__getitem__` finds it: the stored element, or a plain
-    /// element converted here and stored (as pydicom stores what it converts), or else the
-    /// raw element for pydicom to convert. `charset` is the dataset's `_read_charset`.
-    pub fn convert<'py>(
+    /// `ds[key]` when the element is made here (or already stored as a `DataElement`), for
+    /// the key forms whose tag is plain; None leaves the key to pydicom's `__getitem__`
+    /// (other key forms, raw elements, absent tags: its errors are its own).
+    pub fn element<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        match Self::resolve(slf, key, charset, false)? {
-            // (A bare value comes back only when asked for.)
-            Resolved::Element(elem) | Resolved::Value(elem) => Ok(elem),
-            Resolved::Raw(lazy) => slf.get().make(slf.py(), &lazy, slf),
-            Resolved::Missing => Err(PyKeyError::new_err(key.clone().unbind())),
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let this = slf.get();
+        let Some(tag) = this.key_tag(key)? else {
+            return Ok(None);
+        };
+        Ok(
+            match Self::resolve_tag(slf, tag, Some(key), charset, false)? {
+                Resolved::Element(elem) if this.is_data_element(&elem) => Some(elem),
+                _ => None,
+            },
+        )
+    }
+
+    /// `iter(dataset)` for the dataset whose `_dict` this is: its elements in tag order.
+    fn dataset_elements(slf: &Bound<'_, Self>, dataset: Py<PyAny>) -> DatasetElements {
+        DatasetElements {
+            dataset,
+            elements: slf.clone().unbind(),
+            tags: Mutex::new(None),
         }
+    }
+
+    /// The tags in ascending order, as tag objects (`sorted(ds._dict.keys())`).
+    fn sorted_keys<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let this = slf.get();
+        let tags = this.sorted_tags();
+        let tags = tags.iter().map(|&tag| this.tag_object(py, tag));
+        PyList::new(py, tags.collect::<PyResult<Vec<_>>>()?)
     }
 
     /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
@@ -707,5 +804,48 @@ impl KeywordAttribute {
             return Err(missing());
         }
         Ok(value)
+    }
+}
+
+/// pydicom's `Dataset.__iter__` (every element, in tag order, each as `dataset[tag]` gives
+/// it) with the elements made here taken without a Python frame. The tags are those present
+/// at the first `next`, as pydicom's generator sees them.
+#[pyclass(frozen, module = "dcmfast._core")]
+pub struct DatasetElements {
+    dataset: Py<PyAny>,
+    elements: Py<ElementDict>,
+    tags: Mutex<Option<std::vec::IntoIter<u32>>>,
+}
+
+#[pymethods]
+impl DatasetElements {
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let this = slf.get();
+        let elements = this.elements.bind(py);
+        let next = {
+            let mut tags = this.tags.lock().unwrap_or_else(|e| e.into_inner());
+            tags.get_or_insert_with(|| elements.get().sorted_tags().into_iter())
+                .next()
+        };
+        let Some(tag) = next else {
+            return Ok(None);
+        };
+        let dataset = this.dataset.bind(py);
+        let charset = dataset.getattr(intern!(py, "_read_charset"))?;
+        if let Resolved::Element(elem) =
+            ElementDict::resolve_tag(elements, tag, None, &charset, false)?
+        {
+            if elements.get().is_data_element(&elem) {
+                return Ok(Some(elem));
+            }
+        }
+        // Raw, absent, or stored by someone else: the dataset's own `__getitem__` decides.
+        let key = elements.get().tag_object(py, tag)?;
+        dataset.get_item(key).map(Some)
     }
 }

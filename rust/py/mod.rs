@@ -16,7 +16,7 @@ mod _core {
     #[pymodule_export]
     use super::convert::{charset_keeps_ascii, charset_terms_defined, Pydicom};
     #[pymodule_export]
-    use super::elements::{ElementDict, KeywordAttribute};
+    use super::elements::{DatasetElements, ElementDict, KeywordAttribute};
     #[pymodule_export]
     use super::errors::{NotDicomError, ParseError};
     #[pymodule_export]
