@@ -15,15 +15,14 @@ from typing import Any
 
 from pydicom import config
 from pydicom.charset import convert_encodings, default_encoding, python_encoding
-from pydicom.datadict import keyword_dict, private_dictionaries
+from pydicom.datadict import _dictionary_vr_fast, keyword_dict, private_dictionaries
 from pydicom.dataelem import (
     DataElement,
     RawDataElement,
     empty_value_for_VR,
 )
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.dataset import FileDataset as _PydicomFileDataset
-from pydicom.dataset import FileMetaDataset
 from pydicom.filereader import read_sequence
 from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
@@ -71,6 +70,7 @@ class ElementFactory:
     tag_function = Tag
     keyword_dict = keyword_dict
     private_dictionaries = private_dictionaries
+    private_creator_vr = VR.LO
 
     __slots__ = ("index",)
 
@@ -108,9 +108,23 @@ class ElementFactory:
             0xFFFFFFFF,
             _sequence_encoding(elements, is_little_endian),
         )
-        elem = DataElement(tag, VR.SQ, seq, value_tell, is_undefined_length=True)
+        elem = DataElement(
+            tag, _sequence_vr(tag, vr), seq, value_tell, is_undefined_length=True
+        )
         elements[tag] = elem
         return elem
+
+
+def _sequence_vr(tag: BaseTag, vr: str | None) -> str:
+    """The VR object pydicom's reader gives an undefined-length sequence it parses."""
+    if vr == VR.UN and config.settings.infer_sq_for_un_vr:
+        return VR.SQ
+    if vr is None or (vr == VR.UN and config.replace_un_with_known_vr):
+        try:
+            return _dictionary_vr_fast(tag)
+        except KeyError:
+            return VR.SQ  # found by looking ahead for an item
+    return vr
 
 
 def _sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]:

@@ -68,6 +68,8 @@ pub struct Pydicom {
     keywords: Py<PyDict>,
     /// pydicom's private dictionaries: creator -> {tag pattern: (VR, VM, name, retired)}.
     private_dictionaries: Py<PyDict>,
+    /// `VR.LO`, the VR object pydicom gives an implicit private creator.
+    private_creator_vr: Py<PyAny>,
 }
 
 #[pymethods]
@@ -119,6 +121,7 @@ impl Pydicom {
                 .getattr("private_dictionaries")?
                 .cast_into::<PyDict>()?
                 .unbind(),
+            private_creator_vr: get("private_creator_vr")?,
         })
     }
 }
@@ -146,7 +149,11 @@ impl Pydicom {
     /// `get_private_entry` finds it: the exact tag, then `ggggxxee`, then `ggxxxxee`); None
     /// when it has none, when that VR is no single VR, or when `creator` is no plain string
     /// (pydicom warns about those).
-    pub fn private_vr(&self, tag: u32, creator: &Bound<'_, PyAny>) -> PyResult<Option<Vr>> {
+    pub fn private_vr<'py>(
+        &self,
+        tag: u32,
+        creator: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<(Vr, Bound<'py, PyAny>)>> {
         if !creator.is_exact_instance_of::<PyString>() {
             return Ok(None);
         }
@@ -163,12 +170,17 @@ impl Pydicom {
         ];
         for key in keys {
             if let Some(entry) = entries.get_item(key)? {
-                let vr = entry.get_item(0)?.extract::<String>()?;
-                let code = <[u8; 2]>::try_from(vr.as_bytes()).ok();
-                return Ok(code.and_then(Vr::from_code));
+                let vr = entry.get_item(0)?;
+                let code = <[u8; 2]>::try_from(vr.extract::<String>()?.as_bytes()).ok();
+                return Ok(code.and_then(Vr::from_code).map(|code| (code, vr)));
             }
         }
         Ok(None)
+    }
+
+    /// An implicit private creator's VR, as pydicom gives it.
+    pub fn private_creator_vr<'py>(&self, py: Python<'py>) -> (Vr, Bound<'py, PyAny>) {
+        (Vr::LO, self.private_creator_vr.bind(py).clone())
     }
 
     /// A `BaseTag`.
@@ -366,7 +378,8 @@ pub fn charset_terms_defined(value: &[u8]) -> bool {
 /// A plain element converted: what its pydicom `DataElement` holds.
 pub struct PlainElement {
     tag: Py<PyAny>,
-    vr: Vr,
+    /// The VR object pydicom's conversion gives it (a `str`, or a `VR` member).
+    vr: Py<PyAny>,
     /// `config.settings.reading_validation_mode` when it was converted.
     validation_mode: Py<PyAny>,
     pub value: Py<PyAny>,
@@ -381,7 +394,7 @@ impl PlainElement {
         let elem = pd.object_new.bind(py).call1((&pd.data_element,))?;
         // The attributes DataElement.__init__ sets, in its order.
         elem.setattr(intern!(py, "tag"), &self.tag)?;
-        elem.setattr(intern!(py, "VR"), self.vr)?;
+        elem.setattr(intern!(py, "VR"), &self.vr)?;
         elem.setattr(intern!(py, "validation_mode"), &self.validation_mode)?;
         elem.setattr(intern!(py, "_value"), &self.value)?;
         elem.setattr(intern!(py, "file_tell"), self.file_tell)?;
@@ -403,7 +416,7 @@ pub fn plain_element<'py>(
     little: bool,
     value_tell: usize,
     charset: &Bound<'py, PyAny>,
-    private_vr: Option<Vr>,
+    private_vr: Option<(Vr, Bound<'py, PyAny>)>,
 ) -> PyResult<Option<PlainElement>> {
     let e = element;
     let complete = e.kind == ValueKind::Bytes
@@ -413,6 +426,7 @@ pub fn plain_element<'py>(
         return Ok(None);
     }
     // An implicit private element's VR is the one its creator's dictionary gives.
+    let (private_vr, private_vr_object) = private_vr.unzip();
     let vr = e.vr.or(private_vr);
     let Some(vr) = vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
         return Ok(None);
@@ -423,6 +437,10 @@ pub fn plain_element<'py>(
     }
     let Some(value) = plain_value(pd, py, vr, bytes, little, charset)? else {
         return Ok(None);
+    };
+    let vr = match private_vr_object {
+        Some(object) => object.unbind(),
+        None => vr.into_pyobject(py)?.into_any().unbind(),
     };
     Ok(Some(PlainElement {
         tag: tag.clone().unbind(),

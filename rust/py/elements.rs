@@ -56,6 +56,17 @@ struct Origin {
 }
 
 impl Origin {
+    /// The VR an undefined-length sequence's header holds (None when implicit): its
+    /// element carries the VR the walk resolved, pydicom's reader starts from this one.
+    fn sequence_header_vr(&self, element: &Element) -> Option<Vr> {
+        if self.encoding.implicit {
+            return None;
+        }
+        let at = element.value_offset.checked_sub(8)?;
+        let code = self.source.get(at, at + 2).ok()?;
+        Vr::from_code(code.try_into().ok()?)
+    }
+
     /// The bytes of `element`'s value present in the source.
     fn value(&self, element: &Element) -> PyResult<&[u8]> {
         let range = element.value_range();
@@ -152,17 +163,17 @@ impl ElementDict {
         let tag = self.tag_object(py, e.tag)?;
         let tell = origin.base + e.value_offset;
         if e.kind != ValueKind::Bytes || e.length == 0 {
-            let kind = match e.kind {
-                ValueKind::Bytes => "empty",
-                ValueKind::Deferred => "deferred",
-                ValueKind::Sequence => "sequence",
+            let (kind, vr) = match e.kind {
+                ValueKind::Bytes => ("empty", e.vr),
+                ValueKind::Deferred => ("deferred", e.vr),
+                ValueKind::Sequence => ("sequence", origin.sequence_header_vr(e)),
             };
             return factory.call_method1(
                 intern!(py, "special"),
                 (
                     slf,
                     tag,
-                    e.vr,
+                    vr,
                     e.length,
                     tell,
                     kind,
@@ -235,7 +246,7 @@ impl ElementDict {
         tag: &Bound<'py, PyAny>,
         lazy: &Lazy,
         charset: &Bound<'py, PyAny>,
-        private_vr: Option<Vr>,
+        private_vr: Option<(Vr, Bound<'py, PyAny>)>,
     ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
@@ -377,7 +388,9 @@ impl ElementDict {
         let private_vr = match (&creator, lazy.element.vr) {
             (_, Some(_)) => None,
             _ if tag >> 16 & 1 == 0 => None,
-            _ if (0x10..0x100).contains(&(tag & 0xFFFF)) => Some(Vr::LO),
+            _ if (0x10..0x100).contains(&(tag & 0xFFFF)) => {
+                Some(this.pydicom.get().private_creator_vr(py))
+            }
             (Some(creator), None) if tag & 0xFF00 != 0 => {
                 this.pydicom.get().private_vr(tag, creator)?
             }
