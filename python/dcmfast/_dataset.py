@@ -115,6 +115,16 @@ class ElementFactory:
         return elem
 
 
+def _walk_error(tag: BaseTag, exc: Exception) -> Exception:
+    """The exception pydicom's walk raises when visiting `tag` raised `exc`."""
+    try:
+        with tag_in_exception(tag):
+            raise exc
+    except Exception as wrapped:  # noqa: BLE001 - handed back to be raised
+        return wrapped
+    raise AssertionError("tag_in_exception swallowed an exception")  # pragma: no cover
+
+
 def _sequence_vr(tag: BaseTag, vr: str | None) -> str:
     """The VR object pydicom's reader gives an undefined-length sequence it parses."""
     if vr == VR.UN and config.settings.infer_sq_for_un_vr:
@@ -162,23 +172,10 @@ class FileDataset(PixelDataMixin, _PydicomFileDataset):
     def walk(
         self, callback: Callable[[Dataset, DataElement], None], recursive: bool = True
     ) -> None:
-        # pydicom's walk, without a context manager per element: an exception is
-        # wrapped by pydicom's own tag_in_exception, as its walk would wrap it.
         elements = self._dict
         if type(elements) is not ElementDict:
             return _PydicomFileDataset.walk(self, callback, recursive)
-        for tag in elements.sorted_keys():
-            try:
-                data_element = self[tag]
-                callback(self, data_element)
-                # 'tag in self' in case callback deleted data_element
-                if recursive and tag in self and data_element.VR == VR.SQ:
-                    for dataset in data_element.value:
-                        dataset.walk(callback)
-            except Exception:
-                with tag_in_exception(tag):
-                    raise
-        return None
+        return elements.walk_dataset(self, callback, recursive, _walk_error)
 
     def __dir__(self) -> list[str]:
         # pydicom's listing: attributes plus the keywords present, not every keyword

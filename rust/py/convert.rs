@@ -12,6 +12,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::{intern, IntoPyObjectExt};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// LUT descriptors (pydicom fixes their sign) and pixel data (storing it resets caches).
 const SPECIAL_TAGS: [u32; 7] = [
@@ -70,7 +72,13 @@ pub struct Pydicom {
     private_dictionaries: Py<PyDict>,
     /// `VR.LO`, the VR object pydicom gives an implicit private creator.
     private_creator_vr: Py<PyAny>,
+    /// `BaseTag`s made so far, shared: a tag is an immutable int, and making one per
+    /// element and key is a good part of an element's cost.
+    tags: Mutex<HashMap<u32, Py<PyAny>>>,
 }
+
+/// How many tag objects are kept (a file of random tags must not grow the cache forever).
+const TAG_CACHE_LIMIT: usize = 1 << 16;
 
 #[pymethods]
 impl Pydicom {
@@ -122,6 +130,7 @@ impl Pydicom {
                 .cast_into::<PyDict>()?
                 .unbind(),
             private_creator_vr: get("private_creator_vr")?,
+            tags: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -185,7 +194,17 @@ impl Pydicom {
 
     /// A `BaseTag`.
     pub fn tag<'py>(&self, py: Python<'py>, tag: u32) -> PyResult<Bound<'py, PyAny>> {
-        self.tag_type.bind(py).call1((tag,))
+        let lock = || self.tags.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(object) = lock().get(&tag) {
+            return Ok(object.bind(py).clone());
+        }
+        // Made outside the lock: Python code may switch threads.
+        let object = self.tag_type.bind(py).call1((tag,))?;
+        let mut tags = lock();
+        if tags.len() < TAG_CACHE_LIMIT {
+            tags.entry(tag).or_insert_with(|| object.clone().unbind());
+        }
+        Ok(object)
     }
 
     /// A `RawDataElement` of its nine fields (what its namedtuple `__new__` does, without

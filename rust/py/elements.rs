@@ -11,7 +11,7 @@ use crate::tagmap::TagMap;
 use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
 use crate::vr::Vr;
-use pyo3::exceptions::{PyAttributeError, PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyAttributeError, PyException, PyKeyError, PyTypeError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PyString, PyTuple};
@@ -569,13 +569,48 @@ impl ElementDict {
         }
     }
 
-    /// The tags in ascending order, as tag objects (`sorted(ds._dict.keys())`).
-    fn sorted_keys<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+    /// pydicom's `Dataset.walk` of `dataset` (whose `_dict` this is): `callback(dataset,
+    /// element)` for each element in tag order, then each item of a sequence still present
+    /// walked by its own `walk`. An `Exception` from an element becomes `wrap(tag, exc)`,
+    /// the exception pydicom's `tag_in_exception` makes of it.
+    fn walk_dataset<'py>(
+        slf: &Bound<'py, Self>,
+        dataset: &Bound<'py, PyAny>,
+        callback: &Bound<'py, PyAny>,
+        recursive: bool,
+        wrap: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
-        let tags = this.sorted_tags();
-        let tags = tags.iter().map(|&tag| this.tag_object(py, tag));
-        PyList::new(py, tags.collect::<PyResult<Vec<_>>>()?)
+        for tag in this.sorted_tags() {
+            let key = this.tag_object(py, tag)?;
+            let visit = || -> PyResult<()> {
+                let charset = dataset.getattr(intern!(py, "_read_charset"))?;
+                let elem = match Self::resolve_tag(slf, tag, Some(&key), &charset, false)? {
+                    Resolved::Element(elem) if this.is_data_element(&elem) => elem,
+                    _ => dataset.get_item(&key)?,
+                };
+                callback.call1((dataset, &elem))?;
+                // Still there (the callback may delete it), as `tag in self` asks.
+                if !recursive || !dataset.getattr(intern!(py, "_dict"))?.contains(&key)? {
+                    return Ok(());
+                }
+                if elem.getattr(intern!(py, "VR"))?.eq(intern!(py, "SQ"))? {
+                    for item in elem.getattr(intern!(py, "value"))?.try_iter()? {
+                        item?.call_method1(intern!(py, "walk"), (callback,))?;
+                    }
+                }
+                Ok(())
+            };
+            if let Err(err) = visit() {
+                if !err.is_instance_of::<PyException>(py) {
+                    return Err(err);
+                }
+                let wrapped = wrap.call1((&key, err.into_value(py)))?;
+                return Err(PyErr::from_value(wrapped));
+            }
+        }
+        Ok(())
     }
 
     /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
