@@ -338,6 +338,60 @@ pub fn sequence_items(
     Ok(items)
 }
 
+/// One item of a sequence read by `regular_sequence_items`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceItem {
+    /// Offset of its item tag.
+    pub offset: usize,
+    /// True when its length is undefined (it ends at an item delimiter).
+    pub undefined_length: bool,
+    pub elements: Vec<Element>,
+}
+
+/// The items of a defined-length sequence whose value is `value` (offsets relative to it,
+/// as pydicom's `convert_SQ` reads the value on its own), each item a dataset of `encoding`
+/// whose elements are all plain raw elements: defined length, complete, no character set
+/// of its own. None for anything else (an implicit item in explicit data, a delimiter or a
+/// stray tag where an item belongs, an item overrunning the value or its own length, a
+/// nested undefined-length element, truncation), which pydicom's reader then reads.
+pub fn regular_sequence_items(value: &[u8], encoding: Encoding) -> Option<Vec<SequenceItem>> {
+    let opts = ReadOptions::pydicom_defaults();
+    let walker = Walker::new(value, &opts);
+    let mut pos = 0;
+    let mut items = Vec::new();
+    while pos < value.len() {
+        let (tag, length) = walker.item_header(pos, encoding.little, None).ok()?;
+        let start = pos + 8;
+        if tag != ITEM || walker.item_encoding(start, encoding) != encoding {
+            return None;
+        }
+        let undefined_length = length == UNDEFINED_LENGTH;
+        let limit = if undefined_length {
+            Limit::ItemDelimiter
+        } else {
+            let end = start.checked_add(length as usize)?;
+            (end <= value.len()).then_some(Limit::At(end))?
+        };
+        let (elements, next) = walker.walk(start, limit, encoding, &Level::ITEM, 1).ok()?;
+        let plain = |e: &Element| {
+            e.kind == ValueKind::Bytes
+                && e.length != UNDEFINED_LENGTH
+                && e.value_len == e.length as usize
+                && e.tag != SPECIFIC_CHARACTER_SET
+        };
+        if !elements.iter().all(plain) || matches!(limit, Limit::At(end) if end != next) {
+            return None;
+        }
+        items.push(SequenceItem {
+            offset: pos,
+            undefined_length,
+            elements,
+        });
+        pos = next;
+    }
+    Some(items)
+}
+
 /// The bytes of `element` present in `buf`.
 pub fn value_bytes<'a>(buf: &'a [u8], element: &Element) -> &'a [u8] {
     let range = element.value_range();

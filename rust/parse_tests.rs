@@ -542,3 +542,84 @@ fn sequence_delimiter_patterns_are_the_tag_as_written() {
     assert_eq!(SEQUENCE_DELIMITER_LE, [0xFE, 0xFF, 0xDD, 0xE0]);
     assert_eq!(SEQUENCE_DELIMITER_BE, [0xFF, 0xFE, 0xE0, 0xDD]);
 }
+
+/// An item of `body`, of defined length or ended by an item delimiter.
+fn item(body: &[u8], defined: bool) -> Vec<u8> {
+    let mut b = Bytes::default();
+    if defined {
+        b.marker(ITEM, body.len() as u32).raw(body);
+    } else {
+        b.marker(ITEM, UNDEFINED_LENGTH)
+            .raw(body)
+            .marker(ITEM_DELIMITATION_ITEM, 0);
+    }
+    b.0
+}
+
+const EXPLICIT_LE_ITEMS: Encoding = Encoding {
+    implicit: false,
+    little: true,
+};
+
+#[test]
+fn regular_sequence_items_are_read_with_offsets_within_the_value() {
+    let mut first = Bytes::default();
+    first
+        .explicit(0x0010_0020, "LO", b"ID1 ")
+        .explicit(0x0010_0021, "LO", b"");
+    let mut second = Bytes::default();
+    second.explicit(0x0008_1150, "UI", b"1.2\0");
+    let value = [item(&first.0, true), item(&second.0, false)].concat();
+    let items = regular_sequence_items(&value, EXPLICIT_LE_ITEMS).expect("regular");
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[0].offset, items[0].undefined_length), (0, false));
+    assert_eq!(items[0].elements[0].value_offset, 8 + 8);
+    assert_eq!(items[0].elements[1].length, 0);
+    let second_at = 8 + first.0.len();
+    assert_eq!(
+        (items[1].offset, items[1].undefined_length),
+        (second_at, true)
+    );
+    assert_eq!(items[1].elements[0].tag, 0x0008_1150);
+    assert_eq!(regular_sequence_items(&[], EXPLICIT_LE_ITEMS), Some(vec![]));
+}
+
+#[test]
+fn irregular_sequence_items_are_left_to_pydicom() {
+    let mut leaf = Bytes::default();
+    leaf.explicit(0x0010_0020, "LO", b"ID1 ");
+    let mut nested = Bytes::default();
+    nested
+        .explicit_undefined(0x0008_1115, "SQ")
+        .marker(SEQUENCE_DELIMITATION_ITEM, 0);
+    let mut charset = Bytes::default();
+    charset.explicit(tags::SPECIFIC_CHARACTER_SET, "CS", b"ISO_IR 100");
+    let mut implicit = Bytes::default();
+    implicit.implicit(0x0010_0020, b"ID1 ");
+    let lying = {
+        let mut b = Bytes::default();
+        b.marker(ITEM, leaf.0.len() as u32 - 2).raw(&leaf.0);
+        b.0
+    };
+    let delimiter = {
+        let mut b = Bytes::default();
+        b.marker(SEQUENCE_DELIMITATION_ITEM, 0);
+        b.0
+    };
+    let overrun = item(&leaf.0, true)[..10].to_vec();
+    for value in [
+        lying,
+        delimiter,
+        overrun,
+        item(&nested.0, true),
+        item(&charset.0, true),
+        item(&implicit.0, true),
+        leaf.0.clone(),
+    ] {
+        assert_eq!(
+            regular_sequence_items(&value, EXPLICIT_LE_ITEMS),
+            None,
+            "{value:?}"
+        );
+    }
+}

@@ -26,6 +26,7 @@ from pydicom.dataset import FileDataset as _PydicomFileDataset
 from pydicom.filereader import read_sequence
 from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag, tag_in_exception
 from pydicom.uid import UID
 from pydicom.valuerep import IS, VR, DSfloat, PersonName
@@ -71,6 +72,9 @@ class ElementFactory:
     keyword_dict = keyword_dict
     private_dictionaries = private_dictionaries
     private_creator_vr = VR.LO
+    dataset_type = Dataset
+    sequence_type = Sequence
+    empty_value_for_VR = empty_value_for_VR
 
     __slots__ = ("index",)
 
@@ -158,7 +162,7 @@ class FileDataset(PixelDataMixin, _PydicomFileDataset):
     def __getitem__(self, key: Any) -> Any:
         elements = self._dict
         if type(elements) is ElementDict:
-            elem = elements.element(key, self._read_charset)
+            elem = elements.element(key, self)
             if elem is not None:
                 return elem
         return _PydicomFileDataset.__getitem__(self, key)

@@ -4,7 +4,7 @@
 
 use crate::charset::{self, Charset};
 use crate::dictionary;
-use crate::parse::{Element, ValueKind, UNDEFINED_LENGTH};
+use crate::parse::{self, Element, Encoding, ValueKind, UNDEFINED_LENGTH};
 use crate::tags;
 use crate::values::{self, Text, Value};
 use crate::vr::Vr;
@@ -72,6 +72,10 @@ pub struct Pydicom {
     private_dictionaries: Py<PyDict>,
     /// `VR.LO`, the VR object pydicom gives an implicit private creator.
     private_creator_vr: Py<PyAny>,
+    dataset: Py<PyAny>,
+    sequence: Py<PyAny>,
+    /// pydicom's `empty_value_for_VR`, for the empty raw values of sequence items.
+    empty_value: Py<PyAny>,
     /// `BaseTag`s made so far, shared: a tag is an immutable int, and making one per
     /// element and key is a good part of an element's cost.
     tags: Mutex<HashMap<u32, Py<PyAny>>>,
@@ -131,6 +135,9 @@ impl Pydicom {
                 .unbind(),
             private_creator_vr: get("private_creator_vr")?,
             tags: Mutex::new(HashMap::new()),
+            dataset: get("dataset_type")?,
+            sequence: get("sequence_type")?,
+            empty_value: get("empty_value_for_VR")?,
         })
     }
 }
@@ -396,6 +403,8 @@ pub fn charset_terms_defined(value: &[u8]) -> bool {
 
 /// A plain element converted: what its pydicom `DataElement` holds.
 pub struct PlainElement {
+    /// True for a sequence (made only when asked for; its dataset then updates `_pixel_rep`).
+    pub is_sequence: bool,
     tag: Py<PyAny>,
     /// The VR object pydicom's conversion gives it (a `str`, or a `VR` member).
     vr: Py<PyAny>,
@@ -426,18 +435,32 @@ impl PlainElement {
     }
 }
 
-/// `element` converted as pydicom would convert it, if that can be done here.
+/// An element as read: its header, the bytes of its value, its dataset's encoding and its
+/// value's position (pydicom's `value_tell`).
+pub struct ReadElement<'a> {
+    pub element: &'a Element,
+    pub bytes: &'a [u8],
+    pub encoding: Encoding,
+    pub value_tell: usize,
+}
+
+/// `read` converted as pydicom would convert it, if that can be done here: `charset` is its
+/// dataset's `_read_charset`, `private_vr` the VR (and VR object) of an implicit private
+/// element, and sequences are made only with `sequences`.
 pub fn plain_element<'py>(
     pd: &Pydicom,
     tag: &Bound<'py, PyAny>,
-    element: &Element,
-    bytes: &[u8],
-    little: bool,
-    value_tell: usize,
+    read: ReadElement<'_>,
     charset: &Bound<'py, PyAny>,
     private_vr: Option<(Vr, Bound<'py, PyAny>)>,
+    sequences: bool,
 ) -> PyResult<Option<PlainElement>> {
-    let e = element;
+    let ReadElement {
+        element: e,
+        bytes,
+        encoding,
+        value_tell,
+    } = read;
     let complete = e.kind == ValueKind::Bytes
         && e.length != UNDEFINED_LENGTH
         && e.value_len == e.length as usize;
@@ -454,14 +477,22 @@ pub fn plain_element<'py>(
     if pd.customised(py)? {
         return Ok(None);
     }
-    let Some(value) = plain_value(pd, py, vr, bytes, little, charset)? else {
+    let value = match vr {
+        Vr::SQ if sequences && !bytes.is_empty() => {
+            sequence_value(pd, py, bytes, encoding, value_tell, charset)?
+        }
+        _ => plain_value(pd, py, vr, bytes, encoding.little, charset)?,
+    };
+    let Some(value) = value else {
         return Ok(None);
     };
+    let is_sequence = vr == Vr::SQ;
     let vr = match private_vr_object {
         Some(object) => object.unbind(),
         None => vr.into_pyobject(py)?.into_any().unbind(),
     };
     Ok(Some(PlainElement {
+        is_sequence,
         tag: tag.clone().unbind(),
         vr,
         validation_mode: pd.reading_validation_mode(py)?.unbind(),
@@ -469,6 +500,82 @@ pub fn plain_element<'py>(
         file_tell: value_tell,
         private_creator: None,
     }))
+}
+
+/// The `Sequence` pydicom's `convert_SQ` makes of the value `bytes` of a defined-length
+/// sequence read at `value_tell` in a dataset of `encoding` whose `_read_charset` is
+/// `charset`: item `Dataset`s of raw elements, with the state `read_sequence`,
+/// `read_sequence_item` and `read_dataset` give them. None when the items are not all
+/// regular (pydicom's reader then reads them, warnings and all).
+fn sequence_value<'py>(
+    pd: &Pydicom,
+    py: Python<'py>,
+    bytes: &[u8],
+    encoding: Encoding,
+    value_tell: usize,
+    charset: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    // An empty `_read_charset` sends pydicom to the dataset's `_character_set`.
+    if !charset.is_truthy()? {
+        return Ok(None);
+    }
+    let Some(items) = parse::regular_sequence_items(bytes, encoding) else {
+        return Ok(None);
+    };
+    // `convert_value` hands a converter a list of encodings; the items keep that object as
+    // both their parent's encoding and their own.
+    let encodings = if charset.is_instance_of::<PyString>() {
+        PyList::new(py, [charset])?.into_any()
+    } else {
+        charset.clone()
+    };
+    let empty_value = pd.empty_value.bind(py);
+    let mut datasets = Vec::with_capacity(items.len());
+    for item in items {
+        let elements = PyDict::new(py);
+        for e in &item.elements {
+            let tag = pd.tag(py, e.tag)?;
+            // Offsets are within `bytes`, as pydicom reads the value from its own buffer.
+            let value = match bytes.get(e.value_range()) {
+                Some([]) => empty_value.call1((e.vr, true))?,
+                Some(value) => PyBytes::new(py, value).into_any(),
+                None => return Ok(None),
+            };
+            let fields = (
+                &tag,
+                e.vr,
+                e.length,
+                value,
+                e.value_offset,
+                encoding.implicit,
+                encoding.little,
+                true,
+                false,
+            );
+            elements.set_item(&tag, pd.raw_element(fields.into_pyobject(py)?)?)?;
+        }
+        let tell = (value_tell + item.offset).into_pyobject(py)?.into_any();
+        let undefined = PyBool::new(py, item.undefined_length).to_owned().into_any();
+        let extra = [
+            (intern!(py, "_parent_encoding"), encodings.clone()),
+            (intern!(py, "_read_charset"), encodings.clone()),
+            (intern!(py, "is_undefined_length_sequence_item"), undefined),
+            (intern!(py, "seq_item_tell"), tell.clone()),
+            (intern!(py, "file_tell"), tell),
+        ];
+        let legacy = (py.None().into_bound(py), py.None().into_bound(py));
+        datasets.push(pd.new_dataset(
+            pd.dataset.bind(py),
+            elements.into_any(),
+            encoding.implicit,
+            encoding.little,
+            legacy,
+            &extra,
+        )?);
+    }
+    let sequence = pd.sequence.bind(py).call1((PyList::new(py, datasets)?,))?;
+    sequence.setattr(intern!(py, "is_undefined_length"), false)?;
+    Ok(Some(sequence))
 }
 
 /// The value pydicom's converter makes of `bytes` (an element of `vr`), as pydicom's

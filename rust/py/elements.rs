@@ -2,7 +2,7 @@
 //! made only when asked for (a `RawDataElement` over the source's bytes, or whatever pydicom
 //! stored back after converting it), so untouched elements cost nothing.
 
-use super::convert::{plain_element, PlainElement, Pydicom};
+use super::convert::{plain_element, PlainElement, Pydicom, ReadElement};
 use super::pixels::PixelRegion;
 use crate::charset;
 use crate::parse::{Element, Encoding, ValueKind};
@@ -240,26 +240,32 @@ impl ElementDict {
     }
 
     /// `lazy` converted as pydicom would, when that can be done without pydicom;
-    /// `private_vr` is the VR of an implicit private element.
+    /// `private_vr` is the VR of an implicit private element; sequences are made only
+    /// with `sequences`.
     fn plain<'py>(
         &self,
         tag: &Bound<'py, PyAny>,
         lazy: &Lazy,
         charset: &Bound<'py, PyAny>,
         private_vr: Option<(Vr, Bound<'py, PyAny>)>,
+        sequences: bool,
     ) -> PyResult<Option<PlainElement>> {
         let origin = &self.origins[lazy.source];
         let e = &lazy.element;
         let value = origin.value(e)?;
+        let read = ReadElement {
+            element: e,
+            bytes: value,
+            encoding: origin.encoding,
+            value_tell: origin.base + e.value_offset,
+        };
         plain_element(
             self.pydicom.get(),
             tag,
-            e,
-            value,
-            origin.encoding.little,
-            origin.base + e.value_offset,
+            read,
             charset,
             private_vr,
+            sequences,
         )
     }
 
@@ -342,18 +348,21 @@ impl ElementDict {
         value_only: bool,
     ) -> PyResult<Resolved<'py>> {
         match tag_of(key) {
-            Some(tag) => Self::resolve_tag(slf, tag, Some(key), charset, value_only),
+            Some(tag) => Self::resolve_tag(slf, tag, Some(key), charset, value_only, None),
             None => Ok(Resolved::Missing),
         }
     }
 
-    /// `resolve` of `tag`; `key` is the caller's key object, if it has one.
+    /// `resolve` of `tag`; `key` is the caller's key object, if it has one. Sequences are
+    /// made only when the `dataset` whose `_dict` this is comes along (pydicom's
+    /// `__setitem__` then updates its `_pixel_rep` and its items').
     fn resolve_tag<'py>(
         slf: &Bound<'py, Self>,
         tag: u32,
         key: Option<&Bound<'py, PyAny>>,
         charset: &Bound<'py, PyAny>,
         value_only: bool,
+        dataset: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Resolved<'py>> {
         let py = slf.py();
         let this = slf.get();
@@ -376,7 +385,7 @@ impl ElementDict {
         // `Dataset.__setitem__` gives a private element its creator's value (converting the
         // creator on the way); an implicit one takes its VR from that creator's dictionary.
         let creator = match private_creator_tag(tag).filter(|&c| this.contains_tag(c)) {
-            Some(creator) => match Self::resolve_tag(slf, creator, None, charset, true)? {
+            Some(creator) => match Self::resolve_tag(slf, creator, None, charset, true, None)? {
                 Resolved::Value(value) => Some(value),
                 Resolved::Element(elem) if this.is_data_element(&elem) => {
                     Some(elem.getattr(intern!(py, "_value"))?)
@@ -396,10 +405,29 @@ impl ElementDict {
             }
             _ => None,
         };
-        let Some(mut plain) = this.plain(&tag_object, &lazy, charset, private_vr)? else {
+        let sequences = dataset.is_some();
+        let Some(mut plain) = this.plain(&tag_object, &lazy, charset, private_vr, sequences)?
+        else {
             return Ok(Resolved::Raw);
         };
         plain.private_creator = creator.map(Bound::unbind);
+        if let (true, Some(dataset)) = (plain.is_sequence, dataset) {
+            let elem = plain.data_element(py, this.pydicom.get())?;
+            let elem = {
+                let mut slots = this.lock();
+                match slots.get(tag) {
+                    Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
+                    Some(Slot::Lazy(_)) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
+                    _ => {}
+                }
+                elem
+            };
+            dataset.call_method1(intern!(py, "_set_pixel_representation"), (&elem,))?;
+            return Ok(match value_only {
+                true => Resolved::Value(elem.getattr(intern!(py, "_value"))?),
+                false => Resolved::Element(elem),
+            });
+        }
         let plain = Arc::new(plain);
         if value_only {
             let mut slots = this.lock();
@@ -546,18 +574,18 @@ impl ElementDict {
     pub fn element<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
-        charset: &Bound<'py, PyAny>,
+        dataset: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let this = slf.get();
         let Some(tag) = this.key_tag(key)? else {
             return Ok(None);
         };
-        Ok(
-            match Self::resolve_tag(slf, tag, Some(key), charset, false)? {
-                Resolved::Element(elem) if this.is_data_element(&elem) => Some(elem),
-                _ => None,
-            },
-        )
+        let charset = dataset.getattr(intern!(slf.py(), "_read_charset"))?;
+        let found = Self::resolve_tag(slf, tag, Some(key), &charset, false, Some(dataset))?;
+        Ok(match found {
+            Resolved::Element(elem) if this.is_data_element(&elem) => Some(elem),
+            _ => None,
+        })
     }
 
     /// `iter(dataset)` for the dataset whose `_dict` this is: its elements in tag order.
@@ -586,7 +614,9 @@ impl ElementDict {
             let key = this.tag_object(py, tag)?;
             let visit = || -> PyResult<()> {
                 let charset = dataset.getattr(intern!(py, "_read_charset"))?;
-                let elem = match Self::resolve_tag(slf, tag, Some(&key), &charset, false)? {
+                let found =
+                    Self::resolve_tag(slf, tag, Some(&key), &charset, false, Some(dataset))?;
+                let elem = match found {
                     Resolved::Element(elem) if this.is_data_element(&elem) => elem,
                     _ => dataset.get_item(&key)?,
                 };
@@ -886,7 +916,7 @@ impl DatasetElements {
         let dataset = this.dataset.bind(py);
         let charset = dataset.getattr(intern!(py, "_read_charset"))?;
         if let Resolved::Element(elem) =
-            ElementDict::resolve_tag(elements, tag, None, &charset, false)?
+            ElementDict::resolve_tag(elements, tag, None, &charset, false, Some(dataset))?
         {
             if elements.get().is_data_element(&elem) {
                 return Ok(Some(elem));
