@@ -403,11 +403,10 @@ pub fn charset_terms_defined(value: &[u8]) -> bool {
 
 /// A plain element converted: what its pydicom `DataElement` holds.
 pub struct PlainElement {
-    /// True for a sequence (made only when asked for; its dataset then updates `_pixel_rep`).
-    pub is_sequence: bool,
     tag: Py<PyAny>,
+    pub vr: Vr,
     /// The VR object pydicom's conversion gives it (a `str`, or a `VR` member).
-    vr: Py<PyAny>,
+    vr_object: Py<PyAny>,
     /// `config.settings.reading_validation_mode` when it was converted.
     validation_mode: Py<PyAny>,
     pub value: Py<PyAny>,
@@ -422,7 +421,7 @@ impl PlainElement {
         let elem = pd.object_new.bind(py).call1((&pd.data_element,))?;
         // The attributes DataElement.__init__ sets, in its order.
         elem.setattr(intern!(py, "tag"), &self.tag)?;
-        elem.setattr(intern!(py, "VR"), &self.vr)?;
+        elem.setattr(intern!(py, "VR"), &self.vr_object)?;
         elem.setattr(intern!(py, "validation_mode"), &self.validation_mode)?;
         elem.setattr(intern!(py, "_value"), &self.value)?;
         elem.setattr(intern!(py, "file_tell"), self.file_tell)?;
@@ -486,15 +485,14 @@ pub fn plain_element<'py>(
     let Some(value) = value else {
         return Ok(None);
     };
-    let is_sequence = vr == Vr::SQ;
-    let vr = match private_vr_object {
+    let vr_object = match private_vr_object {
         Some(object) => object.unbind(),
         None => vr.into_pyobject(py)?.into_any().unbind(),
     };
     Ok(Some(PlainElement {
-        is_sequence,
         tag: tag.clone().unbind(),
         vr,
+        vr_object,
         validation_mode: pd.reading_validation_mode(py)?.unbind(),
         value: value.unbind(),
         file_tell: value_tell,

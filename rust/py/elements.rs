@@ -323,7 +323,7 @@ impl ElementDict {
         }
         let known = pd.python_encoding(py);
         let key = this.tag_object(py, SPECIFIC_CHARACTER_SET)?;
-        let value = Self::value_of(slf, &key, &PyString::new(py, "").into_any())?;
+        let value = Self::value_of(slf, &key, &PyString::new(py, "").into_any(), None)?;
         if value.is(py.NotImplemented()) {
             return Ok(None);
         }
@@ -346,9 +346,10 @@ impl ElementDict {
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
         value_only: bool,
+        dataset: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Resolved<'py>> {
         match tag_of(key) {
-            Some(tag) => Self::resolve_tag(slf, tag, Some(key), charset, value_only, None),
+            Some(tag) => Self::resolve_tag(slf, tag, Some(key), charset, value_only, dataset),
             None => Ok(Resolved::Missing),
         }
     }
@@ -411,7 +412,9 @@ impl ElementDict {
             return Ok(Resolved::Raw);
         };
         plain.private_creator = creator.map(Bound::unbind);
-        if let (true, Some(dataset)) = (plain.is_sequence, dataset) {
+        // A sequence (made only with its dataset at hand): stored as an element at once, as
+        // its dataset's `_pixel_rep` and its items' follow.
+        if let (Vr::SQ, Some(dataset)) = (plain.vr, dataset) {
             let elem = plain.data_element(py, this.pydicom.get())?;
             let elem = {
                 let mut slots = this.lock();
@@ -643,15 +646,18 @@ impl ElementDict {
         Ok(())
     }
 
-    /// The value keyword access (`ds.PatientName`) returns, when `convert` gives a
-    /// `DataElement`; `NotImplemented` when pydicom's path must decide (absent, raw, ...).
+    /// The value keyword access (`ds.PatientName`) returns, when the element is made here
+    /// (sequences only when `dataset`, whose `_dict` this is, is given); `NotImplemented`
+    /// when pydicom's path must decide (absent, raw, ...).
+    #[pyo3(signature = (key, charset, dataset = None))]
     pub fn value_of<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         charset: &Bound<'py, PyAny>,
+        dataset: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        match Self::resolve(slf, key, charset, true)? {
+        match Self::resolve(slf, key, charset, true, dataset)? {
             Resolved::Value(value) => Ok(value),
             Resolved::Element(elem)
                 if elem
@@ -877,7 +883,7 @@ impl KeywordAttribute {
         let Ok(elements) = elements.cast::<ElementDict>() else {
             return Err(missing());
         };
-        let value = ElementDict::value_of(elements, self.tag.bind(py), &charset)?;
+        let value = ElementDict::value_of(elements, self.tag.bind(py), &charset, Some(instance))?;
         if value.is(py.NotImplemented()) {
             return Err(missing());
         }

@@ -227,7 +227,7 @@ impl FileIndex {
         {
             if meta.get().contains_tag(tag) {
                 let key = pd.tag(py, tag)?;
-                let value = ElementDict::value_of(&meta, &key, default_charset)?;
+                let value = ElementDict::value_of(&meta, &key, default_charset, None)?;
                 meta_converted &= !value.is(py.NotImplemented());
             }
         }
