@@ -81,6 +81,14 @@ class ElementFactory:
     def __init__(self, index: Any) -> None:
         self.index = index
 
+    @staticmethod
+    def sequence_vr(tag: BaseTag, vr: str | None) -> str:
+        return _sequence_vr(tag, vr)
+
+    @staticmethod
+    def sequence_encoding(elements: Any, is_little_endian: bool) -> str | list[str]:
+        return _sequence_encoding(elements, is_little_endian)
+
     def special(
         self,
         elements: Any,

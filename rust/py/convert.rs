@@ -413,6 +413,8 @@ pub struct PlainElement {
     file_tell: usize,
     /// The value of the private creator of a private element, as `Dataset.__setitem__` sets it.
     pub private_creator: Option<Py<PyAny>>,
+    /// True for an undefined-length sequence (pydicom's reader parsed it).
+    undefined_length: bool,
 }
 
 impl PlainElement {
@@ -425,7 +427,7 @@ impl PlainElement {
         elem.setattr(intern!(py, "validation_mode"), &self.validation_mode)?;
         elem.setattr(intern!(py, "_value"), &self.value)?;
         elem.setattr(intern!(py, "file_tell"), self.file_tell)?;
-        elem.setattr(intern!(py, "is_undefined_length"), false)?;
+        elem.setattr(intern!(py, "is_undefined_length"), self.undefined_length)?;
         match &self.private_creator {
             Some(creator) => elem.setattr(intern!(py, "private_creator"), creator)?,
             None => elem.setattr(intern!(py, "private_creator"), py.None())?,
@@ -477,8 +479,16 @@ pub fn plain_element<'py>(
         return Ok(None);
     }
     let value = match vr {
-        Vr::SQ if sequences && !bytes.is_empty() => {
-            sequence_value(pd, py, bytes, encoding, value_tell, charset)?
+        Vr::SQ if sequences && !bytes.is_empty() && charset.is_truthy()? => {
+            // `convert_value` hands a converter a list of encodings; the items keep that
+            // object as both their parent's encoding and their own. (An empty
+            // `_read_charset` sends pydicom to the dataset's `_character_set`.)
+            let encodings = match charset.is_instance_of::<PyString>() {
+                true => PyList::new(py, [charset])?.into_any(),
+                false => charset.clone(),
+            };
+            let tells = (value_tell, 0);
+            sequence_value(pd, py, bytes, encoding, tells, &encodings, false)?
         }
         _ => plain_value(pd, py, vr, bytes, encoding.little, charset)?,
     };
@@ -497,36 +507,30 @@ pub fn plain_element<'py>(
         value: value.unbind(),
         file_tell: value_tell,
         private_creator: None,
+        undefined_length: false,
     }))
 }
 
-/// The `Sequence` pydicom's `convert_SQ` makes of the value `bytes` of a defined-length
-/// sequence read at `value_tell` in a dataset of `encoding` whose `_read_charset` is
-/// `charset`: item `Dataset`s of raw elements, with the state `read_sequence`,
-/// `read_sequence_item` and `read_dataset` give them. None when the items are not all
-/// regular (pydicom's reader then reads them, warnings and all).
+/// The `Sequence` pydicom's reader makes of the value `bytes` of a sequence in a dataset of
+/// `encoding`: item `Dataset`s of raw elements, with the state `read_sequence`,
+/// `read_sequence_item` and `read_dataset` give them, `encodings` their parent encoding and
+/// their own. `tells` are what pydicom adds to an item's and to an element's offset within
+/// `bytes` (a defined-length sequence is read from a buffer of its own value, an
+/// undefined-length one from the file). None when the items are not all regular
+/// (pydicom's reader then reads them, warnings and all).
 fn sequence_value<'py>(
     pd: &Pydicom,
     py: Python<'py>,
     bytes: &[u8],
     encoding: Encoding,
-    value_tell: usize,
-    charset: &Bound<'py, PyAny>,
+    tells: (usize, usize),
+    encodings: &Bound<'py, PyAny>,
+    undefined_length: bool,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    // An empty `_read_charset` sends pydicom to the dataset's `_character_set`.
-    if !charset.is_truthy()? {
-        return Ok(None);
-    }
     let Some(items) = parse::regular_sequence_items(bytes, encoding) else {
         return Ok(None);
     };
-    // `convert_value` hands a converter a list of encodings; the items keep that object as
-    // both their parent's encoding and their own.
-    let encodings = if charset.is_instance_of::<PyString>() {
-        PyList::new(py, [charset])?.into_any()
-    } else {
-        charset.clone()
-    };
+    let (item_tell, element_tell) = tells;
     let empty_value = pd.empty_value.bind(py);
     let mut datasets = Vec::with_capacity(items.len());
     for item in items {
@@ -544,7 +548,7 @@ fn sequence_value<'py>(
                 e.vr,
                 e.length,
                 value,
-                e.value_offset,
+                element_tell + e.value_offset,
                 encoding.implicit,
                 encoding.little,
                 true,
@@ -552,7 +556,7 @@ fn sequence_value<'py>(
             );
             elements.set_item(&tag, pd.raw_element(fields.into_pyobject(py)?)?)?;
         }
-        let tell = (value_tell + item.offset).into_pyobject(py)?.into_any();
+        let tell = (item_tell + item.offset).into_pyobject(py)?.into_any();
         let undefined = PyBool::new(py, item.undefined_length).to_owned().into_any();
         let extra = [
             (intern!(py, "_parent_encoding"), encodings.clone()),
@@ -572,8 +576,38 @@ fn sequence_value<'py>(
         )?);
     }
     let sequence = pd.sequence.bind(py).call1((PyList::new(py, datasets)?,))?;
-    sequence.setattr(intern!(py, "is_undefined_length"), false)?;
+    sequence.setattr(intern!(py, "is_undefined_length"), undefined_length)?;
     Ok(Some(sequence))
+}
+
+/// The `DataElement` pydicom's reader makes of an undefined-length sequence while reading
+/// (its value parsed at once; no hook, no private creator): `read.bytes` are its items, up
+/// to its delimiter; `vr` and `encodings` are the VR object and the parent encoding the
+/// reader gives it. None when its items are not all regular.
+pub fn undefined_length_sequence<'py>(
+    pd: &Pydicom,
+    tag: &Bound<'py, PyAny>,
+    read: ReadElement<'_>,
+    vr: Bound<'py, PyAny>,
+    encodings: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = tag.py();
+    let tells = (read.value_tell, read.value_tell);
+    let Some(sequence) = sequence_value(pd, py, read.bytes, read.encoding, tells, encodings, true)?
+    else {
+        return Ok(None);
+    };
+    let element = PlainElement {
+        tag: tag.clone().unbind(),
+        vr: Vr::SQ,
+        vr_object: vr.unbind(),
+        validation_mode: pd.reading_validation_mode(py)?.unbind(),
+        value: sequence.unbind(),
+        file_tell: read.value_tell,
+        private_creator: None,
+        undefined_length: true,
+    };
+    element.data_element(py, pd).map(Some)
 }
 
 /// The value pydicom's converter makes of `bytes` (an element of `vr`), as pydicom's

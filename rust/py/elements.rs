@@ -2,13 +2,15 @@
 //! made only when asked for (a `RawDataElement` over the source's bytes, or whatever pydicom
 //! stored back after converting it), so untouched elements cost nothing.
 
-use super::convert::{plain_element, PlainElement, Pydicom, ReadElement};
+use super::convert::{
+    plain_element, undefined_length_sequence, PlainElement, Pydicom, ReadElement,
+};
 use super::pixels::PixelRegion;
 use crate::charset;
 use crate::parse::{Element, Encoding, ValueKind};
 use crate::source::Store;
 use crate::tagmap::TagMap;
-use crate::tags::SPECIFIC_CHARACTER_SET;
+use crate::tags::{SEQUENCE_DELIMITATION_ITEM, SPECIFIC_CHARACTER_SET};
 use crate::values;
 use crate::vr::Vr;
 use pyo3::exceptions::{PyAttributeError, PyException, PyKeyError, PyTypeError};
@@ -162,6 +164,13 @@ impl ElementDict {
         let factory = self.factory.bind(py);
         let tag = self.tag_object(py, e.tag)?;
         let tell = origin.base + e.value_offset;
+        if e.kind == ValueKind::Sequence {
+            if let Some(elem) = self.undefined_length_sequence(slf, &tag, lazy)? {
+                // Stored, as pydicom's reader keeps the sequence it parsed.
+                self.store(&tag, e.tag, elem.clone().unbind())?;
+                return Ok(elem);
+            }
+        }
         if e.kind != ValueKind::Bytes || e.length == 0 {
             let (kind, vr) = match e.kind {
                 ValueKind::Bytes => ("empty", e.vr),
@@ -196,6 +205,42 @@ impl ElementDict {
             false,
         );
         self.pydicom.get().raw_element(fields.into_pyobject(py)?)
+    }
+
+    /// The element pydicom's reader makes of the undefined-length sequence `lazy`, made
+    /// here when its items are regular and it ends at its delimiter (else its reader must
+    /// read it, and warn as it does).
+    fn undefined_length_sequence<'py>(
+        &self,
+        slf: &Bound<'py, Self>,
+        tag: &Bound<'py, PyAny>,
+        lazy: &Lazy,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = slf.py();
+        let origin = &self.origins[lazy.source];
+        let e = &lazy.element;
+        let end = e.value_offset + e.value_len;
+        let delimiter = origin.source.get(end, end + 4)?;
+        let little = origin.encoding.little;
+        if delimiter.len() != 4
+            || values::tag_of(delimiter.try_into().expect("4 bytes"), little)
+                != SEQUENCE_DELIMITATION_ITEM
+        {
+            return Ok(None);
+        }
+        let factory = self.factory.bind(py);
+        let vr = factory.call_method1(
+            intern!(py, "sequence_vr"),
+            (tag, origin.sequence_header_vr(e)),
+        )?;
+        let encodings = factory.call_method1(intern!(py, "sequence_encoding"), (slf, little))?;
+        let read = ReadElement {
+            element: e,
+            bytes: origin.value(e)?,
+            encoding: origin.encoding,
+            value_tell: origin.base + e.value_offset,
+        };
+        undefined_length_sequence(self.pydicom.get(), tag, read, vr, &encodings)
     }
 
     /// What the slot of `tag` holds, if there is one.
@@ -375,6 +420,14 @@ impl ElementDict {
             }
             Some(Stored::Plain(plain)) => {
                 return this.element_of(py, tag, &plain).map(Resolved::Element)
+            }
+            Some(Stored::Lazy(lazy)) if lazy.element.kind == ValueKind::Sequence => {
+                // Parsed while reading by pydicom: an element already, whatever the access.
+                let elem = this.make(py, &lazy, slf)?;
+                return Ok(match value_only && this.is_data_element(&elem) {
+                    true => Resolved::Value(elem.getattr(intern!(py, "_value"))?),
+                    false => Resolved::Element(elem),
+                });
             }
             Some(Stored::Lazy(lazy)) => lazy,
         };
