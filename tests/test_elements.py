@@ -502,3 +502,62 @@ def test_bad_sequences(syntax: str, defect: str) -> None:
     else:
         body = _sequence(0x00081110, _item(leaf, order), syntax)[:-3]
     _compare_bytes(_file(body, syntax))
+
+
+@pytest.mark.parametrize("syntax", sorted(_SYNTAXES))
+def test_plain_elements_are_made_without_pydicoms_converter(
+    syntax: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Private, empty, AT, ASCII PN, number and text elements and regular sequences of
+    both lengths are made by dcmfast itself (the same objects, as the tests above show):
+    pydicom's converter and sequence reader are not called for them."""
+    import io
+
+    import pydicom.dataset
+    import pydicom.filereader
+    from dcmfast import _dataset, dcmread
+
+    order = _SYNTAXES[syntax][2]
+    leaf = _element(0x00100020, "LO", b"ID1 ", syntax)
+    body = b"".join(
+        [
+            _element(0x00080005, "CS", b"ISO_IR 100", syntax),
+            _element(0x00080020, "DA", b"", syntax),
+            _sequence(0x00081110, _item(leaf, order), syntax),
+            _sequence(0x00081115, _item(leaf, order, False), syntax, defined=False),
+            _element(0x00090010, "LO", b"GEMS_IDEN_01", syntax),
+            _element(0x00091001, "LO", b"FULL", syntax),
+            _element(0x00100010, "PN", b"Doe^John\\Roe^Jane", syntax),
+            _element(0x00200013, "IS", b"12", syntax),
+            _element(
+                0x00280010, "US", b"\x00\x02"[:: 1 if order == ">" else -1], syntax
+            ),
+            _element(0x00289503, "SS", b"\x00\x01", syntax),
+            _element(_TAG_FOR_VR["AT"], "AT", b"\x10\x00\x10\x00", syntax),
+        ]
+    )
+    calls: list[str] = []
+
+    def refuse(name: str, real: Any) -> Any:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(
+        pydicom.dataset,
+        "convert_raw_data_element",
+        refuse("convert", pydicom.dataset.convert_raw_data_element),
+    )
+    monkeypatch.setattr(
+        _dataset, "read_sequence", refuse("read_sequence", _dataset.read_sequence)
+    )
+    ds = dcmread(io.BytesIO(_file(body, syntax)))
+    elements = list(ds)
+    assert len(elements) == 11
+    assert calls == []
+    # The items are pydicom Datasets of raw elements, converted by pydicom (as its own
+    # items are) when walked.
+    _walked(ds)
+    assert calls == ["convert", "convert"]
