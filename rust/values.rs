@@ -57,10 +57,9 @@ pub enum Value<'a> {
 pub fn decode(vr: Vr, bytes: &[u8], little: bool, charset: Charset) -> Option<Value<'_>> {
     use Vr::*;
     if bytes.is_empty() {
+        // pydicom's `empty_value_for_VR`; a sequence is no value.
         return match vr {
-            // pydicom's `empty_value_for_VR`, except for a sequence (no value) and VRs pydicom
-            // has no converter for (it raises) or must resolve first.
-            SQ | OB_OW | US_OW | US_SS | US_SS_OW | NONE => None,
+            SQ => None,
             vr if vr.has_text_empty_value() => Some(Value::EmptyText),
             _ => Some(Value::Empty),
         };

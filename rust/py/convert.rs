@@ -474,6 +474,13 @@ pub fn plain_element<'py>(
     let Some(vr) = vr.or_else(|| dictionary::dictionary_vr(e.tag)) else {
         return Ok(None);
     };
+    // VRs pydicom has no converter for (it raises, even for an empty value) or must resolve.
+    if matches!(
+        vr,
+        Vr::OB_OW | Vr::US_OW | Vr::US_SS | Vr::US_SS_OW | Vr::NONE
+    ) {
+        return Ok(None);
+    }
     let py = tag.py();
     if pd.customised(py)? {
         return Ok(None);
