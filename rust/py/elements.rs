@@ -540,8 +540,7 @@ impl ElementDict {
         Ok(None)
     }
 
-    /// The tag objects of the dict's tags in ascending order (as pydicom's
-    /// `sorted(ds._dict.keys())`).
+    /// The tags in ascending order (pydicom's `sorted(ds._dict.keys())`).
     fn sorted_tags(&self) -> Vec<u32> {
         let mut tags = self.snapshot();
         tags.sort_unstable();
