@@ -4,11 +4,19 @@
 //! walks pydicom's objects and asks these.
 
 use crate::vr::Vr;
-use std::fmt::Write;
 
 /// pydicom's `str(BaseTag)`: `(GGGG,EEEE)` in upper-case hex.
 pub fn write_tag(out: &mut String, tag: u32) {
-    let _ = write!(out, "({:04X},{:04X})", tag >> 16, tag & 0xFFFF);
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('(');
+    for shift in [28, 24, 20, 16] {
+        out.push(HEX[(tag >> shift) as usize & 15] as char);
+    }
+    out.push(',');
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[(tag >> shift) as usize & 15] as char);
+    }
+    out.push(')');
 }
 
 /// The start of `DataElement.__str__`: the tag, then the name cut and padded to `width`
@@ -135,6 +143,14 @@ pub fn base64(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_print_as_pydicoms_basetag() {
+        let mut text = String::new();
+        write_tag(&mut text, 0x7FE0_0010);
+        write_tag(&mut text, 0x0009_10AB);
+        assert_eq!(text, "(7FE0,0010)(0009,10AB)");
+    }
 
     #[test]
     fn line_head_cuts_and_pads_the_name_in_characters() {

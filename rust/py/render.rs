@@ -515,10 +515,13 @@ impl Renderer {
                 Some(entry) => entry.get_item(0)?.str()?.to_cow()?.into_owned(),
                 None => value.str()?.to_cow()?.into_owned(),
             },
-            Kind::Is => format!(
-                "'{}'",
-                self.int_repr.bind(py).call1((value,))?.str()?.to_cow()?
-            ),
+            Kind::Is => match value.extract::<i64>() {
+                Ok(number) => format!("'{number}'"),
+                Err(_) => format!(
+                    "'{}'",
+                    self.int_repr.bind(py).call1((value,))?.str()?.to_cow()?
+                ),
+            },
             Kind::DsFloat => format!("'{}'", self.number_text(value, kind)?),
             Kind::Tag => {
                 let mut text = String::new();
@@ -526,6 +529,11 @@ impl Renderer {
                 text
             }
             Kind::MultiValue => self.multivalue_str(&self.items(value, kind)?)?,
+            // An int's repr is its decimal digits (big ones are Python's to print).
+            Kind::Int => match value.extract::<i64>() {
+                Ok(number) => number.to_string(),
+                Err(_) => value.repr()?.to_cow()?.into_owned(),
+            },
             _ => value.repr()?.to_cow()?.into_owned(),
         };
         Ok(Some(text))
