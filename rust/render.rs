@@ -109,6 +109,39 @@ pub fn is_private(tag: u32) -> bool {
     (tag >> 16) % 2 == 1
 }
 
+/// A string as `json.dumps` writes it by default (`ensure_ascii`): quoted, with `"` and `\`
+/// escaped, the short escapes for control characters that have one, and `\uXXXX` (lower-case
+/// hex; a surrogate pair above the BMP) for everything else outside ' '..='~'.
+pub fn write_json_string(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    fn unit(out: &mut String, unit: u16) {
+        out.push_str("\\u");
+        for shift in [12, 8, 4, 0] {
+            out.push(HEX[(unit >> shift) as usize & 15] as char);
+        }
+    }
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for &u in c.encode_utf16(&mut units).iter() {
+                    unit(out, u);
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding (`base64.b64encode`).
@@ -185,6 +218,13 @@ mod tests {
         );
         assert_eq!(private_name_fallback(0x0009_1010, true), "Private tag data");
         assert_eq!(private_name_fallback(0x0009_0010, true), "Private tag data");
+    }
+
+    #[test]
+    fn json_strings_escape_as_pythons_json_dumps() {
+        let mut out = String::new();
+        write_json_string(&mut out, "a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{7f}é😀~");
+        assert_eq!(out, r#""a\"b\\c\n\r\t\b\f\u0001\u007f\u00e9\ud83d\ude00~""#);
     }
 
     #[test]

@@ -258,3 +258,37 @@ def test_renderer_itself_matches_pydicom(dicom_file, reader):
         assert RENDERER.pretty_str(actual_ds, 0, False) == expected_str
         assert RENDERER.pretty_str(actual_ds, 0, True) == expected_top
         assert RENDERER.json_dict(actual_ds, 8, _bulk_uri, False) == expected_json
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, -2, 2**70, 1.5, 1e-05, 1e16, float("nan"), float("inf")], "a": None},
+        {
+            "vr": "PN",
+            "Value": [{"Alphabetic": "Yamada^Tarou", "Ideographic": "山田^太郎"}],
+        },
+        {"s": 'quote " backslash \\ controls \n\r\t\b\f\x01\x7f emoji 😀 é'},
+        {"nested": [[{}], [], {"z": [True, False]}], "": -0.0},
+        {"é": 1, "e": 2, "f": 3, "E": 4},
+    ],
+)
+def test_json_text_is_json_dumps_sorted(value):
+    from dcmfast._dataset import RENDERER
+
+    assert RENDERER.json_text(value) == json.dumps(value, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "int key"},
+        {"t": (1, 2)},
+        {"o": object()},
+        {"surrogate": "\udcff"},
+    ],
+)
+def test_json_text_leaves_the_rest_to_json(value):
+    from dcmfast._dataset import RENDERER
+
+    assert RENDERER.json_text(value) is None

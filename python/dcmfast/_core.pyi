@@ -161,6 +161,7 @@ class Renderer:
         bulk_data_element_handler: Callable[[Any], Any] | None,
         suppress_invalid_tags: bool,
     ) -> dict[str, Any]: ...
+    def json_text(self, json_dict: Any) -> str | None: ...
 
 @final
 class DecodedFrame:

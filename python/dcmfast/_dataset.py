@@ -10,6 +10,7 @@ construction skips pydicom's per-attribute ``__setattr__`` checks.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
@@ -37,6 +38,7 @@ from dcmfast._pixels import PixelDataMixin
 from dcmfast._render import make_renderer
 
 _CHARSET = Tag("SpecificCharacterSet")
+_JSON_DUMPS = json.dumps
 
 
 class ElementFactory:
@@ -171,6 +173,27 @@ class FileDataset(PixelDataMixin, _PydicomFileDataset):
                 bulk_data_element_handler,
                 suppress_invalid_tags,
             )
+
+    def to_json(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+        dump_handler: Callable[[dict[str, Any]], str] | None = None,
+        suppress_invalid_tags: bool = False,
+    ) -> str:
+        json_dataset = self.to_json_dict(
+            bulk_data_threshold,
+            bulk_data_element_handler,
+            suppress_invalid_tags=suppress_invalid_tags,
+        )
+        if dump_handler is not None:
+            return dump_handler(json_dataset)
+        # pydicom's default handler is json.dumps(d, sort_keys=True), written in Rust
+        # where the dict holds only what json's encoder writes plainly.
+        text = RENDERER.json_text(json_dataset) if json.dumps is _JSON_DUMPS else None
+        if text is None:
+            return json.dumps(json_dataset, sort_keys=True)
+        return text
 
     def __dir__(self) -> list[str]:
         # pydicom's listing: attributes plus the keywords present, not every keyword

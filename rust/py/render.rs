@@ -8,13 +8,13 @@
 use super::elements::ElementDict;
 use crate::render::{
     array_summary, base64, is_long_value, is_private, json_form, private_dictionary_keys,
-    private_name_fallback, write_line_head, write_tag, JsonForm,
+    private_name_fallback, write_json_string, write_line_head, write_tag, JsonForm,
 };
 use crate::vr::{self, Vr};
 use pyo3::exceptions::PyException;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -218,7 +218,19 @@ impl Renderer {
         };
         self.json_dataset(ds, &bulk, suppress_invalid_tags)
     }
+
+    /// `json.dumps(json_dict, sort_keys=True)` (pydicom's default dump handler), or `None`
+    /// when the dict holds anything the encoder here does not write exactly as json's
+    /// (then json.dumps answers, and raises as it does).
+    fn json_text(&self, json_dict: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+        let mut out = String::new();
+        Ok(self.write_json(json_dict, 0, &mut out)?.then_some(out))
+    }
 }
+
+/// Deeper than any JSON of a DICOM dataset nests; past it json.dumps decides (and
+/// detects a circular reference as it does).
+const JSON_DEPTH_LIMIT: usize = 100;
 
 /// How binary values go into JSON: the caller's handler and threshold, and pydicom's
 /// element logger when its INFO messages are wanted.
@@ -717,6 +729,86 @@ impl Renderer {
         // len() first, as pydicom's f-string asks for it before iterating.
         value.len()?;
         value.try_iter()?.collect()
+    }
+
+    /// `value` written as json's C encoder writes it; `false` for what it leaves to json.
+    fn write_json(
+        &self,
+        value: &Bound<'_, PyAny>,
+        depth: usize,
+        out: &mut String,
+    ) -> PyResult<bool> {
+        let py = value.py();
+        if depth > JSON_DEPTH_LIMIT {
+            return Ok(false);
+        }
+        if value.is_none() {
+            out.push_str("null");
+        } else if let Ok(text) = value.cast::<PyString>() {
+            let Ok(text) = text.to_cow() else {
+                return Ok(false); // lone surrogates
+            };
+            write_json_string(out, &text);
+        } else if let Ok(flag) = value.cast::<PyBool>() {
+            out.push_str(if flag.is_true() { "true" } else { "false" });
+        } else if value.is_instance_of::<PyInt>() {
+            match value.extract::<i64>() {
+                Ok(number) => out.push_str(&number.to_string()),
+                Err(_) => out.push_str(&self.int_repr.bind(py).call1((value,))?.str()?.to_cow()?),
+            }
+        } else if value.is_instance_of::<PyFloat>() {
+            let number = value.extract::<f64>()?;
+            if number.is_nan() {
+                out.push_str("NaN");
+            } else if number.is_infinite() {
+                out.push_str(if number > 0.0 {
+                    "Infinity"
+                } else {
+                    "-Infinity"
+                });
+            } else {
+                out.push_str(&self.float_repr.bind(py).call1((value,))?.str()?.to_cow()?);
+            }
+        } else if let Ok(list) = value.cast_exact::<PyList>() {
+            out.push('[');
+            for (i, item) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if !self.write_json(&item, depth + 1, out)? {
+                    return Ok(false);
+                }
+            }
+            out.push(']');
+        } else if let Ok(dict) = value.cast_exact::<PyDict>() {
+            let mut entries = Vec::with_capacity(dict.len());
+            for (key, item) in dict.iter() {
+                let Ok(key) = key.cast_exact::<PyString>() else {
+                    return Ok(false);
+                };
+                let Ok(key) = key.to_cow() else {
+                    return Ok(false);
+                };
+                entries.push((key.into_owned(), item));
+            }
+            // sort_keys: str order is code point order, which is UTF-8 byte order.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_json_string(out, key);
+                out.push_str(": ");
+                if !self.write_json(item, depth + 1, out)? {
+                    return Ok(false);
+                }
+            }
+            out.push('}');
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// `Dataset.to_json_dict`: each key in the element dict's order, through `ds[key]`.
