@@ -22,7 +22,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import UID
-from pydicom.valuerep import IS, DSfloat
+from pydicom.valuerep import IS, DSfloat, PersonName
 
 from dcmfast._core import Renderer
 
@@ -51,6 +51,7 @@ _REPRODUCED_NAMES: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (Sequence, ("__iter__", "__len__")),
     (MultiValue, ("__iter__", "__len__", "__str__", "__repr__")),
     (DSfloat, ("__str__", "__repr__")),
+    (PersonName, ("__bool__", "__len__", "__repr__", "components")),
     (IS, ("__str__", "__repr__")),
     (UID, ("name",)),
     (BaseTag, ("__str__", "__format__")),
@@ -76,6 +77,7 @@ class PydicomRendering:
     is_type = IS
     ds_type = DSfloat
     tag_type = BaseTag
+    person_name = PersonName
     int_type = int
     float_type = float
     dicom_dictionary = DicomDictionary

@@ -46,6 +46,7 @@ pub struct Renderer {
     is_type: Py<PyAny>,
     ds_type: Py<PyAny>,
     tag_type: Py<PyAny>,
+    person_name: Py<PyAny>,
     int_type: Py<PyAny>,
     float_type: Py<PyAny>,
     int_repr: Py<PyAny>,
@@ -109,6 +110,8 @@ enum Kind {
     Float,
     DsFloat,
     Tag,
+    /// A `PersonName`: its truth, length, repr and components are its own (Python) code's.
+    PersonName,
     MultiValue,
     List,
     Other,
@@ -145,6 +148,7 @@ impl Renderer {
             is_type: get("is_type")?,
             ds_type: get("ds_type")?,
             tag_type: get("tag_type")?,
+            person_name: get("person_name")?,
             int_type: get("int_type")?,
             float_type: get("float_type")?,
             int_repr: get("int_repr")?,
@@ -403,6 +407,8 @@ impl Renderer {
             Kind::Is
         } else if ty.is(self.tag_type.bind(py)) {
             Kind::Tag
+        } else if ty.is(self.person_name.bind(py)) {
+            Kind::PersonName
         } else if ty.is(self.multivalue.bind(py)) {
             Kind::MultiValue
         } else if ty.is(py.get_type::<PyList>()) {
@@ -506,7 +512,13 @@ impl Renderer {
             Kind::MultiValue | Kind::List => Some(self.items(value, kind)?.len()),
             _ => None,
         };
-        if is_long_value(plain.vr) {
+        let long_value = is_long_value(plain.vr);
+        // len() of a person name is its own code's, asked only where repval asks it.
+        let length = match kind {
+            Kind::PersonName if long_value => Some(value.len()?),
+            _ => length,
+        };
+        if long_value {
             if let Some(length) = length {
                 if length as i128 > display.max_bytes as i128 {
                     return Ok(Some(array_summary(length)));
@@ -516,6 +528,7 @@ impl Renderer {
         let vm = match kind {
             Kind::None => 0,
             Kind::Str | Kind::Uid | Kind::Bytes => usize::from(length != Some(0)),
+            Kind::PersonName => usize::from(value.is_truthy()?),
             Kind::MultiValue | Kind::List => length.unwrap_or(0),
             _ => 1,
         };
@@ -937,7 +950,42 @@ impl Renderer {
                 }
                 out.set_item(intern!(py, "Value"), json_items)?;
             }
-            JsonForm::PersonName | JsonForm::Tag => return Ok(None),
+            JsonForm::PersonName => {
+                let names: Vec<Bound<'py, PyAny>> = match kind {
+                    Kind::None => return Ok(Some(out)),
+                    Kind::PersonName if !value.is_truthy()? => return Ok(Some(out)),
+                    Kind::PersonName => vec![value.clone()],
+                    Kind::MultiValue => {
+                        let items = self.items(value, kind)?;
+                        match items.len() {
+                            0 => return Ok(Some(out)),
+                            // VM 1 wraps the list itself: pydicom's code decides.
+                            1 => return Ok(None),
+                            _ => items.iter().collect(),
+                        }
+                    }
+                    _ => return Ok(None),
+                };
+                if !names.iter().all(|name| self.kind(name) == Kind::PersonName) {
+                    return Ok(None);
+                }
+                let list = PyList::empty(py);
+                for name in names {
+                    let components = name.getattr(intern!(py, "components"))?;
+                    let groups = PyDict::new(py);
+                    groups.set_item(intern!(py, "Alphabetic"), components.get_item(0)?)?;
+                    let count = components.len()?;
+                    if count > 1 {
+                        groups.set_item(intern!(py, "Ideographic"), components.get_item(1)?)?;
+                    }
+                    if count > 2 {
+                        groups.set_item(intern!(py, "Phonetic"), components.get_item(2)?)?;
+                    }
+                    list.append(groups)?;
+                }
+                out.set_item(intern!(py, "Value"), list)?;
+            }
+            JsonForm::Tag => return Ok(None),
             form @ (JsonForm::Integers | JsonForm::Floats | JsonForm::Values) => {
                 let values: Vec<Bound<'py, PyAny>> = match kind {
                     Kind::None => return Ok(Some(out)),
@@ -959,7 +1007,7 @@ impl Renderer {
                             _ => items.iter().collect(),
                         }
                     }
-                    Kind::Bytes | Kind::Other => return Ok(None),
+                    Kind::Bytes | Kind::PersonName | Kind::Other => return Ok(None),
                 };
                 let number = match form {
                     JsonForm::Integers => Some(&self.int_type),
