@@ -292,3 +292,26 @@ def test_json_text_leaves_the_rest_to_json(value):
     from dcmfast._dataset import RENDERER
 
     assert RENDERER.json_text(value) is None
+
+
+def _nest(ds: Dataset, depth: int) -> None:
+    """An SQ of items nested `depth` deep, each with a value, added to `ds`."""
+    item = Dataset()
+    item.PatientID = "leaf"
+    for level in range(depth):
+        outer = Dataset()
+        outer.SeriesNumber = level
+        outer.add_new(0x00081115, "SQ", [item])
+        item = outer
+    ds.add_new(0x00081115, "SQ", [item])
+
+
+@pytest.mark.parametrize("depth", [1, 200])
+def test_deeply_nested_items_match_pydicom(reader, depth):
+    path = next(f for f in SETTINGS_FILES if f.endswith("CT_small.dcm"))
+    expected_ds, actual_ds = _read_both(path, reader)
+    for ds in (expected_ds, actual_ds):
+        _nest(ds, depth)
+    assert str(actual_ds) == str(expected_ds)
+    assert actual_ds.to_json_dict() == expected_ds.to_json_dict()
+    assert actual_ds.to_json() == expected_ds.to_json()

@@ -16,6 +16,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -194,7 +195,7 @@ impl Renderer {
             ));
         };
         let mut out = String::new();
-        self.write_dataset(ds, indent, top_level_only, &display, &mut out)?;
+        self.write_dataset(ds, indent, 0, top_level_only, &display, &mut out)?;
         Ok(out)
     }
 
@@ -216,6 +217,7 @@ impl Renderer {
             .call_method1(intern!(py, "isEnabledFor"), (20,))?
             .is_truthy()?;
         let bulk = Bulk {
+            depth: Cell::new(0),
             threshold: bulk_data_threshold,
             handler: bulk_data_element_handler,
             logger: info.then_some(logger),
@@ -232,13 +234,19 @@ impl Renderer {
     }
 }
 
+/// Items nested deeper than this are rendered by pydicom's own (recursive) code, which
+/// meets Python's recursion limit as it does; the renderer's recursion stays shallow.
+const NESTING_LIMIT: usize = 128;
+
 /// Deeper than any JSON of a DICOM dataset nests; past it json.dumps decides (and
 /// detects a circular reference as it does).
-const JSON_DEPTH_LIMIT: usize = 100;
+const JSON_DEPTH_LIMIT: usize = 3 * NESTING_LIMIT + 8;
 
 /// How binary values go into JSON: the caller's handler and threshold, and pydicom's
 /// element logger when its INFO messages are wanted.
 struct Bulk<'py> {
+    /// How many items deep the JSON being made is.
+    depth: Cell<usize>,
     threshold: i64,
     handler: Option<Bound<'py, PyAny>>,
     logger: Option<Bound<'py, PyAny>>,
@@ -630,6 +638,7 @@ impl Renderer {
         &self,
         ds: &Bound<'_, PyAny>,
         indent: usize,
+        depth: usize,
         top_level_only: bool,
         display: &Display,
         out: &mut String,
@@ -710,8 +719,8 @@ impl Renderer {
             }
             for item in items {
                 entry(out);
-                if self.is_dataset(&item) {
-                    self.write_dataset(&item, indent + 1, false, display, out)?;
+                if self.is_dataset(&item) && depth < NESTING_LIMIT {
+                    self.write_dataset(&item, indent + 1, depth + 1, false, display, out)?;
                 } else {
                     let text = item.call_method1(intern!(py, "_pretty_str"), (indent + 1,))?;
                     out.push_str(&text.str()?.to_cow()?);
@@ -937,8 +946,11 @@ impl Renderer {
                 let items = value.getattr(intern!(py, "_list"))?.cast_into::<PyList>()?;
                 let json_items = PyList::empty(py);
                 for item in items.iter() {
-                    let json = if self.is_dataset(&item) {
-                        self.json_dataset(&item, bulk, false)?.into_any()
+                    let json = if self.is_dataset(&item) && bulk.depth.get() < NESTING_LIMIT {
+                        bulk.depth.set(bulk.depth.get() + 1);
+                        let json = self.json_dataset(&item, bulk, false);
+                        bulk.depth.set(bulk.depth.get() - 1);
+                        json?.into_any()
                     } else {
                         let kwargs = PyDict::new(py);
                         kwargs.set_item(intern!(py, "bulk_data_element_handler"), &bulk.handler)?;
