@@ -25,11 +25,18 @@ pub fn write_tag(out: &mut String, tag: u32) {
 pub fn write_line_head(out: &mut String, tag: u32, name: &str, width: usize, vr: Option<&str>) {
     write_tag(out, tag);
     out.push(' ');
-    let mut chars = 0;
-    for c in name.chars().take(width) {
-        out.push(c);
-        chars += 1;
-    }
+    let chars = if name.is_ascii() {
+        let cut = &name[..name.len().min(width)];
+        out.push_str(cut);
+        cut.len()
+    } else {
+        let mut chars = 0;
+        for c in name.chars().take(width) {
+            out.push(c);
+            chars += 1;
+        }
+        chars
+    };
     out.extend(std::iter::repeat_n(' ', width - chars));
     out.push(' ');
     if let Some(vr) = vr {

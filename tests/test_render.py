@@ -174,6 +174,7 @@ SETTINGS: dict[str, Callable[[pytest.MonkeyPatch, Dataset], None]] = {
     ),
     "descripWidth 12": lambda mp, ds: mp.setattr(DataElement, "descripWidth", 12),
     "indent_chars": lambda mp, ds: mp.setattr(Dataset, "indent_chars", "\t"),
+    "indent_chars not text": lambda mp, ds: mp.setattr(Dataset, "indent_chars", 2),
     "element showVR": lambda mp, ds: setattr(ds[0x00080016], "showVR", False),
     "repval replaced": lambda mp, ds: mp.setattr(
         DataElement, "repval", property(lambda self: "<value>")

@@ -644,9 +644,10 @@ impl Renderer {
         out: &mut String,
     ) -> PyResult<()> {
         let py = ds.py();
+        // Text only: pydicom multiplies whatever it is, which only text repeats as text.
         let indent_chars = ds
             .getattr(intern!(py, "indent_chars"))?
-            .str()?
+            .cast_into_exact::<PyString>()?
             .to_cow()?
             .into_owned();
         let indent_str = indent_chars.repeat(indent);
