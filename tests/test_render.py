@@ -17,6 +17,8 @@ from compare import pydicom_dcmread
 from conftest import all_test_files, file_id
 from dcmfast import cli
 from helpers import CallOutcome, call_outcome
+from hypothesis import given
+from hypothesis import strategies as st
 from pydicom import config
 from pydicom.datadict import add_private_dict_entry
 from pydicom.dataelem import DataElement
@@ -278,6 +280,26 @@ def test_json_text_is_json_dumps_sorted(value):
     from dcmfast._dataset import RENDERER
 
     assert RENDERER.json_text(value) == json.dumps(value, sort_keys=True)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+def test_json_text_is_json_dumps_for_any_json_value(value):
+    """Written exactly as json.dumps(sort_keys=True), or left to it (lone surrogates)."""
+    from dcmfast._dataset import RENDERER
+
+    text = RENDERER.json_text(value)
+    if text is not None:
+        assert text == json.dumps(value, sort_keys=True)
 
 
 @pytest.mark.parametrize(
