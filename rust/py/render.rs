@@ -2,8 +2,10 @@
 //! `Dataset.to_json_dict`, walking pydicom's own objects. Elements are fetched as pydicom
 //! fetches them (`ds[tag]`, which converts and stores them), so the dataset's state and
 //! warnings afterwards are pydicom's. An exactly-typed `DataElement` holding values of
-//! pydicom's own types is rendered here by `render`'s rules; anything else (a subclass, another
-//! value type, a person name) is handed to pydicom's own method for that element or item.
+//! pydicom's own types is rendered here by `render`'s rules (asking the value's own code only
+//! where its text is Python's: floats, strings, person names); anything else (a subclass,
+//! another value type, a tag-valued AT element) is handed to pydicom's own method for that
+//! element or item.
 
 use super::elements::ElementDict;
 use crate::render::{
@@ -15,7 +17,6 @@ use pyo3::exceptions::PyException;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -597,15 +598,13 @@ impl Renderer {
                 out.push_str(", ");
             }
             let kind = self.kind(&item);
-            let text: Cow<'_, str> =
-                if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
-                    Cow::Owned(item.repr()?.to_cow()?.into_owned())
-                } else if matches!(kind, Kind::DsFloat | Kind::Is) {
-                    Cow::Owned(self.number_text(&item, kind)?)
-                } else {
-                    Cow::Owned(item.str()?.to_cow()?.into_owned())
-                };
-            out.push_str(&text);
+            if item.is_instance_of::<PyString>() || item.is_instance_of::<PyBytes>() {
+                out.push_str(&item.repr()?.to_cow()?);
+            } else if matches!(kind, Kind::DsFloat | Kind::Is) {
+                out.push_str(&self.number_text(&item, kind)?);
+            } else {
+                out.push_str(&item.str()?.to_cow()?);
+            }
         }
         out.push(']');
         Ok(out)
