@@ -17,7 +17,7 @@ from compare import assert_same_value, fmt_tag, pydicom_dcmread, warning_set
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom import config
-from pydicom.datadict import keyword_for_tag
+from pydicom.datadict import keyword_for_tag, private_dictionaries
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -525,7 +525,7 @@ def test_plain_elements_are_made_without_pydicoms_converter(
             _element(0x00080020, "DA", b"", syntax),
             _sequence(0x00081110, _item(leaf, order), syntax),
             _sequence(0x00081115, _item(leaf, order, False), syntax, defined=False),
-            _element(0x00090010, "LO", b"GEMS_IDEN_01", syntax),
+            _element(0x00090010, "LO", b"DCMFAST TEST", syntax),
             _element(0x00091001, "LO", b"FULL", syntax),
             _element(0x00100010, "PN", b"Doe^John\\Roe^Jane", syntax),
             _element(0x00200013, "IS", b"12", syntax),
@@ -537,14 +537,20 @@ def test_plain_elements_are_made_without_pydicoms_converter(
         ]
     )
     calls: list[str] = []
+    seen: list[Any] = []
 
     def refuse(name: str, real: Any) -> Any:
         def called(*args: Any, **kwargs: Any) -> Any:
             calls.append(name)
+            seen.append(args[0])
             return real(*args, **kwargs)
 
         return called
 
+    # A creator of its own: other tests may edit pydicom's private dictionaries.
+    monkeypatch.setitem(
+        private_dictionaries, "DCMFAST TEST", {"0009xx01": ("LO", "1", "Full", "")}
+    )
     monkeypatch.setattr(
         pydicom.dataset,
         "convert_raw_data_element",
@@ -556,7 +562,7 @@ def test_plain_elements_are_made_without_pydicoms_converter(
     ds = dcmread(io.BytesIO(_file(body, syntax)))
     elements = list(ds)
     assert len(elements) == 11
-    assert calls == []
+    assert calls == [], seen
     # The items are pydicom Datasets of raw elements, converted by pydicom (as its own
     # items are) when walked.
     _walked(ds)

@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension ``dcmfast._core`` (checked against it by
 ``python -m mypy.stubtest dcmfast._core`` in .ci/run and tests/test_stubs.py)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "Pydicom",
     "ReadOptions",
     "RecentFiles",
+    "Renderer",
     "ScanOutcome",
     "ScanPlan",
     "SourceReader",
@@ -157,6 +158,20 @@ class DatasetElements:
 class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
     def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
+
+@final
+class Renderer:
+    def __new__(cls, spec: Any) -> Self: ...
+    def applies(self, ds: Any) -> bool: ...
+    def pretty_str(self, ds: Any, indent: int, top_level_only: bool) -> str: ...
+    def json_dict(
+        self,
+        ds: Any,
+        bulk_data_threshold: int,
+        bulk_data_element_handler: Callable[[Any], Any] | None,
+        suppress_invalid_tags: bool,
+    ) -> dict[str, Any]: ...
+    def json_text(self, json_dict: Any) -> str | None: ...
 
 @final
 class DecodedFrame:
