@@ -109,6 +109,11 @@ impl Pydicom {
         self.data_element.bind(py)
     }
 
+    /// pydicom's `MultiValue` class.
+    pub fn multivalue_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.multivalue.bind(py)
+    }
+
     /// pydicom's `RawDataElement` class.
     pub fn raw_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
         self.raw_type.bind(py)
@@ -309,7 +314,7 @@ pub fn charset_terms_defined(value: &[u8]) -> bool {
 /// A plain element converted: what its pydicom `DataElement` holds.
 pub struct PlainElement {
     tag: Py<PyAny>,
-    vr: Vr,
+    pub vr: Vr,
     /// `config.settings.reading_validation_mode` when it was converted.
     validation_mode: Py<PyAny>,
     pub value: Py<PyAny>,

@@ -8,6 +8,7 @@ mod file;
 mod loader;
 mod pixels;
 mod scan;
+mod writer;
 
 use pyo3::prelude::*;
 
@@ -32,4 +33,6 @@ mod _core {
     };
     #[pymodule_export]
     use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};
+    #[pymodule_export]
+    use super::writer::{write_elements, WriteCounts};
 }
