@@ -9,12 +9,12 @@
 //! zero, the length field the bytes present, an undefined length closed by a zero-length
 //! delimiter, a value the encoder would write unchanged.
 
+use crate::charset::Charset;
 use crate::dictionary;
 use crate::parse::{Element, Encoding, ValueKind, UNDEFINED_LENGTH};
 use crate::source::Store;
 use crate::tags::{PIXEL_DATA, SEQUENCE_DELIMITATION_ITEM};
 use crate::values::{self, u32_of, Value};
-use crate::charset::Charset;
 use crate::vr::Vr;
 use std::ops::Range;
 
@@ -57,13 +57,15 @@ pub fn raw_span(
     let e = element;
     // A deferred value is read again by pydicom (its checks and warnings); an undefined-
     // length sequence pydicom has parsed, and writes item by item.
-    if e.kind != ValueKind::Bytes || (e.value_len == 0 && empty_raw_value_is_none(e, none_for_text)) {
+    if e.kind != ValueKind::Bytes || (e.value_len == 0 && empty_raw_value_is_none(e, none_for_text))
+    {
         return None;
     }
     let head = header_len(e, encoding);
     let start = e.value_offset.checked_sub(head)?;
     let header = store.get(start, e.value_offset).ok()?;
-    if header.len() != head || values::tag_of(header[..4].try_into().ok()?, encoding.little) != e.tag
+    if header.len() != head
+        || values::tag_of(header[..4].try_into().ok()?, encoding.little) != e.tag
     {
         return None;
     }
@@ -86,7 +88,8 @@ pub fn raw_span(
     let little = encoding.little;
     let first = store.get(e.value_offset, e.value_offset + 4).ok()?;
     let delimiter = store.get(value_end, value_end + 8).ok()?;
-    let starts_with_item = first.len() == 4 && values::tag_of(first.try_into().ok()?, little) == crate::tags::ITEM;
+    let starts_with_item =
+        first.len() == 4 && values::tag_of(first.try_into().ok()?, little) == crate::tags::ITEM;
     let closed = delimiter.len() == 8
         && values::tag_of(delimiter[..4].try_into().ok()?, little) == SEQUENCE_DELIMITATION_ITEM
         && u32_of(delimiter[4..].try_into().ok()?, little) == 0;
@@ -96,7 +99,9 @@ pub fn raw_span(
 /// The VR a converted element of `element` has: the one read, or the dictionary's when
 /// implicit.
 pub fn converted_vr(element: &Element) -> Option<Vr> {
-    element.vr.or_else(|| dictionary::dictionary_vr(element.tag))
+    element
+        .vr
+        .or_else(|| dictionary::dictionary_vr(element.tag))
 }
 
 /// True when pydicom's encoder, given the value its converter makes of `bytes` (a value of
@@ -107,7 +112,8 @@ pub fn reencodes_exactly(vr: Vr, bytes: &[u8], little: bool) -> bool {
     if bytes.is_empty() {
         return true;
     }
-    let text_vr = vr.uses_specific_charset() || vr.has_text_empty_value() || matches!(vr, Vr::IS | Vr::DS);
+    let text_vr =
+        vr.uses_specific_charset() || vr.has_text_empty_value() || matches!(vr, Vr::IS | Vr::DS);
     if text_vr && (!bytes.is_ascii() || bytes.contains(&0x1B)) {
         return false;
     }

@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension ``dcmfast._core`` (checked against it by
 ``python -m mypy.stubtest dcmfast._core`` in .ci/run and tests/test_stubs.py)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "ScanOutcome",
     "ScanPlan",
     "SourceReader",
+    "WriteCounts",
     "charset_keeps_ascii",
     "charset_terms_defined",
     "correct_unused_bits",
@@ -43,6 +44,7 @@ __all__ = [
     "read_path",
     "rle_decode_frame",
     "scan_paths",
+    "write_elements",
 ]
 
 class ParseError(ValueError):
@@ -142,6 +144,7 @@ class ElementDict:
     def update(self, other: Any = None, **kwargs: Any) -> None: ...
     def clear(self) -> None: ...
     def copy(self) -> dict[int, Any]: ...
+    def __deepcopy__(self, memo: dict[int, Any], /) -> Self: ...
 
 @final
 class KeywordAttribute:
@@ -319,3 +322,22 @@ def read_frames(
     workers: int = 0,
     recent: RecentFiles | None = None,
 ) -> BatchOutcome: ...
+
+# writer.rs
+@final
+class WriteCounts:
+    @property
+    def copied_bytes(self) -> int: ...
+    @property
+    def copies(self) -> int: ...
+    @property
+    def encoded(self) -> int: ...
+
+def write_elements(
+    elements: ElementDict,
+    fp: Any,
+    encode: Callable[[int], object],
+    is_implicit_vr: bool,
+    is_little_endian: bool,
+    none_for_empty_text: bool,
+) -> WriteCounts: ...

@@ -15,7 +15,7 @@ it there covers ``save_as``, ``dcmwrite`` and the items of sequences.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import pydicom.filewriter as _filewriter
 from pydicom import config
@@ -26,17 +26,21 @@ from dcmfast import _core
 
 
 class WriteCounts:
-    """What the copying writer did, summed over every dataset it wrote (a debug hook:
-    tests check the copying path was taken)."""
+    """What the copying writer did: one ``_core.WriteCounts`` (bytes copied, copies,
+    elements encoded) per dataset it wrote, in order (a debug hook: tests check the
+    copying path was taken). Kept until ``reset()``, and at most ``LIMIT`` of them."""
 
-    copied_bytes = 0
-    copies = 0
-    encoded = 0
-    datasets = 0
+    LIMIT = 1000
+    log: ClassVar[list[Any]] = []
 
     @classmethod
     def reset(cls) -> None:
-        cls.copied_bytes = cls.copies = cls.encoded = cls.datasets = 0
+        cls.log = []
+
+    @classmethod
+    def add(cls, counts: Any) -> None:
+        if len(cls.log) < cls.LIMIT:
+            cls.log.append(counts)
 
 
 _pydicom_write_dataset: Callable[..., int] = _filewriter.write_dataset
@@ -84,16 +88,11 @@ def write_dataset(
     counts = _core.write_elements(
         elements, fp, encode, *fp_encoding, config.use_none_as_empty_text_VR_value
     )
-    WriteCounts.copied_bytes += counts.copied_bytes
-    WriteCounts.copies += counts.copies
-    WriteCounts.encoded += counts.encoded
-    WriteCounts.datasets += 1
+    WriteCounts.add(counts)
     return fp.tell() - start
 
 
-def _write_recoded(
-    fp: Any, dataset: Any, parent_encoding: str | list[str]
-) -> int:
+def _write_recoded(fp: Any, dataset: Any, parent_encoding: str | list[str]) -> int:
     """The rest of pydicom's ``write_dataset`` when the character set changed (its
     encoding already set on `fp`, and the character set already compared, which
     pydicom's own function would repeat with its warnings)."""

@@ -100,6 +100,7 @@ enum Resolved<'py> {
 }
 
 /// One byte source and how its elements are encoded.
+#[derive(Clone)]
 struct Origin {
     source: Arc<Store>,
     base: usize,
@@ -376,7 +377,10 @@ impl ElementDict {
             let slot = match slots.get(tag) {
                 // The element made here, stored again: still made.
                 Some(Slot::Made { object, .. }) if object.is(&value) => None,
-                previous => Some(Slot::Object(value, previous.and_then(Slot::origin).cloned())),
+                previous => Some(Slot::Object(
+                    value,
+                    previous.and_then(Slot::origin).cloned(),
+                )),
             };
             if let Some(slot) = slot {
                 slots.insert(tag, slot);
@@ -772,6 +776,51 @@ impl ElementDict {
             }
         }
         Ok(dict)
+    }
+
+    /// A deep copy that stays lazy: elements not yet made are shared (their bytes never
+    /// change), every made one is deep-copied (as pydicom's deep copy of its `_dict`), in
+    /// the same order.
+    fn __deepcopy__<'py>(
+        slf: &Bound<'py, Self>,
+        memo: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let py = slf.py();
+        let this = slf.get();
+        let deepcopy = py
+            .import(intern!(py, "copy"))?
+            .getattr(intern!(py, "deepcopy"))?;
+        let mut slots = Vec::with_capacity(this.__len__());
+        for tag in this.snapshot() {
+            let (object, origin) = match this.lock().get(tag) {
+                None => continue,
+                Some(Slot::Lazy(lazy)) => {
+                    slots.push((tag, Slot::Lazy(lazy.clone())));
+                    continue;
+                }
+                Some(slot @ (Slot::Plain(..) | Slot::Made { .. } | Slot::Object(..))) => {
+                    (None::<Py<PyAny>>, slot.origin().cloned())
+                }
+            };
+            // Copied outside the lock: deep copies run Python code.
+            let object = match object {
+                Some(object) => object.into_bound(py),
+                None => match Self::lookup(slf, tag)? {
+                    Some(object) => object,
+                    None => continue,
+                },
+            };
+            let copied = deepcopy.call1((object, memo))?;
+            slots.push((tag, Slot::Object(copied.unbind(), origin)));
+        }
+        let copy = ElementDict {
+            origins: this.origins.clone(),
+            factory: this.factory.clone_ref(py),
+            pydicom: this.pydicom.clone_ref(py),
+            slots: Mutex::new(TagMap::from_items(slots)),
+            key_view: Mutex::new(None),
+        };
+        Bound::new(py, copy)
     }
 
     fn __reduce__<'py>(

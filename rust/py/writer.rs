@@ -3,14 +3,19 @@
 //! read (`write_plan` decides which), and pydicom's element encoder writes the rest.
 
 use super::elements::{ElementDict, SlotState, SourceElement};
-use crate::parse::{Encoding, UNDEFINED_LENGTH};
-use crate::values::{self, Value};
 use crate::charset::Charset;
+use crate::parse::{Encoding, UNDEFINED_LENGTH};
+use crate::source::Store;
+use crate::values::{self, Value};
 use crate::vr::Vr;
 use crate::write_plan::{self, Plan, Step};
+use pyo3::exceptions::PyOverflowError;
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString};
+use std::os::raw::{c_char, c_int};
+use std::sync::Arc;
 
 /// What one call wrote: bytes copied from the source, in how many copies, and how many
 /// elements pydicom encoded.
@@ -73,15 +78,19 @@ pub fn write_elements(
             Step::Copy { origin, span } => {
                 copies += 1;
                 let source = dict.source(origin).expect("a step's origin is the dict's");
-                let run = match source.contiguous(span.start, span.end)? {
-                    Some(bytes) => PyBytes::new(py, bytes),
+                match source.contiguous(span.start, span.end)? {
+                    Some(bytes) if bytes.len() >= VIEW_MIN => {
+                        write_borrowed(fp, write, source, bytes)?;
+                    }
+                    Some(bytes) => {
+                        fp.call_method1(write, (PyBytes::new(py, bytes),))?;
+                    }
                     None => {
                         let mut bytes = Vec::with_capacity(span.len());
                         source.copy_to(span.start, span.end, &mut bytes)?;
-                        PyBytes::new(py, &bytes)
+                        fp.call_method1(write, (PyBytes::new(py, &bytes),))?;
                     }
-                };
-                fp.call_method1(write, (run,))?;
+                }
             }
             Step::Encode(tag) => {
                 encode.call1((dict.pydicom().tag(py, tag)?,))?;
@@ -93,6 +102,42 @@ pub fn write_elements(
         copies,
         encoded: plan.encoded,
     })
+}
+
+/// Runs at least this long are handed to `fp.write` as a view of the source's memory
+/// rather than a copy in Python bytes (which costs an allocation and its page faults).
+const VIEW_MIN: usize = 16 * 1024;
+
+/// CPython's `PyBUF_READ` (part of the stable ABI, not exported by pyo3 for it).
+const PYBUF_READ: c_int = 0x100;
+
+/// `fp.write(view)` with a read-only memoryview of `bytes` (memory of `source`), released
+/// when the call returns.
+// The writer's one unsafe code: a memoryview of memory Python does not own.
+#[allow(unsafe_code)]
+fn write_borrowed(
+    fp: &Bound<'_, PyAny>,
+    write: &Bound<'_, PyString>,
+    source: &Arc<Store>,
+    bytes: &[u8],
+) -> PyResult<()> {
+    let py = fp.py();
+    let len = isize::try_from(bytes.len()).map_err(|_| PyOverflowError::new_err("run too long"))?;
+    // SAFETY: `bytes` is memory of `source` (an owned copy or the file's mapping, never
+    // written: detaching a mapping swaps its pages for the same bytes at the same address),
+    // alive while `source` is, which the dict being written holds for this call. The view is
+    // read-only (PyBUF_READ), and released below before this function returns; should the
+    // writer have kept an export of it (so that it cannot be released), `source` is kept
+    // alive for good, so that export never dangles.
+    let view = unsafe {
+        let ptr = ffi::PyMemoryView_FromMemory(bytes.as_ptr() as *mut c_char, len, PYBUF_READ);
+        Bound::from_owned_ptr_or_err(py, ptr)?
+    };
+    let written = fp.call_method1(write, (&view,));
+    if view.call_method0(intern!(py, "release")).is_err() {
+        std::mem::forget(Arc::clone(source));
+    }
+    written.map(drop)
 }
 
 /// The source element whose bytes write the slot `state` of `tag`, when pydicom would
@@ -110,7 +155,10 @@ fn copyable<'a>(
             value,
             vr,
             from,
-        } => (from, made_unchanged(dict, tag, object.as_ref(), value, *vr, from)?),
+        } => (
+            from,
+            made_unchanged(dict, tag, object.as_ref(), value, *vr, from)?,
+        ),
         SlotState::Other {
             object,
             replaced: Some(from),
@@ -194,7 +242,9 @@ fn other_unchanged(
         return Ok(false);
     };
     // Explicit VR: the VR written must be the one read.
-    if from.element.vr.is_some_and(|read| read != vr) || !element_state_is(dict, tag, object, vr.as_str(), from)? {
+    if from.element.vr.is_some_and(|read| read != vr)
+        || !element_state_is(dict, tag, object, vr.as_str(), from)?
+    {
         return Ok(false);
     }
     let Some(bytes) = value_bytes(from) else {
@@ -212,7 +262,10 @@ fn other_unchanged(
 
 /// True for a list or pydicom `MultiValue`.
 fn is_list(dict: &ElementDict, value: &Bound<'_, PyAny>) -> bool {
-    value.is_instance_of::<PyList>() || value.get_type().is(dict.pydicom().multivalue_type(value.py()))
+    value.is_instance_of::<PyList>()
+        || value
+            .get_type()
+            .is(dict.pydicom().multivalue_type(value.py()))
 }
 
 /// True for a value pydicom's encoder writes as nothing: None, or an empty string, bytes,
@@ -272,7 +325,9 @@ fn value_matches(
         }};
     }
     // Numbers are packed by `struct`, which takes ints for integer formats.
-    let int = |item: &Bound<'_, PyAny>| item.is_instance_of::<PyInt>() && !item.is_instance_of::<pyo3::types::PyBool>();
+    let int = |item: &Bound<'_, PyAny>| {
+        item.is_instance_of::<PyInt>() && !item.is_instance_of::<pyo3::types::PyBool>()
+    };
     match decoded {
         Value::Unsigned(list) => each!(list, |i: &Bound<'_, PyAny>, x: &u64| -> PyResult<bool> {
             Ok(int(i) && i.extract::<u64>().ok() == Some(*x))
@@ -291,10 +346,14 @@ fn value_matches(
             each!(list, |i: &Bound<'_, PyAny>, x: &values::Text| text(i, x))
         }
         Value::IntegerStrings(list) => {
-            each!(list, |i: &Bound<'_, PyAny>, x: &(i64, values::Text)| original(i, &x.1))
+            each!(list, |i: &Bound<'_, PyAny>, x: &(i64, values::Text)| {
+                original(i, &x.1)
+            })
         }
         Value::DecimalStrings(list) => {
-            each!(list, |i: &Bound<'_, PyAny>, x: &(f64, values::Text)| original(i, &x.1))
+            each!(list, |i: &Bound<'_, PyAny>, x: &(f64, values::Text)| {
+                original(i, &x.1)
+            })
         }
         // Person names are encoded from their components: pydicom's encoder decides.
         _ => Ok(false),
