@@ -17,13 +17,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-/// `len` bytes of `file` from `offset`, in a new vector (one positional read).
-fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0; len];
-    read_exact_at(file, &mut bytes, offset)?;
-    Ok(bytes)
-}
-
 /// Fill `buf` from `file` at `offset` (a positional read where the platform has one).
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<()> {
     #[cfg(unix)]
@@ -286,16 +279,25 @@ impl Store {
     /// positional read: cheaper than faulting the pages of a mapping in), or from the
     /// mapping when the path no longer names the mapped file or it is detached.
     pub fn read_bulk(&self, start: usize, len: usize) -> Result<Vec<u8>, FileChanged> {
+        let mut bytes = vec![0; len];
+        self.read_bulk_into(start, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// `read_bulk` into `out` (its length is the length read).
+    pub fn read_bulk_into(&self, start: usize, out: &mut [u8]) -> Result<(), FileChanged> {
+        let len = out.len();
         let end = start.saturating_add(len);
         if let Some(bytes) = self.owned_range(start, end) {
-            return Ok(bytes.to_vec());
+            out.copy_from_slice(bytes);
+            return Ok(());
         }
         if let Some((file, id)) = self.open_mapped_file() {
             if let Some(mapping) = &self.mapped {
                 mapping.check_file(&id)?;
             }
-            if let Ok(bytes) = read_new(&file, start, len) {
-                return Ok(bytes);
+            if read_exact_at(&file, out, start).is_ok() {
+                return Ok(());
             }
         }
         let bytes = self.get(start, end)?;
@@ -303,7 +305,8 @@ impl Store {
             let path = self.path().map(Path::to_path_buf).unwrap_or_default();
             return Err(FileChanged { path });
         }
-        Ok(bytes.to_vec())
+        out.copy_from_slice(bytes);
+        Ok(())
     }
 
     /// The mapped file (not detached) opened again by its path, with what it is now, when

@@ -10,7 +10,6 @@
 //! delimiter, a value the encoder would write unchanged.
 
 use crate::charset::Charset;
-use crate::dictionary;
 use crate::parse::{Element, Encoding, ValueKind, UNDEFINED_LENGTH};
 use crate::source::Store;
 use crate::tags::{PIXEL_DATA, SEQUENCE_DELIMITATION_ITEM};
@@ -96,14 +95,6 @@ pub fn raw_span(
     (e.tag == PIXEL_DATA && starts_with_item && closed).then_some(start..value_end + 8)
 }
 
-/// The VR a converted element of `element` has: the one read, or the dictionary's when
-/// implicit.
-pub fn converted_vr(element: &Element) -> Option<Vr> {
-    element
-        .vr
-        .or_else(|| dictionary::dictionary_vr(element.tag))
-}
-
 /// True when pydicom's encoder, given the value its converter makes of `bytes` (a value of
 /// `vr` in byte order `little`), writes exactly `bytes`: the value is in the canonical form
 /// (padding, separators, no stripped spaces) the encoder produces. Text must be ASCII, which
@@ -160,6 +151,9 @@ pub enum Step {
     Copy { origin: usize, span: Range<usize> },
     /// Have pydicom encode the element of this tag.
     Encode(u32),
+    /// Write value object `n` (of the caller's) as it is: the value of an element whose
+    /// header (copied before) pydicom would write as read.
+    Value(usize),
 }
 
 /// The steps of one dataset, built element by element in tag order: adjacent spans that
@@ -167,7 +161,8 @@ pub enum Step {
 #[derive(Debug, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
-    /// Bytes copied, and elements encoded, in all.
+    /// Bytes written as they are (copied, or values written as they are), and elements
+    /// encoded, in all.
     pub copied: usize,
     pub encoded: usize,
     /// An element was left out since the last step: the next copy starts a run.
@@ -190,6 +185,12 @@ impl Plan {
             }
         }
         self.steps.push(Step::Copy { origin, span });
+    }
+
+    /// Value object `n`, of `len` bytes, is written as it is.
+    pub fn value(&mut self, n: usize, len: usize) {
+        self.copied += len;
+        self.steps.push(Step::Value(n));
     }
 
     /// The element of `tag` is encoded.

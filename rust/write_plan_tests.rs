@@ -148,7 +148,7 @@ fn copies_of_neighbouring_spans_join() {
         .iter()
         .filter_map(|s| match s {
             Step::Copy { origin, span } => Some((*origin, span.clone())),
-            Step::Encode(_) => None,
+            Step::Encode(_) | Step::Value(_) => None,
         })
         .collect();
     assert_eq!(

@@ -246,9 +246,11 @@ def test_unchanged_dataset_is_one_copy() -> None:
     got, ds = _compare(CT, edit_none)
     assert _copies(ds)
     meta, dataset = _written()
-    # The file meta (then given its new group length by pydicom) and the dataset.
+    # The file meta (then given its new group length by pydicom) and the dataset:
+    # nothing encoded. dcmwrite converts the pixel data, whose header is copied with the
+    # elements before it and value written as it is, then the trailing padding copied.
     assert (meta.copies, meta.encoded) == (1, 0)
-    assert (dataset.copies, dataset.encoded) == (1, 0)
+    assert (dataset.copies, dataset.encoded) == (2, 0)
     meta_end = 144 + int.from_bytes(got.value[140:144], "little")
     assert meta.copied_bytes == meta_end - 132
     assert dataset.copied_bytes == len(got.value) - meta_end
@@ -256,9 +258,10 @@ def test_unchanged_dataset_is_one_copy() -> None:
 
 def test_two_set_elements_are_encoded_between_copies() -> None:
     _compare(CT, edit_set_two)
-    # (0010,0010) and (0010,0020) are neighbours: one copy before them, one after.
+    # (0010,0010) and (0010,0020) are neighbours: one copy before them, one after (up
+    # to the pixel data's value), one of the padding after it.
     dataset = _written()[1]
-    assert (dataset.encoded, dataset.copies) == (2, 2)
+    assert (dataset.encoded, dataset.copies) == (2, 3)
 
 
 def test_elements_read_but_unchanged_are_still_copied() -> None:

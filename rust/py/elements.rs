@@ -6,7 +6,7 @@ use super::convert::{plain_element, PlainElement, Pydicom};
 use super::pixels::PixelRegion;
 use crate::charset;
 use crate::parse::{Element, Encoding, ValueKind};
-use crate::source::Store;
+use crate::source::{Store, BULK_MIN};
 use crate::tagmap::TagMap;
 use crate::tags::SPECIFIC_CHARACTER_SET;
 use crate::values;
@@ -279,7 +279,18 @@ impl ElementDict {
                 ),
             );
         }
-        let value = PyBytes::new(py, origin.value(e)?);
+        let value = if e.value_len >= BULK_MIN {
+            // One positional read into the bytes object: no mapped pages touched (they
+            // would count in the process's memory beside the copy).
+            PyBytes::new_with(py, e.value_len, |buf| {
+                origin
+                    .source
+                    .read_bulk_into(e.value_offset, buf)
+                    .map_err(PyErr::from)
+            })?
+        } else {
+            PyBytes::new(py, origin.value(e)?)
+        };
         // is_raw and is_buffered take the namedtuple's defaults.
         let fields = (
             tag,

@@ -47,6 +47,7 @@ pub fn write_elements(
         little: is_little_endian,
     };
     let mut plan = Plan::default();
+    let mut objects = Vec::new();
     for tag in dict.sorted_tags() {
         if write_plan::is_retired_group_length(tag) {
             plan.skip();
@@ -55,20 +56,31 @@ pub fn write_elements(
         let Some(state) = dict.slot_state(py, tag) else {
             continue;
         };
-        match copyable(dict, tag, &state, encoding)? {
-            Some(from) => {
-                let span = write_plan::raw_span(
-                    &from.source,
-                    &from.element,
-                    encoding,
-                    none_for_empty_text,
-                );
-                match span {
-                    Some(span) => plan.copy(from.origin, span),
-                    None => plan.encode(tag),
-                }
+        let (from, value) = match copyable(dict, tag, &state, encoding)? {
+            Copyable::Source(from) => (from, None),
+            Copyable::Header(from, value) => (from, Some(value)),
+            Copyable::No => {
+                plan.encode(tag);
+                continue;
             }
+        };
+        let e = &from.element;
+        match write_plan::raw_span(&from.source, e, encoding, none_for_empty_text) {
             None => plan.encode(tag),
+            Some(span) => match value {
+                None => plan.copy(from.origin, span),
+                // The header (and an undefined length's delimiter) from the source, the
+                // value as the element now holds it.
+                Some(value) => {
+                    let value_end = e.value_offset + e.value_len;
+                    plan.copy(from.origin, span.start..e.value_offset);
+                    plan.value(objects.len(), value.as_bytes().len());
+                    objects.push(value);
+                    if span.end > value_end {
+                        plan.copy(from.origin, value_end..span.end);
+                    }
+                }
+            },
         }
     }
     let write = intern!(py, "write");
@@ -94,6 +106,9 @@ pub fn write_elements(
             }
             Step::Encode(tag) => {
                 encode.call1((dict.pydicom().tag(py, tag)?,))?;
+            }
+            Step::Value(n) => {
+                fp.call_method1(write, (&objects[n],))?;
             }
         }
     }
@@ -140,32 +155,47 @@ fn write_borrowed(
     written.map(drop)
 }
 
-/// The source element whose bytes write the slot `state` of `tag`, when pydicom would
-/// write exactly them (given that `raw_span` accepts the element).
-fn copyable<'a>(
+/// How a slot can be written without pydicom's encoder.
+enum Copyable<'a, 'py> {
+    /// As its source element's bytes.
+    Source(&'a SourceElement),
+    /// As its source element's header, then this value (of a bytes VR), as pydicom writes it.
+    Header(&'a SourceElement, Bound<'py, PyBytes>),
+    No,
+}
+
+/// How the slot `state` of `tag` can be written in `encoding` without pydicom's encoder,
+/// given that `raw_span` accepts its source element.
+fn copyable<'a, 'py>(
     dict: &ElementDict,
     tag: u32,
-    state: &'a SlotState<'_>,
+    state: &'a SlotState<'py>,
     encoding: Encoding,
-) -> PyResult<Option<&'a SourceElement>> {
-    let (from, unchanged) = match state {
-        SlotState::Unmade(from) => (from, true),
-        SlotState::Made {
-            object,
-            value,
-            vr,
-            from,
-        } => (
-            from,
-            made_unchanged(dict, tag, object.as_ref(), value, *vr, from)?,
-        ),
+) -> PyResult<Copyable<'a, 'py>> {
+    let from = match state {
+        SlotState::Unmade(from) | SlotState::Made { from, .. } => from,
         SlotState::Other {
-            object,
             replaced: Some(from),
-        } => (from, other_unchanged(dict, tag, object, from)?),
-        SlotState::Other { replaced: None, .. } => return Ok(None),
+            ..
+        } => from,
+        SlotState::Other { replaced: None, .. } => return Ok(Copyable::No),
     };
-    Ok((unchanged && from.encoding == encoding).then_some(from))
+    if from.encoding != encoding {
+        return Ok(Copyable::No);
+    }
+    Ok(match state {
+        SlotState::Unmade(_) => Copyable::Source(from),
+        SlotState::Made {
+            object, value, vr, ..
+        } => {
+            if made_unchanged(dict, tag, object.as_ref(), value, *vr, from)? {
+                Copyable::Source(from)
+            } else {
+                Copyable::No
+            }
+        }
+        SlotState::Other { object, .. } => other_unchanged(dict, tag, object, from)?,
+    })
 }
 
 /// The value bytes of `from` in its source (None when another writer changed the file).
@@ -226,38 +256,70 @@ fn made_unchanged(
     Ok(true)
 }
 
-/// True when `object`, stored in place of `from` (by pydicom's converter, or the user), is
-/// a `DataElement` whose value pydicom's encoder writes as `from`'s very bytes.
-fn other_unchanged(
+/// How `object`, stored in place of `from` (by pydicom's converter, or the user), can be
+/// written: as `from`'s bytes when it is a `DataElement` whose value pydicom's encoder
+/// writes as them; as `from`'s header and its own value when that is bytes (of a bytes VR)
+/// as long as the source's, which pydicom's encoder writes as they are.
+fn other_unchanged<'a, 'py>(
     dict: &ElementDict,
     tag: u32,
-    object: &Bound<'_, PyAny>,
-    from: &SourceElement,
-) -> PyResult<bool> {
+    object: &Bound<'py, PyAny>,
+    from: &'a SourceElement,
+) -> PyResult<Copyable<'a, 'py>> {
     let py = object.py();
     let Ok(vr) = object.getattr(intern!(py, "VR"))?.extract::<String>() else {
-        return Ok(false);
+        return Ok(Copyable::No);
     };
     let Some(vr) = Vr::from_name(&vr) else {
-        return Ok(false);
+        return Ok(Copyable::No);
     };
     // Explicit VR: the VR written must be the one read.
     if from.element.vr.is_some_and(|read| read != vr)
         || !element_state_is(dict, tag, object, vr.as_str(), from)?
     {
-        return Ok(false);
+        return Ok(Copyable::No);
+    }
+    let value = object.getattr(intern!(py, "_value"))?;
+    let e = &from.element;
+    if e.value_len == 0 {
+        let empty = is_empty_value(dict, &value)?;
+        return Ok(if empty {
+            Copyable::Source(from)
+        } else {
+            Copyable::No
+        });
+    }
+    if vr.is_bytes() {
+        let Ok(value) = value.cast_into::<PyBytes>() else {
+            return Ok(Copyable::No);
+        };
+        let bytes = value.as_bytes();
+        // OB and OW values are padded to even length, which would change the header.
+        let same_length = bytes.len() == e.value_len && (bytes.len() % 2 == 0 || vr == Vr::UN);
+        // pydicom refuses encapsulated pixel data that does not start with an item.
+        let item = if from.encoding.little {
+            [0xFE, 0xFF, 0x00, 0xE0]
+        } else {
+            [0xFF, 0xFE, 0xE0, 0x00]
+        };
+        let encapsulated = e.length != UNDEFINED_LENGTH || bytes.starts_with(&item);
+        return Ok(if same_length && encapsulated {
+            Copyable::Header(from, value)
+        } else {
+            Copyable::No
+        });
     }
     let Some(bytes) = value_bytes(from) else {
-        return Ok(false);
+        return Ok(Copyable::No);
     };
-    let value = object.getattr(intern!(py, "_value"))?;
-    if bytes.is_empty() {
-        return is_empty_value(dict, &value);
-    }
-    if vr == Vr::SQ || !write_plan::reencodes_exactly(vr, bytes, from.encoding.little) {
-        return Ok(false);
-    }
-    value_matches(dict, &value, vr, bytes, from.encoding.little)
+    let same = vr != Vr::SQ
+        && write_plan::reencodes_exactly(vr, bytes, from.encoding.little)
+        && value_matches(dict, &value, vr, bytes, from.encoding.little)?;
+    Ok(if same {
+        Copyable::Source(from)
+    } else {
+        Copyable::No
+    })
 }
 
 /// True for a list or pydicom `MultiValue`.
