@@ -91,11 +91,11 @@ enum Stored<'py> {
 }
 
 /// What a key finds: a stored (or just converted) object, a converted value (when only the
-/// value was asked for), a raw element still to make, or nothing.
+/// value was asked for), a raw element (left to pydicom), or nothing.
 enum Resolved<'py> {
     Element(Bound<'py, PyAny>),
     Value(Bound<'py, PyAny>),
-    Raw(Lazy),
+    Raw,
     Missing,
 }
 
@@ -489,7 +489,7 @@ impl ElementDict {
             this.tag_object(py, tag)?
         };
         let Some(plain) = this.plain(&tag_object, &lazy, charset)? else {
-            return Ok(Resolved::Raw(lazy));
+            return Ok(Resolved::Raw);
         };
         let plain = Arc::new(plain);
         if value_only {
@@ -603,8 +603,10 @@ impl ElementDict {
     }
 
     /// `ds[key]` as pydicom's `Dataset.__getitem__` finds it: the stored element, or a plain
-    /// element converted here and stored (as pydicom stores what it converts), or else the
-    /// raw element for pydicom to convert. `charset` is the dataset's `_read_charset`.
+    /// element converted here and stored (as pydicom stores what it converts), or else None:
+    /// pydicom converts the raw element (which is not made here, only to be made again by
+    /// pydicom's lookup: a bulk value would then be read twice). `charset` is the dataset's
+    /// `_read_charset`.
     pub fn convert<'py>(
         slf: &Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
@@ -613,7 +615,7 @@ impl ElementDict {
         match Self::resolve(slf, key, charset, false)? {
             // (A bare value comes back only when asked for.)
             Resolved::Element(elem) | Resolved::Value(elem) => Ok(elem),
-            Resolved::Raw(lazy) => slf.get().make(slf.py(), &lazy, slf),
+            Resolved::Raw => Ok(slf.py().None().into_bound(slf.py())),
             Resolved::Missing => Err(PyKeyError::new_err(key.clone().unbind())),
         }
     }
