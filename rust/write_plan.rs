@@ -31,33 +31,29 @@ fn header_len(element: &Element, encoding: Encoding) -> usize {
     }
 }
 
-/// True when pydicom's reader gives the empty element `element` the raw value None (every
-/// VR but text ones and SQ, and text ones too under `use_none_as_empty_text_VR_value`,
-/// `none_for_text`): its writer then converts the element first (as a deferred one),
-/// which may change its VR.
-fn empty_raw_value_is_none(element: &Element, none_for_text: bool) -> bool {
-    match element.vr {
-        None => true,
-        Some(Vr::SQ) => false,
-        Some(vr) => none_for_text || !vr.has_text_empty_value(),
-    }
+/// True when pydicom's writer converts `element` before writing it, when it is still the
+/// raw element read: an empty one its reader gave the raw value None (every VR but text
+/// ones and SQ, and text ones too under `use_none_as_empty_text_VR_value`,
+/// `none_for_text`), which it takes for a deferred one. Converting may change its VR.
+pub fn converted_when_written(element: &Element, none_for_text: bool) -> bool {
+    element.value_len == 0
+        && element.kind == ValueKind::Bytes
+        && match element.vr {
+            None => true,
+            Some(Vr::SQ) => false,
+            Some(vr) => none_for_text || !vr.has_text_empty_value(),
+        }
 }
 
 /// The source span (header, value and, for an undefined length, its delimiter) pydicom's
-/// writer reproduces exactly when it writes `element` as read (a raw element); None when it
-/// would write something else or could not write it at all (then pydicom decides).
-/// `none_for_text`: pydicom's `use_none_as_empty_text_VR_value`.
-pub fn raw_span(
-    store: &Store,
-    element: &Element,
-    encoding: Encoding,
-    none_for_text: bool,
-) -> Option<Range<usize>> {
+/// writer reproduces exactly when it writes `element` with its VR, length form and value
+/// as read; None when it would write something else or could not write it at all (then
+/// pydicom decides).
+pub fn raw_span(store: &Store, element: &Element, encoding: Encoding) -> Option<Range<usize>> {
     let e = element;
     // A deferred value is read again by pydicom (its checks and warnings); an undefined-
     // length sequence pydicom has parsed, and writes item by item.
-    if e.kind != ValueKind::Bytes || (e.value_len == 0 && empty_raw_value_is_none(e, none_for_text))
-    {
+    if e.kind != ValueKind::Bytes {
         return None;
     }
     let head = header_len(e, encoding);

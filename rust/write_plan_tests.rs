@@ -25,11 +25,8 @@ fn an_element_as_read_is_its_whole_span() {
     b.explicit(PATIENT_NAME, "PN", b"Doe^John")
         .explicit(0x0009_1001, "OB", &[1, 2, 3, 4]);
     let (store, elements) = walk(&b.0, EXPLICIT);
-    assert_eq!(raw_span(&store, &elements[0], EXPLICIT, false), Some(0..16));
-    assert_eq!(
-        raw_span(&store, &elements[1], EXPLICIT, false),
-        Some(16..32)
-    );
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), Some(0..16));
+    assert_eq!(raw_span(&store, &elements[1], EXPLICIT), Some(16..32));
 }
 
 #[test]
@@ -37,7 +34,7 @@ fn implicit_headers_are_eight_bytes() {
     let mut b = Bytes::default();
     b.implicit(PATIENT_ID, b"ID01");
     let (store, elements) = walk(&b.0, IMPLICIT);
-    assert_eq!(raw_span(&store, &elements[0], IMPLICIT, false), Some(0..12));
+    assert_eq!(raw_span(&store, &elements[0], IMPLICIT), Some(0..12));
 }
 
 #[test]
@@ -46,7 +43,7 @@ fn reserved_bytes_pydicom_would_zero_are_not_copied() {
     b.explicit(0x0009_1001, "OB", &[1, 2]);
     b.0[6] = 1; // a reserved byte of the long header
     let (store, elements) = walk(&b.0, EXPLICIT);
-    assert_eq!(raw_span(&store, &elements[0], EXPLICIT, false), None);
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), None);
 }
 
 #[test]
@@ -56,19 +53,21 @@ fn a_truncated_value_is_not_copied() {
     b.0.truncate(b.0.len() - 2);
     let (store, elements) = walk(&b.0, EXPLICIT);
     assert_eq!(elements[0].value_len, 2);
-    assert_eq!(raw_span(&store, &elements[0], EXPLICIT, false), None);
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), None);
 }
 
 #[test]
-fn an_empty_value_pydicom_reads_as_none_is_not_copied() {
+fn an_empty_value_pydicom_reads_as_none_is_converted_when_written() {
     // pydicom's raw value of an empty US is None: its writer converts it first.
     let mut b = Bytes::default();
     b.explicit(ROWS, "US", b"").explicit(PATIENT_ID, "LO", b"");
     let (store, elements) = walk(&b.0, EXPLICIT);
-    assert_eq!(raw_span(&store, &elements[0], EXPLICIT, false), None);
-    assert_eq!(raw_span(&store, &elements[1], EXPLICIT, false), Some(8..16));
-    // ... and every empty value is None under use_none_as_empty_text_VR_value.
-    assert_eq!(raw_span(&store, &elements[1], EXPLICIT, true), None);
+    assert!(converted_when_written(&elements[0], false));
+    assert!(!converted_when_written(&elements[1], false));
+    // ... every empty value, under use_none_as_empty_text_VR_value.
+    assert!(converted_when_written(&elements[1], true));
+    // Once converted, the header is what pydicom writes of the element.
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), Some(0..8));
 }
 
 #[test]
@@ -84,13 +83,10 @@ fn encapsulated_pixel_data_is_copied_with_its_delimiter_only_when_canonical() {
     };
     let b = encapsulated(0);
     let (store, elements) = walk(&b.0, EXPLICIT);
-    assert_eq!(
-        raw_span(&store, &elements[0], EXPLICIT, false),
-        Some(0..b.0.len())
-    );
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), Some(0..b.0.len()));
     let b = encapsulated(4);
     let store = Store::owned(b.0.clone());
-    assert_eq!(raw_span(&store, &elements[0], EXPLICIT, false), None);
+    assert_eq!(raw_span(&store, &elements[0], EXPLICIT), None);
 }
 
 #[test]

@@ -57,6 +57,14 @@ pub fn write_elements(
             continue;
         };
         let (from, value) = match copyable(dict, tag, &state, encoding)? {
+            // pydicom converts this one before writing it (its raw value is None).
+            Copyable::Source(from)
+                if matches!(state, SlotState::Unmade(_))
+                    && write_plan::converted_when_written(&from.element, none_for_empty_text) =>
+            {
+                plan.encode(tag);
+                continue;
+            }
             Copyable::Source(from) => (from, None),
             Copyable::Header(from, value) => (from, Some(value)),
             Copyable::No => {
@@ -65,7 +73,7 @@ pub fn write_elements(
             }
         };
         let e = &from.element;
-        match write_plan::raw_span(&from.source, e, encoding, none_for_empty_text) {
+        match write_plan::raw_span(&from.source, e, encoding) {
             None => plan.encode(tag),
             Some(span) => match value {
                 None => plan.copy(from.origin, span),
