@@ -14,6 +14,7 @@ was taken where it should be.
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 import shutil
@@ -375,3 +376,24 @@ def test_sequence_items_written_alike() -> None:
         ds.ReferencedRTPlanSequence = Sequence([Dataset()])
 
     _compare(path, edit)
+
+
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "rtplan.dcm", "MR_small_bigendian.dcm"]
+)
+def test_deep_copies_write_what_pydicom_writes(name: str) -> None:
+    """A deep copy of a dataset read by dcmfast (its element dict copied lazily) is
+    written like pydicom's deep copy, and neither it nor the original sees the other's
+    edits."""
+    path = pydicom.data.get_testdata_file(name)
+
+    def outputs(read: Callable[..., Dataset]) -> tuple[bytes, bytes]:
+        ds = read(path)
+        ds.PatientID  # noqa: B018 - a converted element is copied too
+        copied = copy.deepcopy(ds)
+        copied.PatientName = "Copy^Name"
+        edit_in_item(copied)
+        ds.PatientID = "ORIGINAL"
+        return _save(copied, io.BytesIO()), _save(ds, io.BytesIO())
+
+    assert outputs(dcmfast.dcmread) == outputs(pydicom_dcmread)
