@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod parse;
 pub mod pixels;
 pub mod read;
+pub mod render;
 pub mod scan;
 pub mod source;
 pub mod tagmap;

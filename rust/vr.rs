@@ -58,7 +58,7 @@ pub enum Vr {
 }
 
 /// Every VR, in declaration order.
-const ALL: [Vr; 39] = {
+pub const ALL: [Vr; 39] = {
     use Vr::*;
     [
         AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW, PN, SH, SL, SQ, SS,

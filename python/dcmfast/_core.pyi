@@ -27,6 +27,7 @@ __all__ = [
     "Pydicom",
     "ReadOptions",
     "RecentFiles",
+    "Renderer",
     "ScanOutcome",
     "ScanPlan",
     "SourceReader",
@@ -150,6 +151,20 @@ class ElementDict:
 class KeywordAttribute:
     def __new__(cls, keyword: str, tag: int) -> Self: ...
     def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
+
+@final
+class Renderer:
+    def __new__(cls, spec: Any) -> Self: ...
+    def applies(self, ds: Any) -> bool: ...
+    def pretty_str(self, ds: Any, indent: int, top_level_only: bool) -> str: ...
+    def json_dict(
+        self,
+        ds: Any,
+        bulk_data_threshold: int,
+        bulk_data_element_handler: Callable[[Any], Any] | None,
+        suppress_invalid_tags: bool,
+    ) -> dict[str, Any]: ...
+    def json_text(self, json_dict: Any) -> str | None: ...
 
 @final
 class DecodedFrame:

@@ -10,6 +10,9 @@ construction skips pydicom's per-attribute ``__setattr__`` checks.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from pydicom import config
@@ -32,8 +35,10 @@ from pydicom.values import convert_string
 
 from dcmfast._core import ElementDict, KeywordAttribute, Pydicom
 from dcmfast._pixels import PixelDataMixin
+from dcmfast._render import make_renderer
 
 _CHARSET = Tag("SpecificCharacterSet")
+_JSON_DUMPS = json.dumps
 
 
 class ElementFactory:
@@ -136,6 +141,60 @@ class FileDataset(PixelDataMixin, _PydicomFileDataset):
                     return elem
         return _PydicomFileDataset.__getitem__(self, key)
 
+    def _pretty_str(self, indent: int = 0, top_level_only: bool = False) -> str:
+        if RENDERER.applies(self):
+            try:
+                return RENDERER.pretty_str(self, indent, top_level_only)
+            except Exception:  # noqa: BLE001, S110
+                pass  # pydicom's code renders it and raises as it does
+        return _PydicomFileDataset._pretty_str(self, indent, top_level_only)
+
+    def to_json_dict(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+        suppress_invalid_tags: bool = False,
+    ) -> dict[str, Any]:
+        if type(bulk_data_threshold) is not int or not (
+            -(2**62) < bulk_data_threshold < 2**62 and RENDERER.applies(self)
+        ):
+            return _PydicomFileDataset.to_json_dict(
+                self,
+                bulk_data_threshold,
+                bulk_data_element_handler,
+                suppress_invalid_tags,
+            )
+        # pydicom's own reading mode for the conversions ds[key] makes.
+        context = config.strict_reading() if suppress_invalid_tags else nullcontext()
+        with context:
+            return RENDERER.json_dict(
+                self,
+                bulk_data_threshold,
+                bulk_data_element_handler,
+                suppress_invalid_tags,
+            )
+
+    def to_json(
+        self,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+        dump_handler: Callable[[dict[str, Any]], str] | None = None,
+        suppress_invalid_tags: bool = False,
+    ) -> str:
+        json_dataset = self.to_json_dict(
+            bulk_data_threshold,
+            bulk_data_element_handler,
+            suppress_invalid_tags=suppress_invalid_tags,
+        )
+        if dump_handler is not None:
+            return dump_handler(json_dataset)
+        # pydicom's default handler is json.dumps(d, sort_keys=True), written in Rust
+        # where the dict holds only what json's encoder writes plainly.
+        text = RENDERER.json_text(json_dataset) if json.dumps is _JSON_DUMPS else None
+        if text is None:
+            return json.dumps(json_dataset, sort_keys=True)
+        return text
+
     def __dir__(self) -> list[str]:
         # pydicom's listing: attributes plus the keywords present, not every keyword
         # this class answers for.
@@ -177,6 +236,7 @@ ElementFactory.state_template = {
 
 # The pydicom classes element dicts make values of, looked up once.
 PYDICOM = Pydicom(ElementFactory, FileDataset)
+RENDERER = make_renderer(FileDataset)
 
 
 __all__ = [

@@ -317,6 +317,19 @@ impl ElementDict {
         })
     }
 
+    /// The object stored for `tag` (what pydicom's `Dataset.__getitem__` returns as it is
+    /// once an element is converted), if the slot holds one.
+    pub(crate) fn stored_object<'py>(
+        &self,
+        py: Python<'py>,
+        tag: u32,
+    ) -> Option<Bound<'py, PyAny>> {
+        match self.lock().get(tag)? {
+            Slot::Object(obj) => Some(obj.bind(py).clone()),
+            _ => None,
+        }
+    }
+
     /// The `DataElement` of a converted slot, made and stored in its place (unless another
     /// thread stored one meanwhile: the first stays).
     fn element_of<'py>(

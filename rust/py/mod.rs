@@ -7,6 +7,7 @@ mod errors;
 mod file;
 mod loader;
 mod pixels;
+mod render;
 mod scan;
 mod writer;
 
@@ -31,6 +32,8 @@ mod _core {
         correct_unused_bits, native_layout, rle_decode_frame, DecodedFrame, NativeLayout, PixelMap,
         PixelRegion,
     };
+    #[pymodule_export]
+    use super::render::Renderer;
     #[pymodule_export]
     use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};
     #[pymodule_export]
