@@ -325,7 +325,7 @@ impl ElementDict {
         tag: u32,
     ) -> Option<Bound<'py, PyAny>> {
         match self.lock().get(tag)? {
-            Slot::Object(obj) => Some(obj.bind(py).clone()),
+            Slot::Made { object: obj, .. } | Slot::Object(obj, _) => Some(obj.bind(py).clone()),
             _ => None,
         }
     }
