@@ -93,3 +93,8 @@ for name in names:
         n += 1
 print(f"parse_dataset: {n} seed files")
 PY
+
+# write_plan parses datasets as parse_dataset does: the same whole files.
+mkdir -p corpus/write_plan
+cp corpus/parse_file/* corpus/write_plan/
+echo "write_plan: $(ls corpus/write_plan | wc -l) seed files"

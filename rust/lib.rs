@@ -22,6 +22,7 @@ pub mod tags;
 mod test_support;
 pub mod values;
 pub mod vr;
+pub mod write_plan;
 
 #[cfg(feature = "python")]
 mod py;

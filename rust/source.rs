@@ -17,13 +17,6 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-/// `len` bytes of `file` from `offset`, in a new vector (one positional read).
-fn read_new(file: &File, offset: usize, len: usize) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0; len];
-    read_exact_at(file, &mut bytes, offset)?;
-    Ok(bytes)
-}
-
 /// Fill `buf` from `file` at `offset` (a positional read where the platform has one).
 pub fn read_exact_at(file: &File, buf: &mut [u8], offset: usize) -> io::Result<()> {
     #[cfg(unix)]
@@ -226,6 +219,24 @@ impl Store {
         }
     }
 
+    /// Bytes `start..end` (cut to the stream's end) as one slice, when one piece of memory
+    /// holds them all: an owned copy, or the mapping (once it is known that no other writer
+    /// changed the file).
+    pub fn contiguous(&self, start: usize, end: usize) -> Result<Option<&[u8]>, FileChanged> {
+        let end = end.min(self.len);
+        let start = start.min(end);
+        if let Some(bytes) = self.owned_range(start, end) {
+            return Ok(Some(bytes));
+        }
+        match &self.mapped {
+            Some(mapping) => {
+                mapping.check()?;
+                Ok(Some(&mapping.bytes()[start..end]))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Bytes `start..end` (cut to the stream's end) appended to `out`, piece by piece when
     /// they span owned copies and mapped bytes.
     pub fn copy_to(&self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<(), FileChanged> {
@@ -268,16 +279,25 @@ impl Store {
     /// positional read: cheaper than faulting the pages of a mapping in), or from the
     /// mapping when the path no longer names the mapped file or it is detached.
     pub fn read_bulk(&self, start: usize, len: usize) -> Result<Vec<u8>, FileChanged> {
+        let mut bytes = vec![0; len];
+        self.read_bulk_into(start, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// `read_bulk` into `out` (its length is the length read).
+    pub fn read_bulk_into(&self, start: usize, out: &mut [u8]) -> Result<(), FileChanged> {
+        let len = out.len();
         let end = start.saturating_add(len);
         if let Some(bytes) = self.owned_range(start, end) {
-            return Ok(bytes.to_vec());
+            out.copy_from_slice(bytes);
+            return Ok(());
         }
         if let Some((file, id)) = self.open_mapped_file() {
             if let Some(mapping) = &self.mapped {
                 mapping.check_file(&id)?;
             }
-            if let Ok(bytes) = read_new(&file, start, len) {
-                return Ok(bytes);
+            if read_exact_at(&file, out, start).is_ok() {
+                return Ok(());
             }
         }
         let bytes = self.get(start, end)?;
@@ -285,7 +305,8 @@ impl Store {
             let path = self.path().map(Path::to_path_buf).unwrap_or_default();
             return Err(FileChanged { path });
         }
-        Ok(bytes.to_vec())
+        out.copy_from_slice(bytes);
+        Ok(())
     }
 
     /// The mapped file (not detached) opened again by its path, with what it is now, when

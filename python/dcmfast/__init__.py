@@ -5,7 +5,7 @@
 memory-mapped file and converted only when accessed.
 """
 
-from dcmfast import _detach
+from dcmfast import _detach, _writer
 from dcmfast._dataset import FileDataset
 from dcmfast._loader import FrameDataset, read_batch
 from dcmfast._patch import patch_pydicom, unpatch_pydicom
@@ -32,3 +32,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 _detach.install()
+_writer.install()

@@ -32,6 +32,7 @@ __all__ = [
     "ScanOutcome",
     "ScanPlan",
     "SourceReader",
+    "WriteCounts",
     "charset_keeps_ascii",
     "charset_terms_defined",
     "correct_unused_bits",
@@ -45,6 +46,7 @@ __all__ = [
     "read_path",
     "rle_decode_frame",
     "scan_paths",
+    "write_elements",
 ]
 
 class ParseError(ValueError):
@@ -148,6 +150,7 @@ class ElementDict:
     def update(self, other: Any = None, **kwargs: Any) -> None: ...
     def clear(self) -> None: ...
     def copy(self) -> dict[int, Any]: ...
+    def __deepcopy__(self, memo: dict[int, Any], /) -> Self: ...
 
 @final
 class DatasetElements:
@@ -344,3 +347,22 @@ def read_frames(
     workers: int = 0,
     recent: RecentFiles | None = None,
 ) -> BatchOutcome: ...
+
+# writer.rs
+@final
+class WriteCounts:
+    @property
+    def copied_bytes(self) -> int: ...
+    @property
+    def copies(self) -> int: ...
+    @property
+    def encoded(self) -> int: ...
+
+def write_elements(
+    elements: ElementDict,
+    fp: Any,
+    encode: Callable[[int], object],
+    is_implicit_vr: bool,
+    is_little_endian: bool,
+    none_for_empty_text: bool,
+) -> WriteCounts: ...

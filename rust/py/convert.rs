@@ -148,6 +148,11 @@ impl Pydicom {
         self.data_element.bind(py)
     }
 
+    /// pydicom's `MultiValue` class.
+    pub fn multivalue_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.multivalue.bind(py)
+    }
+
     /// pydicom's `RawDataElement` class.
     pub fn raw_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
         self.raw_type.bind(py)

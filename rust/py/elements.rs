@@ -8,7 +8,7 @@ use super::convert::{
 use super::pixels::PixelRegion;
 use crate::charset;
 use crate::parse::{Element, Encoding, ValueKind};
-use crate::source::Store;
+use crate::source::{Store, BULK_MIN};
 use crate::tagmap::TagMap;
 use crate::tags::{SEQUENCE_DELIMITATION_ITEM, SPECIFIC_CHARACTER_SET};
 use crate::values;
@@ -30,8 +30,59 @@ enum Slot {
     Lazy(Lazy),
     /// Converted for its value alone (keyword access): the `DataElement` pydicom would have
     /// stored is made of it when the element itself is first asked for.
-    Plain(Arc<PlainElement>),
-    Object(Py<PyAny>),
+    Plain(Arc<PlainElement>, Lazy),
+    /// The `DataElement` made of a plain element (the writer copies its bytes while it is
+    /// unchanged).
+    Made {
+        object: Py<PyAny>,
+        plain: Arc<PlainElement>,
+        lazy: Lazy,
+    },
+    /// Anything else stored (by the user, or by pydicom's converter), with the element read
+    /// from the source whose place it took, if any.
+    Object(Py<PyAny>, Option<Lazy>),
+}
+
+impl Slot {
+    /// The element read from the source this slot holds or replaced.
+    fn origin(&self) -> Option<&Lazy> {
+        match self {
+            Slot::Lazy(lazy) | Slot::Plain(_, lazy) | Slot::Made { lazy, .. } => Some(lazy),
+            Slot::Object(_, replaced) => replaced.as_ref(),
+        }
+    }
+}
+
+/// An element as read from a byte source: what the writer copies it from.
+pub struct SourceElement {
+    pub source: Arc<Store>,
+    /// Which of the dict's sources (spans of one source may join into one copy).
+    pub origin: usize,
+    pub base: usize,
+    pub encoding: Encoding,
+    pub element: Element,
+}
+
+/// What the writer needs to know of one slot.
+pub enum SlotState<'py> {
+    /// Never made into an object: `from.element` as the walk found it.
+    Unmade(SourceElement),
+    /// Made from those same bytes with `value` (of `vr`); `object` is the `DataElement` the
+    /// dict now holds (None while only the value was asked for). The bytes are still the
+    /// element's while `object`'s `_value` is that very value, unchanged, and nothing else
+    /// about it changed.
+    Made {
+        object: Option<Bound<'py, PyAny>>,
+        value: Bound<'py, PyAny>,
+        vr: Vr,
+        from: SourceElement,
+    },
+    /// Anything else (set by the user, converted by pydicom): pydicom's encoder writes it.
+    /// `replaced` is the element read from the source whose place it took.
+    Other {
+        object: Bound<'py, PyAny>,
+        replaced: Option<SourceElement>,
+    },
 }
 
 /// A slot's content, taken out of the lock.
@@ -42,7 +93,7 @@ enum Stored<'py> {
 }
 
 /// What a key finds: a stored (or just converted) object, a converted value (when only the
-/// value was asked for), a raw element still to make, or nothing.
+/// value was asked for), a raw element (left to pydicom), or nothing.
 enum Resolved<'py> {
     Element(Bound<'py, PyAny>),
     Value(Bound<'py, PyAny>),
@@ -51,6 +102,7 @@ enum Resolved<'py> {
 }
 
 /// One byte source and how its elements are encoded.
+#[derive(Clone)]
 struct Origin {
     source: Arc<Store>,
     base: usize,
@@ -142,6 +194,62 @@ impl ElementDict {
         }));
     }
 
+    /// The source element of `lazy`.
+    fn source_element(&self, lazy: &Lazy) -> SourceElement {
+        let origin = &self.origins[lazy.source];
+        SourceElement {
+            source: Arc::clone(&origin.source),
+            origin: lazy.source,
+            base: origin.base,
+            encoding: origin.encoding,
+            element: lazy.element,
+        }
+    }
+
+    /// What the slot of `tag` holds, as the writer needs to know it.
+    pub fn slot_state<'py>(&self, py: Python<'py>, tag: u32) -> Option<SlotState<'py>> {
+        Some(match self.lock().get(tag)? {
+            Slot::Lazy(lazy) => SlotState::Unmade(self.source_element(lazy)),
+            Slot::Plain(plain, lazy) => SlotState::Made {
+                object: None,
+                value: plain.value.bind(py).clone(),
+                vr: plain.vr,
+                from: self.source_element(lazy),
+            },
+            Slot::Made {
+                object,
+                plain,
+                lazy,
+            } => SlotState::Made {
+                object: Some(object.bind(py).clone()),
+                value: plain.value.bind(py).clone(),
+                vr: plain.vr,
+                from: self.source_element(lazy),
+            },
+            Slot::Object(object, replaced) => SlotState::Other {
+                object: object.bind(py).clone(),
+                replaced: replaced.as_ref().map(|lazy| self.source_element(lazy)),
+            },
+        })
+    }
+
+    /// The bytes of source `origin` (as `SourceElement::origin` numbers them).
+    pub fn source(&self, origin: usize) -> Option<&Arc<Store>> {
+        self.origins.get(origin).map(|o| &o.source)
+    }
+
+    /// The pydicom classes this dict makes values of.
+    pub fn pydicom(&self) -> &Pydicom {
+        self.pydicom.get()
+    }
+
+    /// The tags in ascending order.
+    pub fn sorted_tags(&self) -> Vec<u32> {
+        let mut tags = self.snapshot();
+        tags.sort_unstable();
+        tags
+    }
+
     fn lock(&self) -> MutexGuard<'_, TagMap<Slot>> {
         // A panic while holding the lock cannot leave the map half-updated (each operation is
         // a single insert/remove), so a poisoned lock is still safe to use.
@@ -191,7 +299,18 @@ impl ElementDict {
                 ),
             );
         }
-        let value = PyBytes::new(py, origin.value(e)?);
+        let value = if e.value_len >= BULK_MIN {
+            // One positional read into the bytes object: no mapped pages touched (they
+            // would count in the process's memory beside the copy).
+            PyBytes::new_with(py, e.value_len, |buf| {
+                origin
+                    .source
+                    .read_bulk_into(e.value_offset, buf)
+                    .map_err(PyErr::from)
+            })?
+        } else {
+            PyBytes::new(py, origin.value(e)?)
+        };
         // is_raw and is_buffered take the namedtuple's defaults.
         let fields = (
             tag,
@@ -247,8 +366,10 @@ impl ElementDict {
     fn stored<'py>(&self, py: Python<'py>, tag: u32) -> Option<Stored<'py>> {
         Some(match self.lock().get(tag)? {
             Slot::Lazy(lazy) => Stored::Lazy(lazy.clone()),
-            Slot::Plain(plain) => Stored::Plain(Arc::clone(plain)),
-            Slot::Object(obj) => Stored::Object(obj.bind(py).clone()),
+            Slot::Plain(plain, _) => Stored::Plain(Arc::clone(plain)),
+            Slot::Made { object, .. } | Slot::Object(object, _) => {
+                Stored::Object(object.bind(py).clone())
+            }
         })
     }
 
@@ -260,7 +381,7 @@ impl ElementDict {
         tag: u32,
     ) -> Option<Bound<'py, PyAny>> {
         match self.lock().get(tag)? {
-            Slot::Object(obj) => Some(obj.bind(py).clone()),
+            Slot::Made { object: obj, .. } | Slot::Object(obj, _) => Some(obj.bind(py).clone()),
             _ => None,
         }
     }
@@ -277,9 +398,14 @@ impl ElementDict {
         let elem = plain.data_element(py, self.pydicom.get())?;
         let mut slots = self.lock();
         match slots.get(tag) {
-            Some(Slot::Object(obj)) => Ok(obj.bind(py).clone()),
-            Some(Slot::Plain(now)) if Arc::ptr_eq(now, plain) => {
-                slots.insert(tag, Slot::Object(elem.clone().unbind()));
+            Some(Slot::Made { object: obj, .. } | Slot::Object(obj, _)) => Ok(obj.bind(py).clone()),
+            Some(Slot::Plain(now, lazy)) if Arc::ptr_eq(now, plain) => {
+                let made = Slot::Made {
+                    object: elem.clone().unbind(),
+                    plain: Arc::clone(plain),
+                    lazy: lazy.clone(),
+                };
+                slots.insert(tag, made);
                 Ok(elem)
             }
             _ => Ok(elem),
@@ -335,7 +461,20 @@ impl ElementDict {
     /// Insert or replace; the key dict (if made) follows, outside the lock since hashing tags
     /// runs Python code.
     fn store(&self, key: &Bound<'_, PyAny>, tag: u32, value: Py<PyAny>) -> PyResult<()> {
-        self.lock().insert(tag, Slot::Object(value));
+        {
+            let mut slots = self.lock();
+            let slot = match slots.get(tag) {
+                // The element made here, stored again: still made.
+                Some(Slot::Made { object, .. }) if object.is(&value) => None,
+                previous => Some(Slot::Object(
+                    value,
+                    previous.and_then(Slot::origin).cloned(),
+                )),
+            };
+            if let Some(slot) = slot {
+                slots.insert(tag, slot);
+            }
+        }
         match self.key_view(key.py()) {
             Some(keys) => keys.bind(key.py()).set_item(key, key.py().None()),
             None => Ok(()),
@@ -485,8 +624,15 @@ impl ElementDict {
             let elem = {
                 let mut slots = this.lock();
                 match slots.get(tag) {
-                    Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
-                    Some(Slot::Lazy(_)) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
+                    Some(Slot::Object(obj, _)) => {
+                        return Ok(Resolved::Element(obj.bind(py).clone()))
+                    }
+                    // Not `Made`: its items may change while it stays the same object, so
+                    // pydicom's writer encodes it.
+                    Some(Slot::Lazy(_)) => {
+                        let replaced = Some(lazy.clone());
+                        slots.insert(tag, Slot::Object(elem.clone().unbind(), replaced))
+                    }
                     _ => {}
                 }
                 elem
@@ -502,11 +648,13 @@ impl ElementDict {
             let mut slots = this.lock();
             // Another thread may have stored this element meanwhile; keep the first.
             return Ok(match slots.get(tag) {
-                Some(Slot::Object(obj)) => Resolved::Element(obj.bind(py).clone()),
-                Some(Slot::Plain(first)) => Resolved::Value(first.value.bind(py).clone()),
+                Some(Slot::Made { object: obj, .. } | Slot::Object(obj, _)) => {
+                    Resolved::Element(obj.bind(py).clone())
+                }
+                Some(Slot::Plain(first, _)) => Resolved::Value(first.value.bind(py).clone()),
                 Some(Slot::Lazy(_)) => {
                     let value = plain.value.bind(py).clone();
-                    slots.insert(tag, Slot::Plain(plain));
+                    slots.insert(tag, Slot::Plain(plain, lazy));
                     Resolved::Value(value)
                 }
                 None => Resolved::Value(plain.value.bind(py).clone()),
@@ -515,14 +663,23 @@ impl ElementDict {
         let elem = plain.data_element(py, this.pydicom.get())?;
         let mut slots = this.lock();
         match slots.get(tag) {
-            Some(Slot::Object(obj)) => return Ok(Resolved::Element(obj.bind(py).clone())),
-            Some(Slot::Plain(first)) => {
+            Some(Slot::Made { object: obj, .. } | Slot::Object(obj, _)) => {
+                return Ok(Resolved::Element(obj.bind(py).clone()))
+            }
+            Some(Slot::Plain(first, _)) => {
                 // Another thread converted it for its value: the element holds that value.
                 let first = Arc::clone(first);
                 drop(slots);
                 return this.element_of(py, tag, &first).map(Resolved::Element);
             }
-            Some(Slot::Lazy(_)) => slots.insert(tag, Slot::Object(elem.clone().unbind())),
+            Some(Slot::Lazy(_)) => {
+                let made = Slot::Made {
+                    object: elem.clone().unbind(),
+                    plain,
+                    lazy,
+                };
+                slots.insert(tag, made)
+            }
             None => {}
         }
         Ok(Resolved::Element(elem))
@@ -551,13 +708,6 @@ impl ElementDict {
             return self.pydicom.get().keyword_tag(key);
         }
         Ok(None)
-    }
-
-    /// The tags in ascending order (pydicom's `sorted(ds._dict.keys())`).
-    fn sorted_tags(&self) -> Vec<u32> {
-        let mut tags = self.snapshot();
-        tags.sort_unstable();
-        tags
     }
 
     /// The tags in order, as tag objects.
@@ -883,6 +1033,51 @@ impl ElementDict {
             }
         }
         Ok(dict)
+    }
+
+    /// A deep copy that stays lazy: elements not yet made are shared (their bytes never
+    /// change), every made one is deep-copied (as pydicom's deep copy of its `_dict`), in
+    /// the same order.
+    fn __deepcopy__<'py>(
+        slf: &Bound<'py, Self>,
+        memo: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let py = slf.py();
+        let this = slf.get();
+        let deepcopy = py
+            .import(intern!(py, "copy"))?
+            .getattr(intern!(py, "deepcopy"))?;
+        let mut slots = Vec::with_capacity(this.__len__());
+        for tag in this.snapshot() {
+            let (object, origin) = match this.lock().get(tag) {
+                None => continue,
+                Some(Slot::Lazy(lazy)) => {
+                    slots.push((tag, Slot::Lazy(lazy.clone())));
+                    continue;
+                }
+                Some(slot @ (Slot::Plain(..) | Slot::Made { .. } | Slot::Object(..))) => {
+                    (None::<Py<PyAny>>, slot.origin().cloned())
+                }
+            };
+            // Copied outside the lock: deep copies run Python code.
+            let object = match object {
+                Some(object) => object.into_bound(py),
+                None => match Self::lookup(slf, tag)? {
+                    Some(object) => object,
+                    None => continue,
+                },
+            };
+            let copied = deepcopy.call1((object, memo))?;
+            slots.push((tag, Slot::Object(copied.unbind(), origin)));
+        }
+        let copy = ElementDict {
+            origins: this.origins.clone(),
+            factory: this.factory.clone_ref(py),
+            pydicom: this.pydicom.clone_ref(py),
+            slots: Mutex::new(TagMap::from_items(slots)),
+            key_view: Mutex::new(None),
+        };
+        Bound::new(py, copy)
     }
 
     fn __reduce__<'py>(

@@ -9,6 +9,7 @@ mod loader;
 mod pixels;
 mod render;
 mod scan;
+mod writer;
 
 use pyo3::prelude::*;
 
@@ -35,4 +36,6 @@ mod _core {
     use super::render::Renderer;
     #[pymodule_export]
     use super::scan::{scan_paths, PendingValue, ScanOutcome, ScanPlan};
+    #[pymodule_export]
+    use super::writer::{write_elements, WriteCounts};
 }
