@@ -215,13 +215,19 @@ def test_private_dictionary_entry_added_later(reader):
     expected_ds, actual_ds = _read_both(path, reader)
     before = str(actual_ds)
     assert before == str(expected_ds)
+    entries = pydicom.datadict.private_dictionaries["GEMS_IDEN_01"]
+    original = entries.get("0009xx01")
     add_private_dict_entry("GEMS_IDEN_01", 0x00091001, "LO", "A Renamed Element")
     try:
         after = str(actual_ds)
         assert after == str(expected_ds)
         assert "[A Renamed Element]" in after
     finally:
-        pydicom.datadict.private_dictionaries["GEMS_IDEN_01"].pop("0009xx01", None)
+        # pydicom's own entry is put back, for the tests that follow in this worker.
+        if original is None:
+            entries.pop("0009xx01", None)
+        else:
+            entries["0009xx01"] = original
 
 
 def test_invalid_value_logged_and_dropped_with_suppress_invalid_tags(reader, caplog):
