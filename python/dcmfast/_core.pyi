@@ -362,6 +362,7 @@ def write_elements(
     elements: ElementDict,
     fp: Any,
     encode: Callable[[int], object],
+    convert: Callable[[int], object],
     is_implicit_vr: bool,
     is_little_endian: bool,
     none_for_empty_text: bool,

@@ -86,7 +86,12 @@ def write_dataset(
             _filewriter.write_data_element(fp, dataset.get_item(tag), dataset_encoding)
 
     counts = _core.write_elements(
-        elements, fp, encode, *fp_encoding, config.use_none_as_empty_text_VR_value
+        elements,
+        fp,
+        encode,
+        dataset.__getitem__,
+        *fp_encoding,
+        config.use_none_as_empty_text_VR_value,
     )
     WriteCounts.add(counts)
     return fp.tell() - start

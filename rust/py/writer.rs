@@ -29,13 +29,15 @@ pub struct WriteCounts {
 /// Write the elements of `elements` (a dataset's `_dict`) to `fp` in tag order, in the
 /// encoding (`is_implicit_vr`, `is_little_endian`) the caller checked is the dataset's
 /// original one: unchanged elements as one `fp.write` per run of their source bytes, every
-/// other as `encode(tag)` (pydicom's `write_data_element`). `none_for_empty_text`:
-/// pydicom's `config.use_none_as_empty_text_VR_value`.
+/// other as `encode(tag)` (pydicom's `write_data_element`); `convert(tag)` is the
+/// dataset's `__getitem__`, which pydicom's writer calls first for an element whose raw
+/// value is None. `none_for_empty_text`: pydicom's `config.use_none_as_empty_text_VR_value`.
 #[pyfunction]
 pub fn write_elements(
     elements: &Bound<'_, ElementDict>,
     fp: &Bound<'_, PyAny>,
     encode: &Bound<'_, PyAny>,
+    convert: &Bound<'_, PyAny>,
     is_implicit_vr: bool,
     is_little_endian: bool,
     none_for_empty_text: bool,
@@ -53,15 +55,28 @@ pub fn write_elements(
             plan.skip();
             continue;
         }
-        let Some(state) = dict.slot_state(py, tag) else {
+        let Some(mut state) = dict.slot_state(py, tag) else {
             continue;
         };
+        let converted_first = match &state {
+            SlotState::Unmade(from) => {
+                write_plan::converted_when_written(&from.element, none_for_empty_text)
+            }
+            _ => false,
+        };
+        if converted_first {
+            // pydicom's writer converts this one first (its raw value is None) through
+            // `dataset[tag]`, which stores the element: do the same, then write what it
+            // became (copied when it is still the source's bytes).
+            convert.call1((dict.pydicom().tag(py, tag)?,))?;
+            match dict.slot_state(py, tag) {
+                Some(now) => state = now,
+                None => continue,
+            }
+        }
         let (from, value) = match copyable(dict, tag, &state, encoding)? {
-            // pydicom converts this one before writing it (its raw value is None).
-            Copyable::Source(from)
-                if matches!(state, SlotState::Unmade(_))
-                    && write_plan::converted_when_written(&from.element, none_for_empty_text) =>
-            {
+            // Not converted after all (pydicom's own dataset class kept it raw).
+            Copyable::Source(_) if matches!(state, SlotState::Unmade(_)) && converted_first => {
                 plan.encode(tag);
                 continue;
             }
