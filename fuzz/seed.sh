@@ -98,3 +98,31 @@ PY
 mkdir -p corpus/write_plan
 cp corpus/parse_file/* corpus/write_plan/
 echo "write_plan: $(ls corpus/write_plan | wc -l) seed files"
+
+# sequence_items takes a sequence's value: the defined-length sequences of the test files.
+mkdir -p corpus/sequence_items
+python3 - <<'PY'
+import os
+import warnings
+
+import pydicom
+import pydicom.data
+from pydicom.dataelem import RawDataElement
+
+warnings.simplefilter("ignore")
+n = 0
+for path in pydicom.data.get_testdata_files():
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception:
+        continue
+    for tag, raw in list(ds._dict.items()):
+        value = raw.value if isinstance(raw, RawDataElement) else None
+        if raw.VR in ("SQ", None) and value and raw.length != 0xFFFFFFFF \
+                and value[:2] in (b"\xfe\xff", b"\xff\xfe") and len(value) < 100000:
+            name = f"{os.path.basename(path)}-{tag:08x}"
+            with open(os.path.join("corpus/sequence_items", name), "wb") as out:
+                out.write(value)
+            n += 1
+print(f"sequence_items: {n} seed files")
+PY
