@@ -151,24 +151,31 @@ def floor_objects(paths: list[str], counts: list[int]) -> int:
     return total
 
 
-def floor_copy(paths: list[str]) -> int:
-    """open + read each whole file, then write its bytes to a file."""
+def _copy_each(paths: list[str], write: Callable[[bytes], int]) -> int:
+    """open + read each whole file, then `write` its bytes."""
     total = 0
     for path in paths:
         with open(path, "rb") as f:
-            data = f.read()
-        with open(OUT_PATH, "wb") as f:
-            total += f.write(data)
+            total += write(f.read())
     return total
+
+
+def _to_file(data: bytes) -> int:
+    with open(OUT_PATH, "wb") as f:
+        return f.write(data)
+
+
+def _to_bytesio(data: bytes) -> int:
+    out = io.BytesIO()
+    out.write(data)
+    return len(out.getvalue())
+
+
+def floor_copy(paths: list[str]) -> int:
+    """open + read each whole file, then write its bytes to a file."""
+    return _copy_each(paths, _to_file)
 
 
 def floor_copy_bytesio(paths: list[str]) -> int:
     """open + read each whole file, then write its bytes to a BytesIO."""
-    total = 0
-    for path in paths:
-        with open(path, "rb") as f:
-            data = f.read()
-        out = io.BytesIO()
-        out.write(data)
-        total += len(out.getvalue())
-    return total
+    return _copy_each(paths, _to_bytesio)
