@@ -43,7 +43,7 @@ def _counts(paths: list[str]) -> None:
 
     import idioms_workload as w
     from dcmfast import dcmread
-    from dcmfast._writer import WriteCounts
+    from dcmfast._writer import recording_counts
 
     print("per file, the dataset (not the file meta) as dcmfast's writer wrote it:")
     for name, (_, idiom, _) in w.IDIOMS.items():
@@ -51,15 +51,15 @@ def _counts(paths: list[str]) -> None:
             continue
         totals = [0, 0, 0]
         for path in paths:
-            WriteCounts.reset()
-            ds = dcmread(path)
-            if "walk" in name:
-                ds.walk(w._anonymise_names)
-                ds.remove_private_tags()
-                ds.save_as(io.BytesIO())
-            else:
-                idiom(ds)
-            counts = WriteCounts.log[-1]
+            with recording_counts() as log:
+                ds = dcmread(path)
+                if "walk" in name:
+                    ds.walk(w._anonymise_names)
+                    ds.remove_private_tags()
+                    ds.save_as(io.BytesIO())
+                else:
+                    idiom(ds)
+            counts = log[-1]
             totals[0] += counts.copied_bytes
             totals[1] += counts.copies
             totals[2] += counts.encoded

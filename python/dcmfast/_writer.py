@@ -15,7 +15,10 @@ it there covers ``save_as``, ``dcmwrite`` and the items of sequences.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable
 
 import pydicom.filewriter as _filewriter
 from pydicom import config
@@ -24,23 +27,24 @@ from pydicom.tag import BaseTag, tag_in_exception
 
 from dcmfast import _core
 
+# The counts of the datasets written, while ``recording_counts()`` is active in this
+# context (a context variable: each thread and task records its own writes).
+_RECORDING: ContextVar[list[Any] | None] = ContextVar(
+    "dcmfast_write_counts", default=None
+)
 
-class WriteCounts:
-    """What the copying writer did: one ``_core.WriteCounts`` (bytes copied, copies,
-    elements encoded) per dataset it wrote, in order (a debug hook: tests check the
-    copying path was taken). Kept until ``reset()``, and at most ``LIMIT`` of them."""
 
-    LIMIT = 1000
-    log: ClassVar[list[Any]] = []
-
-    @classmethod
-    def reset(cls) -> None:
-        cls.log = []
-
-    @classmethod
-    def add(cls, counts: Any) -> None:
-        if len(cls.log) < cls.LIMIT:
-            cls.log.append(counts)
+@contextmanager
+def recording_counts() -> Iterator[list[Any]]:
+    """Within the block, what the copying writer did: one ``_core.WriteCounts`` (bytes
+    copied, copies, elements encoded) per dataset it wrote, in order. A debug hook: the
+    tests check with it that the copying path was taken."""
+    log: list[Any] = []
+    token = _RECORDING.set(log)
+    try:
+        yield log
+    finally:
+        _RECORDING.reset(token)
 
 
 _pydicom_write_dataset: Callable[..., int] = _filewriter.write_dataset
@@ -93,7 +97,9 @@ def write_dataset(
         *fp_encoding,
         config.use_none_as_empty_text_VR_value,
     )
-    WriteCounts.add(counts)
+    log = _RECORDING.get()
+    if log is not None:
+        log.append(counts)
     return fp.tell() - start
 
 
