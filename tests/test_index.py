@@ -3,10 +3,14 @@ read only new and changed files, and an interrupted run leaves a consistent data
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 
+import dcmfast
 import pydicom
 import pytest
 from dcmfast import _index
@@ -202,6 +206,9 @@ def test_interrupted_run_is_consistent_and_resumable(archive, tmp_path, monkeypa
     assert summary.interrupted
     tables = _tables(db)
     assert len(tables["files"]) == 3  # the first batch only: the second rolled back
+    # The summary counts what was written, and what was not.
+    assert summary.new == 3 and summary.changed == 0
+    assert summary.not_read == len(_files_under(archive)) - 3
     indexed = {row[0] for row in tables["files"]}
     assert {row[0] for row in tables["instances"]} <= indexed
     monkeypatch.setattr(_index, "_write_batch", write)
@@ -245,3 +252,112 @@ def test_cli_index_and_export(archive, tmp_path, capsys):
         == 0
     )
     assert pq.read_table(out / "series.parquet").num_rows == len(_tables(db)["series"])
+
+
+def _files_under(root) -> list[str]:
+    return [os.path.join(d, n) for d, _, names in os.walk(root) for n in names]
+
+
+def test_interrupted_walk_removes_and_reads_nothing(archive, tmp_path, monkeypatch):
+    db = tmp_path / "index.sqlite"
+    _index.index([archive], db)
+    before = _tables(db)
+    walk = _index._walk_files
+
+    def interrupted_walk(roots):
+        for i, found in enumerate(walk(roots)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield found
+
+    monkeypatch.setattr(_index, "_walk_files", interrupted_walk)
+    (archive / "notes.txt").write_text("changed, but not reached")
+    summary = _index.index([archive], db)
+    assert summary.interrupted
+    # The walk did not finish: no file it had not reached counts as gone.
+    assert (summary.removed, summary.read) == (0, 0)
+    assert _tables(db) == before
+
+
+def test_force_reads_files_without_preamble_and_retries_failures(archive, tmp_path):
+    db = tmp_path / "index.sqlite"
+    summary = _index.index([archive], db)
+    failed = {path for path, _ in summary.errors}
+    assert any(p.endswith("no_meta.dcm") for p in failed)
+    summary = _index.index([archive], db, force=True)
+    # The unchanged files that failed are read again, now with force.
+    assert summary.changed == len(failed)
+    assert not any(p.endswith("no_meta.dcm") for p, _ in summary.errors)
+    rows = query(db, "SELECT path, error FROM files WHERE path LIKE '%no_meta.dcm'")
+    assert rows and rows[0][1] is None
+
+
+def test_progress_without_a_terminal_is_one_line(archive, tmp_path):
+    stream = io.StringIO()
+    summary = _index.index([archive], tmp_path / "index.sqlite", progress=stream)
+    text = stream.getvalue()
+    assert "\r" not in text and text.count("\n") == 1
+    assert f"{summary.read}/{summary.read} files" in text
+    # The summary's rate is the bar's: files read over the time reading took.
+    assert 0 < summary.read_seconds <= summary.seconds
+    out = io.StringIO()
+    _index.print_summary(summary, "db", out)
+    assert f"read in {summary.read_seconds:.2f} s" in out.getvalue()
+
+
+def test_cli_exports_an_existing_database_alone(archive, tmp_path, capsys):
+    db = str(tmp_path / "cli.sqlite")
+    assert cli_main(["index", str(archive), "--db", db, "--quiet"]) == 0
+    out = tmp_path / "export"
+    assert cli_main(["index", "--db", db, "--export", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{t}.csv" for t in _index.TABLES
+    )
+    missing = str(tmp_path / "missing.sqlite")
+    assert cli_main(["index", "--db", missing, "--export", str(out)]) == 2
+    assert "no database" in capsys.readouterr().err
+    assert not os.path.exists(missing)
+    with pytest.raises(SystemExit) as exited:
+        cli_main(["index", "--db", db])
+    assert exited.value.code == 2
+    assert "--export" in capsys.readouterr().err
+
+
+def test_cli_export_to_a_file_is_a_clear_error(archive, tmp_path, capsys):
+    db = str(tmp_path / "cli.sqlite")
+    target = tmp_path / "a_file"
+    target.write_text("in the way")
+    status = cli_main(
+        ["index", str(archive), "--db", db, "--quiet", "--export", str(target)]
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"cannot export to {target}" in err and "Traceback" not in err
+
+
+def test_cli_help_and_version(capsys):
+    for argv in (["--version"], ["--help"], ["index", "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            cli_main(argv)
+        assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert f"dcmfast {dcmfast.__version__}" in out
+    assert "``" not in out  # plain text, not reStructuredText
+    assert "--force" in out and "(default: csv" in out
+
+
+def test_cli_dump_into_a_closed_pipe_is_quiet():
+    """`dcmfast dump FILE | head`: no BrokenPipeError traceback."""
+    files = [get_testdata_file("CT_small.dcm")] * 200  # far more than a pipe holds
+    code = "import sys; from dcmfast.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "dump", *files],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()  # as `head` does once it has its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err

@@ -111,7 +111,9 @@ class IndexSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    read_seconds: float = 0.0
     interrupted: bool = False
+    not_read: int = 0
 
     @property
     def read(self) -> int:
@@ -125,13 +127,16 @@ def index(
     *,
     workers: int | None = None,
     progress: TextIO | None = None,
+    force: bool = False,
 ) -> IndexSummary:
     """Index the DICOM files under `paths` (files or directories) into the SQLite
     database `db`; only new or changed files are read. Returns a summary.
 
-    A root that does not exist raises FileNotFoundError before the database is
-    touched: a mistyped or unmounted path must not read as "every file under it is
-    gone"."""
+    `force` reads files without a preamble too (pydicom's ``force=True``), and reads
+    again the files that failed before. A root that does not exist raises
+    FileNotFoundError before the database is touched: a mistyped or unmounted path
+    must not read as "every file under it is gone". Interrupted (Ctrl-C), it keeps
+    what it wrote and says so in the summary."""
     started = time.perf_counter()
     summary = IndexSummary()
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
@@ -143,19 +148,26 @@ def index(
         conn.execute("PRAGMA foreign_keys = ON")
         conn.executescript(SCHEMA)
         known = _known_files(conn, roots)
-        todo: list[str] = []
+        failed = _failed_files(conn, roots) if force else set()
+        # Files to read, each marked new (True) or changed (False).
+        todo: dict[str, bool] = {}
         stats: dict[str, tuple[int, int]] = {}
-        for path, size, mtime_ns in _walk_files(roots):
-            stats[path] = (size, mtime_ns)
-            before = known.pop(path, None)
-            if before is None:
-                summary.new += 1
-                todo.append(path)
-            elif before != (size, mtime_ns):
-                summary.changed += 1
-                todo.append(path)
-            else:
-                summary.unchanged += 1
+        try:
+            for path, size, mtime_ns in _walk_files(roots):
+                stats[path] = (size, mtime_ns)
+                before = known.pop(path, None)
+                if before is None:
+                    todo[path] = True
+                elif before != (size, mtime_ns) or path in failed:
+                    todo[path] = False
+                else:
+                    summary.unchanged += 1
+        except KeyboardInterrupt:
+            # The walk did not finish: nothing is known to be gone, nothing is read.
+            summary.interrupted = True
+            summary.not_read = len(todo)
+            known.clear()
+            todo.clear()
         with conn:
             # What is left of `known` is gone from disk.
             conn.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in known))
@@ -163,15 +175,26 @@ def index(
         bar = _Progress(progress, len(todo))
         try:
             for batch in iter_scan(
-                todo, list(TAGS.values()), batch_size=BATCH, workers=workers
+                list(todo),
+                list(TAGS.values()),
+                batch_size=BATCH,
+                workers=workers,
+                force=force,
             ):
                 with conn:
                     _write_batch(conn, batch, stats, summary)
+                for path in batch.paths:
+                    if todo.pop(path):
+                        summary.new += 1
+                    else:
+                        summary.changed += 1
                 bar.advance(len(batch))
         except KeyboardInterrupt:
             summary.interrupted = True
+            summary.not_read += len(todo)
         finally:
             bar.close()
+            summary.read_seconds = bar.seconds()
         with conn:
             _drop_orphans(conn)
         summary.counts = {
@@ -184,21 +207,31 @@ def index(
     return summary
 
 
+def _under(
+    conn: sqlite3.Connection, roots: list[str], columns: str, condition: str = ""
+) -> Iterator[tuple]:
+    """`columns` of the indexed files under `roots` (and meeting `condition`)."""
+    for root in roots:
+        # A file root itself, or everything below a directory root.
+        below = root.rstrip(os.sep) + os.sep
+        yield from conn.execute(
+            f"SELECT {columns} FROM files"
+            f" WHERE (path = ? OR (path >= ? AND path < ?)){condition}",
+            (root, below, below[:-1] + chr(ord(os.sep) + 1)),
+        )
+
+
 def _known_files(
     conn: sqlite3.Connection, roots: list[str]
 ) -> dict[str, tuple[int, int]]:
     """The indexed files under `roots`: path -> (size, mtime_ns)."""
-    known = {}
-    for root in roots:
-        # A file root itself, or everything below a directory root.
-        below = root.rstrip(os.sep) + os.sep
-        rows = conn.execute(
-            "SELECT path, size, mtime_ns FROM files"
-            " WHERE path = ? OR (path >= ? AND path < ?)",
-            (root, below, below[:-1] + chr(ord(os.sep) + 1)),
-        )
-        known.update((path, (size, mtime)) for path, size, mtime in rows)
-    return known
+    rows = _under(conn, roots, "path, size, mtime_ns")
+    return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def _failed_files(conn: sqlite3.Connection, roots: list[str]) -> set[str]:
+    """The indexed files under `roots` that could not be read."""
+    return {path for (path,) in _under(conn, roots, "path", " AND error IS NOT NULL")}
 
 
 def _walk_files(roots: list[str]) -> Iterator[tuple[str, int, int]]:
@@ -377,34 +410,46 @@ def export(db: str | os.PathLike[str], directory: str, fmt: str) -> list[str]:
 
 
 class _Progress:
-    """A one-line progress bar with files/s, redrawn at most a few times a second."""
+    """A one-line progress bar with files/s, redrawn at most a few times a second on
+    a terminal; elsewhere (a pipe, a log file) one line when reading ends."""
 
     def __init__(self, stream: TextIO | None, total: int) -> None:
         self.stream, self.total, self.done = stream, total, 0
         self.started = self.drawn = time.perf_counter()
+        self.ended: float | None = None
+        isatty = getattr(stream, "isatty", None)
+        self.redraw = bool(isatty and isatty())
 
     def advance(self, count: int) -> None:
         self.done += count
         now = time.perf_counter()
-        if self.stream is not None and (
-            now - self.drawn > 0.2 or self.done == self.total
-        ):
+        if self.stream is not None and self.redraw and now - self.drawn > 0.2:
             self.drawn = now
-            self._draw(now)
+            self._draw(now, "\r")
 
-    def _draw(self, now: float) -> None:
+    def seconds(self) -> float:
+        """How long reading took (so far, or until `close`)."""
+        return (self.ended or time.perf_counter()) - self.started
+
+    def rate(self) -> float:
+        return self.done / max(self.seconds(), 1e-9)
+
+    def _draw(self, now: float, start: str) -> None:
+        if self.stream is None:
+            return
         width = 30
         filled = width * self.done // self.total if self.total else width
         rate = self.done / max(now - self.started, 1e-9)
         self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} files"
-            f" {rate:,.0f} files/s"
+            f"{start}[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+            f" files {rate:,.0f} files/s"
         )
         self.stream.flush()
 
     def close(self) -> None:
+        self.ended = time.perf_counter()
         if self.stream is not None and self.total:
-            self._draw(time.perf_counter())
+            self._draw(self.ended, "\r" if self.redraw else "")
             self.stream.write("\n")
             self.stream.flush()
 
@@ -413,7 +458,9 @@ def print_summary(summary: IndexSummary, db: str, out: TextIO | None = None) -> 
     """The end-of-run report: counts per level, what this run did, its errors."""
     out = out or sys.stdout
     counts = summary.counts
-    rate = summary.read / summary.seconds if summary.seconds else 0.0
+    # The rate of reading, as the progress bar gives it (the walk and the database
+    # work are in the run's total time).
+    rate = summary.read / summary.read_seconds if summary.read_seconds else 0.0
     print(
         f"{db}: {counts.get('patients', 0)} patients, {counts.get('studies', 0)} studies,"
         f" {counts.get('series', 0)} series, {counts.get('instances', 0)} instances"
@@ -422,8 +469,9 @@ def print_summary(summary: IndexSummary, db: str, out: TextIO | None = None) -> 
     )
     print(
         f"this run: {summary.new} new, {summary.changed} changed, {summary.removed} removed,"
-        f" {summary.unchanged} unchanged; {summary.read} read in {summary.seconds:.2f} s"
-        f" ({rate:,.0f} files/s); {len(summary.errors)} errors",
+        f" {summary.unchanged} unchanged; {summary.read} read in"
+        f" {summary.read_seconds:.2f} s ({rate:,.0f} files/s, {summary.seconds:.2f} s"
+        f" in all); {len(summary.errors)} errors",
         file=out,
     )
     for path, message in summary.errors[:10]:
@@ -433,4 +481,8 @@ def print_summary(summary: IndexSummary, db: str, out: TextIO | None = None) -> 
             f"  ... and {len(summary.errors) - 10} more (see the files table)", file=out
         )
     if summary.interrupted:
-        print("interrupted: what was read is saved; run again to finish", file=out)
+        print(
+            f"interrupted: what was read is saved; {summary.not_read} files not read;"
+            " run again to finish",
+            file=out,
+        )
