@@ -713,6 +713,55 @@ def test_frame_dataset(series, tmp_path):
     assert len(dcmfast.FrameDataset([])) == 0
 
 
+def test_frame_dataset_says_what_it_found(series, tmp_path):
+    """A missing path, a folder with no files or no images, and files whose frames
+    differ (which torch's collate would fail on, naming no file) are said at once."""
+    missing = tmp_path / "missing"
+    with pytest.raises(FileNotFoundError) as raised:
+        dcmfast.FrameDataset(missing)
+    assert raised.value.filename == missing
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=f"no files in {empty}"):
+        dcmfast.FrameDataset(empty)
+    (empty / "a.txt").write_text("hello")
+    with pytest.raises(ValueError, match="no DICOM images in .*1 files skipped"):
+        dcmfast.FrameDataset(empty, skip_invalid=True)
+
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(series[0], mixed / "a.dcm")
+    other = pydicom.data.get_testdata_file("MR_small.dcm")
+    shutil.copy(other, mixed / "b.dcm")
+    a_shape = dcmfast.read_batch([str(mixed / "a.dcm")]).shape[1:]
+    b_shape = dcmfast.read_batch([str(mixed / "b.dcm")]).shape[1:]
+    assert a_shape != b_shape
+    with pytest.raises(ValueError, match="cannot be batched together") as raised:
+        dcmfast.FrameDataset(mixed)
+    assert "a.dcm" in str(raised.value) and "b.dcm" in str(raised.value)
+    one = dcmfast.FrameDataset(mixed, shape=b_shape)
+    assert one.paths == [str(mixed / "b.dcm")]
+    assert [p for p, _ in one.skipped] == [str(mixed / "a.dcm")]
+    assert one[0].shape == b_shape
+    both = dcmfast.FrameDataset(mixed, shape="any")
+    assert [f.shape for f in both.__getitems__(range(len(both)))][-1] == b_shape
+
+
+def test_read_batch_says_which_argument_is_wrong(series):
+    with pytest.raises(TypeError, match="not a tuple of 1"):
+        dcmfast.read_batch([(series[0],)])
+    frame = dcmfast.read_batch([series[0]])
+    wrong = np.dtype(
+        frame.dtype.str.replace("i", "u")
+        if frame.dtype.kind == "i"
+        else frame.dtype.str.replace("u", "i")
+    )
+    with pytest.raises(TypeError, match=f"'out' has dtype {wrong}, but frame 0 of"):
+        dcmfast.read_batch([series[0]], out=np.empty(frame.shape, wrong))
+    with pytest.raises(ValueError, match="'out' has shape"):
+        dcmfast.read_batch([series[0]], out=np.empty((1, 3, 3), frame.dtype))
+
+
 def test_batch_arrays_reused_only_when_released(series):
     """__getitems__ reuses a batch array of its own once no frame from it is alive, and
     never one whose frames are still held."""
@@ -738,7 +787,9 @@ def test_frame_dataset_of_test_files():
     """Every frame of pydicom's image test files, through the dataset: the values of
     a frame that pydicom reads, or pydicom's exception class."""
     paths = [p for p in all_test_files() if p.endswith(".dcm")]
-    ds = dcmfast.FrameDataset(paths, skip_invalid=True, modality_lut=True)
+    with pytest.raises(ValueError, match="cannot be batched together"):
+        dcmfast.FrameDataset(paths, skip_invalid=True, modality_lut=True)
+    ds = dcmfast.FrameDataset(paths, skip_invalid=True, modality_lut=True, shape="any")
     assert len(ds.paths) > 100
     for i in range(0, len(ds), 7):
         path, k = ds.locate(i)

@@ -25,7 +25,7 @@ import sys
 import threading
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 from pydicom import config
@@ -106,6 +106,7 @@ def read_batch(
     """
     requests = _requests(items)
     options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
+    out_given = out is not None
     if out is None:
         if not requests:
             raise ValueError("no frames to read: give items or 'out'")
@@ -114,7 +115,7 @@ def read_batch(
     else:
         _check_batch(out, len(requests), options)
     if requests:
-        _fill(requests, out, options, workers or 0)
+        _fill(requests, out, options, workers or 0, out_given=out_given)
     return out
 
 
@@ -124,6 +125,11 @@ def _requests(items: Iterable[Item]) -> list[tuple[str, int]]:
     requests = []
     for item in items:
         if isinstance(item, tuple):
+            if len(item) != 2:
+                raise TypeError(
+                    "items must be paths or (path, frame index) pairs, not a tuple"
+                    f" of {len(item)}: {item!r}"
+                )
             path, index = item
         else:
             path, index = item, 0
@@ -177,7 +183,10 @@ def _fill(
     options: _Options,
     workers: int,
     recent: _core.RecentFiles | None = None,
+    out_given: bool = False,
 ) -> None:
+    """Read `requests` into `out`; `out_given`: `out` is the caller's (so a frame that
+    does not fit it is a wrong `out`, not a file unlike the first)."""
     rows, columns = out.shape[1:3]
     samples = out.shape[3] if out.ndim == 4 else 1
     flat = out.reshape(-1)
@@ -216,15 +225,25 @@ def _fill(
         target = out[i]
         if arr.shape != target.shape:
             raise ValueError(
-                f"{path}: frame {index} has shape {arr.shape}, the batch's frames "
-                f"are {target.shape}"
+                _misfit(path, index, "shape", arr.shape, target.shape, out_given)
             )
         if arr.dtype.newbyteorder("=") != target.dtype:
             raise TypeError(
-                f"{path}: frame {index} has dtype {arr.dtype}, the batch's frames "
-                f"are {target.dtype}"
+                _misfit(path, index, "dtype", arr.dtype, target.dtype, out_given)
             )
         np.copyto(target, arr, casting="equiv")
+
+
+def _misfit(
+    path: str, index: int, what: str, frame: Any, batch: Any, out_given: bool
+) -> str:
+    """Why frame `index` of `path` does not fit the batch: blaming the caller's `out`
+    when it was given, else the file (unlike the batch's first frame)."""
+    if out_given:
+        return (
+            f"'out' has {what} {batch}, but frame {index} of {path} has {what} {frame}"
+        )
+    return f"{path}: frame {index} has {what} {frame}, the batch's frames are {batch}"
 
 
 def _require_regular_file(path: str) -> None:
@@ -300,6 +319,14 @@ class FrameDataset:
     ``DataLoader``) reads a batch of frames in one parallel call, into an array the
     dataset reuses once no frame from it is alive.
 
+    Every frame must have one shape (and, raw, one sample type), so that batches
+    collate: files that differ raise ValueError naming two of them, unless `shape`
+    ``(rows, columns[, samples])`` chooses one, when the others are left out and listed
+    in ``skipped``, or ``shape="any"`` accepts them all (frames are then read one by
+    one or in batches of one shape: collate them yourself). A path that does not
+    exist raises FileNotFoundError; paths with no files, or no images, raise
+    ValueError.
+
     `workers`: threads for the scan and for batch reads (all cores by default; in
     DataLoader worker processes 1 is usually best).
     """
@@ -315,12 +342,20 @@ class FrameDataset:
         prefer_lut: bool = True,
         workers: int | None = None,
         skip_invalid: bool = False,
+        shape: Sequence[int] | Literal["any"] | None = None,
     ) -> None:
         self.options = _Options(modality_lut, voi_lut, voi_index, prefer_lut)
         self._start_process_state()
         self.workers = workers
         specs = column_specs(tags)
-        result = scan(paths, [*_LAYOUT, *specs], workers=workers)
+        given = _existing_paths(paths)
+        result = scan(given, [*_LAYOUT, *specs], workers=workers)
+        if given and not result.paths:
+            raise ValueError(f"no files in {', '.join(map(str, given))}")
+        if shape is None or shape == "any":
+            chosen = None
+        else:
+            chosen = tuple(int(n) for n in shape)
         self.tag_names = list(specs)
         user = [result[name] for name in specs]
         layout = [result[name] for name in _LAYOUT]
@@ -330,6 +365,7 @@ class FrameDataset:
         self._ends: list[int] = []
         self._types: list[tuple[tuple[int, ...], str] | None] = []
         self._values: list[tuple[Any, ...]] = []
+        other_shapes: list[tuple[str, str]] = []
         total = 0
         for row, path in enumerate(result.paths):
             frames, rows, columns, samples, bits, signed = (c[row] for c in layout)
@@ -338,6 +374,12 @@ class FrameDataset:
                 reason = "no Rows: not an image"
             if reason is not None:
                 self.skipped.append((path, reason))
+                continue
+            frame_shape = (
+                (rows, columns) if samples in (None, 1) else (rows, columns, samples)
+            )
+            if chosen is not None and frame_shape != chosen:
+                other_shapes.append((path, f"frame shape {frame_shape}, not {chosen}"))
                 continue
             # pydicom reads a missing, zero or empty Number of Frames as 1
             total += frames if type(frames) is int and frames > 0 else 1
@@ -353,6 +395,37 @@ class FrameDataset:
                 + (f"; and {more} more" if more > 0 else "")
                 + "); pass skip_invalid=True to leave them out"
             )
+        # Files of another frame shape than the one chosen are left out, and listed.
+        self.skipped.extend(other_shapes)
+        if given and not self.paths:
+            raise ValueError(
+                f"no DICOM images in {', '.join(map(str, given))}"
+                + (f" with frame shape {chosen}" if chosen else "")
+                + f" ({len(self.skipped)} files skipped)"
+            )
+        if shape != "any":
+            self._check_one_frame_type(result)
+
+    def _check_one_frame_type(self, result: Any) -> None:
+        """Frames batched together must share a shape (and raw, a sample type): say so
+        now, naming two files that differ, rather than when collating fails."""
+        seen: dict[Any, str] = {}
+        rows = {path: row for row, path in enumerate(result.paths)}
+        layout = [result[name] for name in _LAYOUT]
+        for path, known in zip(self.paths, self._types):
+            _, r, c, samples, _, _ = (column[rows[path]] for column in layout)
+            key: Any = (r, c) if samples in (None, 1) else (r, c, samples)
+            if known is not None and not self.options.as_float:
+                key = (key, np.dtype(known[1]).name)
+            seen.setdefault(key, path)
+            if len(seen) > 1:
+                (first, a), (second, b) = list(seen.items())[:2]
+                raise ValueError(
+                    "these files' frames differ, so they cannot be batched together:"
+                    f" {a} is {_describe(first)}, {b} is {_describe(second)}; pass"
+                    " shape=(rows, columns[, samples]) to keep the files of one shape"
+                    " (or make one FrameDataset per shape)"
+                )
 
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
@@ -455,6 +528,24 @@ class FrameDataset:
             out = np.empty((len(requests), *shape), dtype)
         _fill(requests, out, o, self.workers or 0, self._recent)
         return out
+
+
+def _describe(key: Any) -> str:
+    """A frame type key of FrameDataset's check, in words."""
+    if len(key) == 2 and isinstance(key[1], str):
+        return f"{key[0]} {key[1]}"
+    return str(key)
+
+
+def _existing_paths(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
+    """`paths` as a list, every one of which exists (else FileNotFoundError names it)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    given = list(paths)
+    for path in given:
+        if not os.path.exists(path):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+    return given
 
 
 def _frame_type_of(
