@@ -2,7 +2,7 @@
 
 Environment:
     DCMFAST_BENCH_FILES   corpus size (default 1000)
-    DCMFAST_BENCH_CORPUS  corpus directory (default benches/corpus/ct)
+    DCMFAST_BENCH_CORPUS  corpus directory (default: the benchmark cache, see cache.py)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The ML loader workload, shared by report_loader.py and test_bench_loader.py.
 
-Files (made once under benches/corpus/loader/, gitignored), from the existing
+Files (made once under loader/ of the benchmark cache, cache.py), from the existing
 generators plus a Window Center/Width so that windowing has work to do:
 
 - ``ct/``: N 512x512 16-bit CT files (make_corpus.py's, explicit and implicit VR
@@ -29,8 +29,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cache import announce, cache_dir
+
 HERE = Path(__file__).resolve().parent
-DEFAULT_DIR = HERE / "corpus" / "loader"
+DEFAULT_DIR = cache_dir("loader")
 FILES = int(os.environ.get("DCMFAST_BENCH_LOADER_FILES", "500"))
 FRAMES = int(os.environ.get("DCMFAST_BENCH_LOADER_FRAMES", "200"))
 BATCH = 32
@@ -59,6 +61,7 @@ def ensure_loader_files(
     series_dir.mkdir(parents=True, exist_ok=True)
     series = [series_dir / file_name(i) for i in range(files)]
     if not all(p.exists() for p in series):
+        announce(f"a {len(series)}-file CT series", series[0].parent)
         sources = ensure_corpus(DEFAULT_OUTDIR, files)
         for src, dst in zip(sources, series):
             if not dst.exists():

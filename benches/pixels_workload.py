@@ -1,10 +1,11 @@
-"""Files for the pixel data benchmarks, made once under benches/corpus/pixels/.
+"""Files for the pixel data benchmarks, made once under pixels/ of the benchmark
+cache (cache.py).
 
 - ``ct_1x512x512.dcm``: one 512x512 16-bit CT-like frame (Bits Stored 12), native.
 - ``ct_200x512x512_bs12.dcm``: 200 such frames (100 MiB of pixel data), Bits Stored 12:
   dcmfast must read every value to know pydicom's correction changes none.
 - ``ct_200x512x512_bs16.dcm``: the same frames with Bits Stored 16: nothing to check.
-RLE files come from rle_workload.py (benches/corpus/rle/).
+RLE files come from rle_workload.py (under rle/).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cache import announce, cache_dir
 from rle_workload import COLUMNS, ROWS, _dataset, ct_volume
 
-DEFAULT_DIR = Path(__file__).resolve().parent / "corpus" / "pixels"
+DEFAULT_DIR = cache_dir("pixels")
 FRAMES = int(os.environ.get("DCMFAST_BENCH_NATIVE_FRAMES", "200"))
 
 
@@ -40,6 +42,7 @@ def ensure_native_files(
         "multi16": outdir / f"ct_{frames}x{ROWS}x{COLUMNS}_bs16.dcm",
     }
     if not all(p.exists() for p in paths.values()):
+        announce("native pixel files (about 200 MB)", outdir)
         # 8 distinct slices repeated: realistic values, quick to make
         base = ct_volume(min(8, frames))
         volume = np.concatenate([base] * (frames // len(base) + 1))[:frames]

@@ -3,7 +3,7 @@
 Usage: python benches/report_loader.py [--rounds R] [--files N] [--frames F]
                                        [--pydicom-frames K]
 
-Workloads (loader_workload.py; files made once under benches/corpus/loader/):
+Workloads (loader_workload.py; files made once under loader/ of the benchmark cache):
 
 - ct: N (500) 512x512 16-bit CT files, one frame each;
 - rle: one F-frame (200) 512x512 RLE Lossless CT file;

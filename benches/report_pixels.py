@@ -2,7 +2,7 @@
 
 Usage: python benches/report_pixels.py [--rounds R] [--rle-frames N]
 
-Jobs (files made once by pixels_workload.py and rle_workload.py under benches/corpus/):
+Jobs (files made once by pixels_workload.py and rle_workload.py in the benchmark cache, cache.py):
 
 - single: ``dcmread(p).pixel_array`` of one native 512x512 16-bit CT-like frame;
 - whole-bs16 / whole-bs12: ``dcmread(p).pixel_array`` of 200 such frames (100 MiB),

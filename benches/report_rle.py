@@ -3,7 +3,7 @@
 Usage: python benches/report_rle.py [--frames N] [--rounds R] [--corpus DIR]
 
 Decodes a multi-frame CT-like RLE file (N frames of 512x512 16-bit, made once by
-rle_workload.py under benches/corpus/rle/) with pydicom.pixels.pixel_array and each
+rle_workload.py under rle/ of the benchmark cache) with pydicom.pixels.pixel_array and each
 RLE decoding plugin, in the same run: timing alternates the approaches within each
 round (rotating who goes first) so machine noise hits all alike, and speed-ups are
 medians of per-round ratios. Memory is measured in fresh spawned processes, one per

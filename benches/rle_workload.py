@@ -1,7 +1,7 @@
 """The RLE Lossless benchmark workload, shared by test_bench_rle.py and report_rle.py.
 
-``ensure_rle_files()`` makes (once, cached under benches/corpus/rle/, which is
-gitignored) a multi-frame CT-like RLE Lossless file, 512x512 16-bit (12 bits stored)
+``ensure_rle_files()`` makes (once, under rle/ of the benchmark cache, cache.py)
+a multi-frame CT-like RLE Lossless file, 512x512 16-bit (12 bits stored)
 by default, and a single-frame file holding its first frame. The volume is a synthetic
 torso phantom: an air-filled field of view padded with 0 outside, a body outline that
 changes from slice to slice, lungs, a spine, and Gaussian noise everywhere in the field
@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).resolve().parent / "corpus" / "rle"
+from cache import announce, cache_dir
+
+DEFAULT_DIR = cache_dir("rle")
 FRAMES = int(os.environ.get("DCMFAST_BENCH_RLE_FRAMES", "100"))
 ROWS = COLUMNS = 512
 APPROACHES = ("pydicom", "pylibjpeg", "dcmfast")
@@ -93,6 +95,7 @@ def ensure_rle_files(
     multi = outdir / f"ct_rle_{frames}x{ROWS}x{COLUMNS}.dcm"
     single = outdir / f"ct_rle_1x{ROWS}x{COLUMNS}.dcm"
     if not multi.exists() or not single.exists():
+        announce("RLE Lossless files", multi.parent)
         volume = ct_volume(frames)
         if not multi.exists():
             print(f"making {multi} (pydicom's RLE encoder, ~0.1 s/frame)...")

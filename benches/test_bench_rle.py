@@ -6,7 +6,7 @@ Run:  python -m pytest benches/test_bench_rle.py
 Benchmarks (all in group "rle"):
 * ``test_rle_file[...]``: ``pixel_array(path, decoding_plugin=...)`` on a multi-frame
   CT-like file (N frames of 512x512 16-bit, made by rle_workload.py and cached under
-  benches/corpus/rle/); extra_info has MB/s decoded and the tracemalloc peak.
+  rle/ of the benchmark cache); extra_info has MB/s decoded and the tracemalloc peak.
 * ``test_rle_frame_core[...]``: the bare decoder on one 512x512 16-bit frame
   (``dcmfast._core.rle_decode_frame``, pydicom's ``_rle_decode_frame``, pylibjpeg-rle's
   ``rle.rle.decode_frame``); extra_info has GB/s.
