@@ -8,7 +8,7 @@ memory-mapped file and converted only when accessed.
 from dcmfast import _detach, _writer
 from dcmfast._dataset import FileDataset
 from dcmfast._loader import FrameDataset, read_batch
-from dcmfast._patch import patch_pydicom, unpatch_pydicom
+from dcmfast._patch import is_patched, patch_pydicom, unpatch_pydicom
 from dcmfast._pixel_functions import iter_pixels, pixel_array
 from dcmfast._reader import dcmread
 from dcmfast._rle import register_decoder, unregister_decoder
@@ -19,6 +19,7 @@ __all__ = [
     "FrameDataset",
     "ScanResult",
     "dcmread",
+    "is_patched",
     "iter_pixels",
     "iter_scan",
     "patch_pydicom",
