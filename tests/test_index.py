@@ -228,6 +228,7 @@ def test_cli_index_and_export(archive, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"{len(SOURCES) - 2} instances" in printed
     assert "2 errors" in printed
+    assert "files without a preamble are read with --force" in printed
     for table in _index.TABLES:
         lines = (out / f"{table}.csv").read_text().splitlines()
         assert len(lines) == 1 + len(_tables(db)[table])

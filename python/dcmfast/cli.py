@@ -83,6 +83,9 @@ def _index(args: argparse.Namespace) -> int:
             print(f"dcmfast index: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
         print_summary(summary, args.db)
+        if not args.force and any("force=True" in e for _, e in summary.errors):
+            # pydicom's message names its keyword argument; here it is an option.
+            print("files without a preamble are read with --force")
         if summary.interrupted:
             return 130
     elif not os.path.isfile(args.db):
