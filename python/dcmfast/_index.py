@@ -431,9 +431,6 @@ class _Progress:
         """How long reading took (so far, or until `close`)."""
         return (self.ended or time.perf_counter()) - self.started
 
-    def rate(self) -> float:
-        return self.done / max(self.seconds(), 1e-9)
-
     def _draw(self, now: float, start: str) -> None:
         if self.stream is None:
             return

@@ -366,6 +366,8 @@ class FrameDataset:
         self._types: list[tuple[tuple[int, ...], str] | None] = []
         self._values: list[tuple[Any, ...]] = []
         other_shapes: list[tuple[str, str]] = []
+        # Each kept file's frame kind: its shape, and raw its dtype where known.
+        kinds: list[tuple[str, str]] = []
         total = 0
         for row, path in enumerate(result.paths):
             frames, rows, columns, samples, bits, signed = (c[row] for c in layout)
@@ -385,8 +387,13 @@ class FrameDataset:
             total += frames if type(frames) is int and frames > 0 else 1
             self.paths.append(path)
             self._ends.append(total)
-            self._types.append(_frame_type_of(rows, columns, samples, bits, signed))
+            frame_type = _frame_type_of(rows, columns, samples, bits, signed)
+            self._types.append(frame_type)
             self._values.append(tuple(c[row] for c in user))
+            kind = str(frame_shape)
+            if frame_type is not None and not self.options.as_float:
+                kind += f" {np.dtype(frame_type[1]).name}"
+            kinds.append((path, kind))
         if self.skipped and not skip_invalid:
             shown = "; ".join(f"{p}: {r}" for p, r in self.skipped[:5])
             more = len(self.skipped) - 5
@@ -404,28 +411,7 @@ class FrameDataset:
                 + f" ({len(self.skipped)} files skipped)"
             )
         if shape != "any":
-            self._check_one_frame_type(result)
-
-    def _check_one_frame_type(self, result: Any) -> None:
-        """Frames batched together must share a shape (and raw, a sample type): say so
-        now, naming two files that differ, rather than when collating fails."""
-        seen: dict[Any, str] = {}
-        rows = {path: row for row, path in enumerate(result.paths)}
-        layout = [result[name] for name in _LAYOUT]
-        for path, known in zip(self.paths, self._types):
-            _, r, c, samples, _, _ = (column[rows[path]] for column in layout)
-            key: Any = (r, c) if samples in (None, 1) else (r, c, samples)
-            if known is not None and not self.options.as_float:
-                key = (key, np.dtype(known[1]).name)
-            seen.setdefault(key, path)
-            if len(seen) > 1:
-                (first, a), (second, b) = list(seen.items())[:2]
-                raise ValueError(
-                    "these files' frames differ, so they cannot be batched together:"
-                    f" {a} is {_describe(first)}, {b} is {_describe(second)}; pass"
-                    " shape=(rows, columns[, samples]) to keep the files of one shape"
-                    " (or make one FrameDataset per shape)"
-                )
+            _check_one_kind(kinds)
 
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
@@ -530,11 +516,18 @@ class FrameDataset:
         return out
 
 
-def _describe(key: Any) -> str:
-    """A frame type key of FrameDataset's check, in words."""
-    if len(key) == 2 and isinstance(key[1], str):
-        return f"{key[0]} {key[1]}"
-    return str(key)
+def _check_one_kind(kinds: list[tuple[str, str]]) -> None:
+    """Frames batched together must share a shape (and raw, a sample type): say so
+    now, naming two files that differ, rather than when collating fails."""
+    first_path, first = kinds[0] if kinds else ("", "")
+    for path, kind in kinds:
+        if kind != first:
+            raise ValueError(
+                "these files' frames differ, so they cannot be batched together:"
+                f" {first_path} is {first}, {path} is {kind}; pass"
+                " shape=(rows, columns[, samples]) to keep the files of one shape"
+                " (or make one FrameDataset per shape)"
+            )
 
 
 def _existing_paths(paths: PathArg | Iterable[PathArg]) -> list[PathArg]:
