@@ -219,24 +219,6 @@ impl Store {
         }
     }
 
-    /// Bytes `start..end` (cut to the stream's end) as one slice, when one piece of memory
-    /// holds them all: an owned copy, or the mapping (once it is known that no other writer
-    /// changed the file).
-    pub fn contiguous(&self, start: usize, end: usize) -> Result<Option<&[u8]>, FileChanged> {
-        let end = end.min(self.len);
-        let start = start.min(end);
-        if let Some(bytes) = self.owned_range(start, end) {
-            return Ok(Some(bytes));
-        }
-        match &self.mapped {
-            Some(mapping) => {
-                mapping.check()?;
-                Ok(Some(&mapping.bytes()[start..end]))
-            }
-            None => Ok(None),
-        }
-    }
-
     /// Bytes `start..end` (cut to the stream's end) appended to `out`, piece by piece when
     /// they span owned copies and mapped bytes.
     pub fn copy_to(&self, start: usize, end: usize, out: &mut Vec<u8>) -> Result<(), FileChanged> {

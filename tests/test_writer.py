@@ -265,6 +265,20 @@ def test_unchanged_dataset_is_one_copy() -> None:
     assert dataset.copied_bytes == len(got.value) - meta_end
 
 
+def test_a_run_longer_than_a_write_piece_is_copied(tmp_path: Path) -> None:
+    """A mapped file whose unchanged run (a 3 MiB private OB value before the pixel
+    data) is written in several pieces: still pydicom's bytes, all of it copied."""
+    ds = pydicom_dcmread(CT)
+    block = ds.private_block(0x0043, "DCMFAST TEST", create=True)
+    block.add_new(0x01, "OB", bytes(range(256)) * (3 * 4096))
+    path = tmp_path / "long_run.dcm"
+    ds.save_as(path)
+    got, written = _compare(str(path), edit_none)
+    assert got.exc is None and _copies(written)
+    dataset = _written()[1]
+    assert dataset.copied_bytes > 3 << 20 and dataset.encoded == 0
+
+
 def test_two_set_elements_are_encoded_between_copies() -> None:
     _compare(CT, edit_set_two)
     # (0010,0010) and (0010,0020) are neighbours: one copy before them, one after (up

@@ -5,17 +5,12 @@
 use super::elements::{ElementDict, SlotState, SourceElement};
 use crate::charset::Charset;
 use crate::parse::{Encoding, UNDEFINED_LENGTH};
-use crate::source::Store;
 use crate::values::{self, Value};
 use crate::vr::Vr;
 use crate::write_plan::{self, Plan, Step};
-use pyo3::exceptions::PyOverflowError;
-use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyInt, PyList, PyString};
-use std::os::raw::{c_char, c_int};
-use std::sync::Arc;
 
 /// What one call wrote: bytes copied from the source, in how many copies, and how many
 /// elements pydicom encoded.
@@ -108,23 +103,22 @@ pub fn write_elements(
     }
     let write = intern!(py, "write");
     let mut copies = 0;
+    let mut piece = Vec::new();
     for step in plan.steps {
         match step {
             Step::Copy { origin, span } => {
                 copies += 1;
                 let source = dict.source(origin).expect("a step's origin is the dict's");
-                match source.contiguous(span.start, span.end)? {
-                    Some(bytes) if bytes.len() >= VIEW_MIN => {
-                        write_borrowed(fp, write, source, bytes)?;
-                    }
-                    Some(bytes) => {
-                        fp.call_method1(write, (PyBytes::new(py, bytes),))?;
-                    }
-                    None => {
-                        let mut bytes = Vec::with_capacity(span.len());
-                        source.copy_to(span.start, span.end, &mut bytes)?;
-                        fp.call_method1(write, (PyBytes::new(py, &bytes),))?;
-                    }
+                // In pieces of at most WRITE_PIECE bytes, each a bytes object of its own
+                // (the stream may keep what it is given): memory stays bounded however
+                // long the run.
+                let mut start = span.start;
+                while start < span.end {
+                    let end = span.end.min(start + WRITE_PIECE);
+                    piece.clear();
+                    source.copy_to(start, end, &mut piece)?;
+                    fp.call_method1(write, (PyBytes::new(py, &piece),))?;
+                    start = end;
                 }
             }
             Step::Encode(tag) => {
@@ -142,41 +136,8 @@ pub fn write_elements(
     })
 }
 
-/// Runs at least this long are handed to `fp.write` as a view of the source's memory
-/// rather than a copy in Python bytes (which costs an allocation and its page faults).
-const VIEW_MIN: usize = 16 * 1024;
-
-/// CPython's `PyBUF_READ` (part of the stable ABI, not exported by pyo3 for it).
-const PYBUF_READ: c_int = 0x100;
-
-/// `fp.write(view)` with a read-only memoryview of `bytes` (memory of `source`), released
-/// when the call returns.
-// The writer's one unsafe code: a memoryview of memory Python does not own.
-#[allow(unsafe_code)]
-fn write_borrowed(
-    fp: &Bound<'_, PyAny>,
-    write: &Bound<'_, PyString>,
-    source: &Arc<Store>,
-    bytes: &[u8],
-) -> PyResult<()> {
-    let py = fp.py();
-    let len = isize::try_from(bytes.len()).map_err(|_| PyOverflowError::new_err("run too long"))?;
-    // SAFETY: `bytes` is memory of `source` (an owned copy or the file's mapping, never
-    // written: detaching a mapping swaps its pages for the same bytes at the same address),
-    // alive while `source` is, which the dict being written holds for this call. The view is
-    // read-only (PyBUF_READ), and released below before this function returns; should the
-    // writer have kept an export of it (so that it cannot be released), `source` is kept
-    // alive for good, so that export never dangles.
-    let view = unsafe {
-        let ptr = ffi::PyMemoryView_FromMemory(bytes.as_ptr() as *mut c_char, len, PYBUF_READ);
-        Bound::from_owned_ptr_or_err(py, ptr)?
-    };
-    let written = fp.call_method1(write, (&view,));
-    if view.call_method0(intern!(py, "release")).is_err() {
-        std::mem::forget(Arc::clone(source));
-    }
-    written.map(drop)
-}
+/// The most bytes of a run copied into one `fp.write`.
+const WRITE_PIECE: usize = 1 << 20;
 
 /// How a slot can be written without pydicom's encoder.
 enum Copyable<'a, 'py> {
