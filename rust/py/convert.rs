@@ -143,6 +143,11 @@ impl Pydicom {
 }
 
 impl Pydicom {
+    /// pydicom's `Sequence` class.
+    pub fn sequence_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
+        self.sequence.bind(py)
+    }
+
     /// pydicom's `DataElement` class.
     pub fn data_element_type<'py>(&self, py: Python<'py>) -> &Bound<'py, PyAny> {
         self.data_element.bind(py)
@@ -183,13 +188,7 @@ impl Pydicom {
             return Ok(None);
         };
         let entries = entries.cast_into::<PyDict>()?;
-        let (group, element) = (tag >> 16, tag & 0xFFFF);
-        let keys = [
-            format!("{group:04X}{element:04X}"),
-            format!("{group:04X}xx{:02X}", element & 0xFF),
-            format!("{:02X}xxxx{:02X}", group >> 8, element & 0xFF),
-        ];
-        for key in keys {
+        for key in crate::render::private_dictionary_keys(tag) {
             if let Some(entry) = entries.get_item(key)? {
                 let vr = entry.get_item(0)?;
                 let code = <[u8; 2]>::try_from(vr.extract::<String>()?.as_bytes()).ok();

@@ -58,7 +58,6 @@ pub struct SourceElement {
     pub source: Arc<Store>,
     /// Which of the dict's sources (spans of one source may join into one copy).
     pub origin: usize,
-    pub base: usize,
     pub encoding: Encoding,
     pub element: Element,
 }
@@ -200,7 +199,6 @@ impl ElementDict {
         SourceElement {
             source: Arc::clone(&origin.source),
             origin: lazy.source,
-            base: origin.base,
             encoding: origin.encoding,
             element: lazy.element,
         }

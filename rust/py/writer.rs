@@ -5,6 +5,7 @@
 use super::elements::{ElementDict, SlotState, SourceElement};
 use crate::charset::Charset;
 use crate::parse::{Encoding, UNDEFINED_LENGTH};
+use crate::tags::ITEM;
 use crate::values::{self, Value};
 use crate::vr::Vr;
 use crate::write_plan::{self, Plan, Step};
@@ -281,12 +282,9 @@ fn other_unchanged<'a, 'py>(
         // OB and OW values are padded to even length, which would change the header.
         let same_length = bytes.len() == e.value_len && (bytes.len() % 2 == 0 || vr == Vr::UN);
         // pydicom refuses encapsulated pixel data that does not start with an item.
-        let item = if from.encoding.little {
-            [0xFE, 0xFF, 0x00, 0xE0]
-        } else {
-            [0xFF, 0xFE, 0xE0, 0x00]
-        };
-        let encapsulated = e.length != UNDEFINED_LENGTH || bytes.starts_with(&item);
+        let first_tag = bytes.get(..4).and_then(|b| b.try_into().ok());
+        let encapsulated = e.length != UNDEFINED_LENGTH
+            || first_tag.is_some_and(|b| values::tag_of(b, from.encoding.little) == ITEM);
         return Ok(if same_length && encapsulated {
             Copyable::Header(from, value)
         } else {
@@ -323,7 +321,7 @@ fn is_empty_value(dict: &ElementDict, value: &Bound<'_, PyAny>) -> PyResult<bool
     let sized = value.is_instance_of::<PyString>()
         || value.is_instance_of::<PyBytes>()
         || is_list(dict, value)
-        || value.get_type().name()? == "Sequence";
+        || value.is_instance(dict.pydicom().sequence_type(value.py()))?;
     Ok(sized && value.len()? == 0)
 }
 
@@ -340,9 +338,6 @@ fn value_matches(
     let Some(decoded) = values::decode(vr, bytes, little, Charset::AsciiAsItself) else {
         return Ok(false);
     };
-    if let Value::Bytes(read) = decoded {
-        return Ok(value.cast::<PyBytes>().is_ok_and(|v| v.as_bytes() == read));
-    }
     let items: Vec<Bound<'_, PyAny>> = if is_list(dict, value) {
         value.try_iter()?.collect::<PyResult<_>>()?
     } else {
