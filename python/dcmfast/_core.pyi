@@ -46,6 +46,7 @@ __all__ = [
     "read_path",
     "rle_decode_frame",
     "scan_paths",
+    "stack_slices",
     "write_elements",
 ]
 
@@ -267,6 +268,18 @@ class PixelRegion:
 
 def correct_unused_bits(
     data: NDArray[np.uint8], dtype: str, bits_stored: int
+) -> None: ...
+def stack_slices(
+    src: NDArray[Any],
+    volume: NDArray[Any],
+    *,
+    count: int,
+    rows: int,
+    columns: int,
+    samples: int,
+    swap: bool,
+    slope: float | None = None,
+    intercept: float = 0.0,
 ) -> None: ...
 
 @final

@@ -29,8 +29,8 @@ mod _core {
     use super::loader::{frame_info, read_frames, BatchOutcome, FrameInfo, RecentFiles};
     #[pymodule_export]
     use super::pixels::{
-        correct_unused_bits, native_layout, rle_decode_frame, DecodedFrame, NativeLayout, PixelMap,
-        PixelRegion,
+        correct_unused_bits, native_layout, rle_decode_frame, stack_slices, DecodedFrame,
+        NativeLayout, PixelMap, PixelRegion,
     };
     #[pymodule_export]
     use super::render::Renderer;

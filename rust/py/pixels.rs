@@ -7,11 +7,12 @@ use crate::pixels::encapsulated;
 use crate::pixels::layout::{self, ImagePixel, NativeValue};
 use crate::pixels::native::{self, SampleFormat};
 use crate::pixels::rle::{self, FrameShape, Layout, SegmentOrder};
+use crate::pixels::volume::{self, Slices};
 use crate::source::{PrivateRange, Store};
 use crate::vr::Vr;
 use numpy::ndarray::ArrayView1;
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::exceptions::{PyBaseException, PyValueError};
+use pyo3::exceptions::{PyBaseException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyInt};
 use std::sync::{Arc, OnceLock};
@@ -451,6 +452,78 @@ pub fn native_layout(
         length: pixel_length,
     };
     layout::native_layout(&image, &value).ok().map(NativeLayout)
+}
+
+/// The slices of `src` (`count` x `rows` x `columns` x `samples`, C order, flattened) stacked
+/// on a new last axis into `volume` (flattened), rows and columns swapped if `swap`, as MONAI's
+/// PydicomReader lays a series out (`pixels::volume`). With `slope`, each sample is rescaled
+/// as `astype(float32) * slope + intercept` computes it in float64 and `volume` is float64;
+/// without, `volume` has `src`'s type. Samples are 8, 16 or 32-bit integers in native byte
+/// order. Several threads, GIL released.
+// The volume's shape and rescale, one keyword each; a class would only rename them.
+#[allow(clippy::too_many_arguments)]
+#[pyfunction]
+#[pyo3(signature = (src, volume, *, count, rows, columns, samples, swap, slope = None, intercept = 0.0))]
+pub fn stack_slices(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    volume: &Bound<'_, PyAny>,
+    count: usize,
+    rows: usize,
+    columns: usize,
+    samples: usize,
+    swap: bool,
+    slope: Option<f64>,
+    intercept: f64,
+) -> PyResult<()> {
+    let shape = Slices {
+        count,
+        rows,
+        columns,
+        samples,
+        swap,
+    };
+    let len = count
+        .checked_mul(rows)
+        .and_then(|n| n.checked_mul(columns))
+        .and_then(|n| n.checked_mul(samples))
+        .ok_or_else(|| PyValueError::new_err("stack_slices: shape too large"))?;
+    let threads = threads();
+    macro_rules! stack_as {
+        ($($t:ty),*) => {$(
+            if let Ok(src) = src.cast::<PyArray1<$t>>() {
+                let src = src.try_readonly()?;
+                let src = src.as_slice()?;
+                if src.len() != len {
+                    return Err(PyValueError::new_err("stack_slices: src does not have the shape"));
+                }
+                return match slope {
+                    Some(slope) => {
+                        let mut out = volume.cast::<PyArray1<f64>>()?.try_readwrite()?;
+                        let out = out.as_slice_mut()?;
+                        if out.len() != len {
+                            return Err(PyValueError::new_err("stack_slices: volume does not have the shape"));
+                        }
+                        py.detach(|| volume::stack_rescaled(src, shape, slope, intercept, out, threads));
+                        Ok(())
+                    }
+                    None => {
+                        let mut out = volume.cast::<PyArray1<$t>>()?.try_readwrite()?;
+                        let out = out.as_slice_mut()?;
+                        if out.len() != len {
+                            return Err(PyValueError::new_err("stack_slices: volume does not have the shape"));
+                        }
+                        py.detach(|| volume::stack(src, shape, out, threads));
+                        Ok(())
+                    }
+                };
+            }
+        )*};
+    }
+    stack_as!(u8, i8, u16, i16, u32, i32);
+    Err(PyTypeError::new_err(
+        "stack_slices: src must hold 8, 16 or 32-bit integers in native byte order",
+    ))
 }
 
 /// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
