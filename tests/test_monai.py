@@ -337,6 +337,24 @@ def test_load_image(series, spy, options):
     assert spy.count("get_data") == 2
 
 
+@pytest.mark.parametrize("slope", ["0.7", None])
+def test_load_image_with_reader_dtype(tmp_path, spy, slope):
+    """DcmfastReader(dtype=np.float32) gives LoadImage's float32 image directly."""
+    folder = make_series(tmp_path / "s", slope=slope)
+    inputs = [str(folder), get_testdata_file("emri_small.dcm"), [str(folder)] * 2]
+    for data in inputs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = LoadImage(reader=PydicomReader())(data)
+            reader = DcmfastReader(dtype=np.float32)
+            actual = LoadImage(reader=reader)(data)
+            array, _ = reader.get_data(reader.read(data))
+        assert array.dtype == np.float32
+        assert_same_value(expected.as_tensor(), actual.as_tensor())
+        assert_same_metadata(expected.meta, actual.meta)
+    assert spy.count("stack_slices") == 2 * (1 + 2)
+
+
 def test_load_image_by_dotted_path_and_dictionary(series, spy):
     load = LoadImage(reader="dcmfast.monai.DcmfastReader", swap_ij=False)
     assert isinstance(load.readers[-1], DcmfastReader)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
+from numpy.typing import DTypeLike
 from pydicom.errors import InvalidDicomError
 from pydicom.misc import is_dicom
 from pydicom.multival import MultiValue
@@ -85,6 +86,11 @@ class DcmfastReader(PydicomReader):
     Arguments are PydicomReader's; `kwargs` go to :func:`dcmfast.dcmread`. `to_gpu`
     is accepted for compatibility: dcmfast reads into host memory, so (as
     PydicomReader does without CuPy and kvikio) it warns and reads on the CPU.
+
+    `dtype`, if given, is the array's dtype, converted as LoadImage's `dtype`
+    converts it: ``LoadImage(reader=DcmfastReader(dtype=np.float32))`` gives
+    LoadImage's float32 image with no float64 volume made on the way (a series
+    rescaled by RescaleSlope is float64 in PydicomReader's result).
     """
 
     def __init__(
@@ -96,8 +102,10 @@ class DcmfastReader(PydicomReader):
         label_dict: dict | None = None,
         fname_regex: str | None = "",
         to_gpu: bool = False,
+        dtype: DTypeLike | None = None,
         **kwargs: Any,
     ) -> None:
+        self.dtype = None if dtype is None else np.dtype(dtype)
         if to_gpu:
             warnings.warn(
                 "DcmfastReader: GPU loading is not supported, falling back to CPU "
@@ -163,7 +171,10 @@ class DcmfastReader(PydicomReader):
             data_array, metadata = self._array_and_metadata(image)
             if self.swap_ij:
                 data_array = np.swapaxes(data_array, 0, 1)
-            img_array.append(np.ascontiguousarray(data_array))
+            data_array = np.ascontiguousarray(data_array)
+            if self.dtype is not None:
+                data_array = np.asarray(data_array, dtype=self.dtype)
+            img_array.append(data_array)
             affine = self._get_affine(metadata, self.affine_lps_to_ras)
             metadata[MetaKeys.SPACE] = (
                 SpaceKeys.RAS if self.affine_lps_to_ras else SpaceKeys.LPS
@@ -236,7 +247,8 @@ class DcmfastReader(PydicomReader):
             slc_pos = getattr(
                 slices[idx], "ImagePositionPatient", (0.0, 0.0, float(idx))
             )[2]
-            if not np.allclose(slc_spacing, spacing):
+            # (allclose of equal values is True: most slices skip it)
+            if slc_spacing != spacing and not np.allclose(slc_spacing, spacing):
                 warnings.warn(
                     "the list contains slices that have different spacings "
                     f"{spacing} and {slc_spacing}."
@@ -249,7 +261,7 @@ class DcmfastReader(PydicomReader):
         spacing.append(average_distance)
         stack_metadata = self._get_meta_dict(first_slice)
         stack_metadata["spacing"] = np.asarray(spacing)
-        stack_array = _stacked(raw, rescale, self.swap_ij)
+        stack_array = _stacked(raw, rescale, self.swap_ij, self.dtype)
         if hasattr(slices[-1], "ImagePositionPatient"):
             stack_metadata["lastImagePositionPatient"] = np.asarray(
                 slices[-1].ImagePositionPatient
@@ -306,24 +318,33 @@ def _common_rescale(slices: list[Any]) -> tuple[Any, Any] | None | bool:
 
 
 def _stacked(
-    raw: np.ndarray, rescale: tuple[Any, Any] | None, swap_ij: bool
+    raw: np.ndarray,
+    rescale: tuple[Any, Any] | None,
+    swap_ij: bool,
+    dtype: np.dtype | None = None,
 ) -> np.ndarray:
     """The slices of `raw` (slice, row, column[, sample]) rescaled as
     PydicomReader's ``_get_array_data`` does and stacked on the last axis, held in
     the layout PydicomReader ends with (rows and columns swapped if `swap_ij`): the
     result is a view of that array which ``np.swapaxes(.., 0, 1)`` makes contiguous.
+    The rescaled values are rounded to float32 as they are stored if `dtype` is
+    float32 (else the caller converts them).
     """
-    volume = _stacked_in_rust(raw, rescale, swap_ij)
+    volume = _stacked_in_rust(raw, rescale, swap_ij, dtype == np.float32)
     if volume is None:
         volume = _stacked_in_numpy(raw, rescale, swap_ij)
     return np.swapaxes(volume, 0, 1) if swap_ij else volume
 
 
 def _stacked_in_rust(
-    raw: np.ndarray, rescale: tuple[Any, Any] | None, swap_ij: bool
+    raw: np.ndarray,
+    rescale: tuple[Any, Any] | None,
+    swap_ij: bool,
+    float32: bool = False,
 ) -> np.ndarray | None:
     """The volume, made in Rust where its arithmetic is numpy's exactly: integer
-    samples, and a rescale numpy does in float64 (see `_float64_rescale`)."""
+    samples, and a rescale numpy does in float64 (see `_float64_rescale`), its
+    results stored as float32 if `float32`."""
     if not raw.dtype.isnative or raw.dtype.str[1:] not in _RUST_SAMPLES:
         return None
     slope: float | None = None
@@ -335,9 +356,11 @@ def _stacked_in_rust(
         slope, intercept = floats
     count, rows, columns = raw.shape[:3]
     plane = (columns, rows) if swap_ij else (rows, columns)
-    volume = np.empty(
-        (*plane, *raw.shape[3:], count), raw.dtype if slope is None else np.float64
-    )
+    if slope is None:
+        dtype = raw.dtype
+    else:
+        dtype = np.dtype(np.float32 if float32 else np.float64)
+    volume = np.empty((*plane, *raw.shape[3:], count), dtype)
     _core.stack_slices(
         raw.reshape(-1),
         volume.reshape(-1),

@@ -65,18 +65,39 @@ macro_rules! sample {
 }
 sample!(u8, i8, u16, i16, u32, i32);
 
+/// A rescaled value as stored in the volume: float64 as computed, or float32 as numpy's
+/// `astype(float32)` rounds it (to nearest, ties to even).
+pub trait Rescaled: Copy + Send {
+    fn from_f64(value: f64) -> Self;
+}
+
+impl Rescaled for f64 {
+    #[inline]
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+}
+
+impl Rescaled for f32 {
+    #[inline]
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+}
+
 /// `x.astype(float32) * slope + intercept` for every sample of every slice, in float64 (as
-/// numpy computes it when slope and intercept are float64 scalars), stacked into `volume`.
-pub fn stack_rescaled<T: Sample>(
+/// numpy computes it when slope and intercept are float64 scalars), stacked into `volume`
+/// as float64 or float32.
+pub fn stack_rescaled<T: Sample, O: Rescaled>(
     src: &[T],
     shape: Slices,
     slope: f64,
     intercept: f64,
-    volume: &mut [f64],
+    volume: &mut [O],
     threads: usize,
 ) {
     stack_with(src, shape, volume, threads, |x| {
-        x.through_f32() * slope + intercept
+        O::from_f64(x.through_f32() * slope + intercept)
     });
 }
 
@@ -252,6 +273,10 @@ mod tests {
         stack_rescaled(&src, shape, 0.1, -1024.5, &mut volume, 2);
         let want = expected(&src, shape, |x| f64::from(x as f32) * 0.1 + -1024.5);
         assert_eq!(volume, want);
+        let mut narrow = vec![0.0f32; shape.len()];
+        stack_rescaled(&src, shape, 0.1, -1024.5, &mut narrow, 2);
+        let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+        assert_eq!(narrow, want);
         assert_eq!(f64::from(((1 << 24) + 1) as f32), f64::from(1 << 24));
     }
 

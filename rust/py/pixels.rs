@@ -457,8 +457,8 @@ pub fn native_layout(
 /// The slices of `src` (`count` x `rows` x `columns` x `samples`, C order, flattened) stacked
 /// on a new last axis into `volume` (flattened), rows and columns swapped if `swap`, as MONAI's
 /// PydicomReader lays a series out (`pixels::volume`). With `slope`, each sample is rescaled
-/// as `astype(float32) * slope + intercept` computes it in float64 and `volume` is float64;
-/// without, `volume` has `src`'s type. Samples are 8, 16 or 32-bit integers in native byte
+/// as `astype(float32) * slope + intercept` computes it in float64, and `volume` is float64
+/// or float32 (the float64 values rounded); without, `volume` has `src`'s type. Samples are 8, 16 or 32-bit integers in native byte
 /// order. Several threads, GIL released.
 // The volume's shape and rescale, one keyword each; a class would only rename them.
 #[allow(clippy::too_many_arguments)]
@@ -494,29 +494,26 @@ pub fn stack_slices(
             if let Ok(src) = src.cast::<PyArray1<$t>>() {
                 let src = src.try_readonly()?;
                 let src = src.as_slice()?;
-                if src.len() != len {
-                    return Err(PyValueError::new_err("stack_slices: src does not have the shape"));
-                }
-                return match slope {
-                    Some(slope) => {
-                        let mut out = volume.cast::<PyArray1<f64>>()?.try_readwrite()?;
-                        let out = out.as_slice_mut()?;
-                        if out.len() != len {
-                            return Err(PyValueError::new_err("stack_slices: volume does not have the shape"));
-                        }
-                        py.detach(|| volume::stack_rescaled(src, shape, slope, intercept, out, threads));
-                        Ok(())
-                    }
-                    None => {
-                        let mut out = volume.cast::<PyArray1<$t>>()?.try_readwrite()?;
-                        let out = out.as_slice_mut()?;
-                        if out.len() != len {
-                            return Err(PyValueError::new_err("stack_slices: volume does not have the shape"));
-                        }
-                        py.detach(|| volume::stack(src, shape, out, threads));
-                        Ok(())
-                    }
+                check_len(src.len(), len, "src")?;
+                let Some(slope) = slope else {
+                    let mut out = volume.cast::<PyArray1<$t>>()?.try_readwrite()?;
+                    let out = out.as_slice_mut()?;
+                    check_len(out.len(), len, "volume")?;
+                    py.detach(|| volume::stack(src, shape, out, threads));
+                    return Ok(());
                 };
+                if let Ok(volume) = volume.cast::<PyArray1<f32>>() {
+                    let mut out = volume.try_readwrite()?;
+                    let out = out.as_slice_mut()?;
+                    check_len(out.len(), len, "volume")?;
+                    py.detach(|| volume::stack_rescaled(src, shape, slope, intercept, out, threads));
+                    return Ok(());
+                }
+                let mut out = volume.cast::<PyArray1<f64>>()?.try_readwrite()?;
+                let out = out.as_slice_mut()?;
+                check_len(out.len(), len, "volume")?;
+                py.detach(|| volume::stack_rescaled(src, shape, slope, intercept, out, threads));
+                return Ok(());
             }
         )*};
     }
@@ -524,6 +521,16 @@ pub fn stack_slices(
     Err(PyTypeError::new_err(
         "stack_slices: src must hold 8, 16 or 32-bit integers in native byte order",
     ))
+}
+
+/// An error unless `name` (src or volume) has the `len` elements of the shape given.
+fn check_len(actual: usize, len: usize, name: &str) -> PyResult<()> {
+    if actual == len {
+        return Ok(());
+    }
+    Err(PyValueError::new_err(format!(
+        "stack_slices: {name} has {actual} elements, the shape {len}"
+    )))
 }
 
 /// Threads for parallel work: the CPUs this process may use, looked up once (the lookup
