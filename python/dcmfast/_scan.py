@@ -226,23 +226,54 @@ def _scan_all(
             start = row + 1
 
 
-def walk_entries(directory: str) -> Iterator[os.DirEntry]:
+def walk_entries(directory: str, within: str | None = None) -> Iterator[os.DirEntry]:
     """The files under `directory`, searched recursively in sorted order, as
     ``os.DirEntry`` objects (their type and, on first ask, their stat come cheaply);
     unreadable directories are skipped, and so are named pipes, sockets and devices
     (a read of one may block or never end). A symbolic link is followed, and left for
-    the scan to report when it names no regular file."""
+    the scan to report when it names no regular file; a link (or bind mount) to a
+    directory that contains it, a loop, is not followed, as ``find -L`` does, so two
+    such links cannot make the walk endless.
+
+    `within`, a folder above `directory`: list `directory` exactly as a walk of
+    `within` lists that part of it (the folders between them count as containing
+    it), so that parts of one tree can be listed separately, in parallel."""
+    ancestors: set[tuple[int, int]] = set()
+    if within is not None:
+        top = os.path.normpath(within)
+        folder = os.path.dirname(os.path.normpath(directory))
+        while True:
+            try:
+                st = os.stat(folder)
+                ancestors.add((st.st_dev, st.st_ino))
+            except OSError:
+                pass
+            if folder == top or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+    yield from _walk_entries(directory, frozenset(ancestors))
+
+
+def _walk_entries(
+    directory: str, ancestors: frozenset[tuple[int, int]]
+) -> Iterator[os.DirEntry]:
     try:
+        st = os.stat(directory)
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
         return
+    ancestors = ancestors | {(st.st_dev, st.st_ino)}
     for entry in entries:
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
+            if is_dir:
+                target = entry.stat(follow_symlinks=True)
+                if (target.st_dev, target.st_ino) in ancestors:
+                    continue  # a loop back to a folder this walk is inside
         except OSError:
             continue
         if is_dir:
-            yield from walk_entries(entry.path)
+            yield from _walk_entries(entry.path, ancestors)
         elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
             yield entry
 
