@@ -14,6 +14,11 @@ reader and what ``read`` returns pickle.
 
 Use it as ``LoadImage(reader=DcmfastReader())`` or
 ``LoadImage(reader="dcmfast.monai.DcmfastReader")``.
+
+Where PydicomReader fails oddly, this reader says what happened instead: a folder
+with no readable DICOM file raises ValueError (PydicomReader: IndexError); a list
+mixing files and series folders gives one image per entry (PydicomReader combines
+them wrongly); folder names are matched literally (glob metacharacters escaped).
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ class DicomSeries(list):
 
     @property
     def filenames(self) -> list[str]:
+        """The slices' paths, in the order read."""
         return [ds.filename for ds in self]
 
 
@@ -109,7 +115,8 @@ class DcmfastReader(PydicomReader):
         if to_gpu:
             warnings.warn(
                 "DcmfastReader: GPU loading is not supported, falling back to CPU "
-                "loading."
+                "loading.",
+                stacklevel=2,
             )
         super().__init__(
             channel_dim=channel_dim,
