@@ -4,6 +4,7 @@ Every comparison also proves that dcmfast's reader ran (MONAI's LoadImage falls 
 to other readers when one raises, logging at INFO only): a spy counts its calls.
 """
 
+import gc
 import pickle
 import random
 import sys
@@ -56,6 +57,16 @@ def make_series(folder, slices=SLICES, slope="1", intercept="-1024", edit=None):
             edit(k, ds)
         ds.save_as(folder / names[k], enforce_file_format=True)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage():
+    """Collect what a test leaves in reference cycles (an exception's traceback
+    holding the datasets get_data failed on, sequence items and their parents), so
+    the file mappings those datasets hold are gone before the next test counts the
+    live mappings."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
