@@ -187,6 +187,19 @@ def test_series_rescale_numpy_arithmetic():
         assert final.flags.c_contiguous
 
 
+def test_series_empty_rescale_slope_fails_alike(tmp_path):
+    def edit(k, ds):
+        ds["RescaleSlope"].value = None
+
+    folder = make_series(tmp_path / "s", edit=edit)
+    errors = []
+    for reader in (PydicomReader(), DcmfastReader()):
+        with pytest.raises(TypeError) as info:
+            reader.get_data(reader.read(str(folder)))
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+
+
 def test_series_numpy_path_equals_rust_path(series, monkeypatch):
     """The row-by-row numpy stacking (for samples Rust does not take) gives the same
     volume as the Rust one."""

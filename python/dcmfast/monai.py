@@ -62,6 +62,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 _PIXEL_NEUTRAL_KWARGS = frozenset({"force", "defer_size"})
 # Sample types the Rust stacking reads (numpy dtype kind and size).
 _RUST_SAMPLES = frozenset({"u1", "i1", "u2", "i2", "u4", "i4"})
+# An attribute a dataset does not have (None is the value of an empty one).
+_ABSENT = object()
 # Swapping the first two axes as an affine (PydicomReader's swap_ij).
 _SWAP_IJ = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
 
@@ -308,20 +310,27 @@ def _common_rescale(slices: list[Any]) -> tuple[Any, Any] | None | bool:
     """The (slope, intercept) every slice is rescaled with, as PydicomReader's
     ``_get_array_data`` takes them; None if no slice is rescaled; False if the
     slices differ (each slice is then rescaled on its own)."""
-    found = set()
+    pairs = []
     for ds in slices:
-        slope = ds.RescaleSlope if hasattr(ds, "RescaleSlope") else None
-        offset = ds.RescaleIntercept if hasattr(ds, "RescaleIntercept") else None
-        if slope is None and offset is None:
-            found.add(None)
+        slope = getattr(ds, "RescaleSlope", _ABSENT)
+        offset = getattr(ds, "RescaleIntercept", _ABSENT)
+        if slope is _ABSENT and offset is _ABSENT:
+            pairs.append(None)
         else:
-            slope = 1.0 if slope is None else slope
-            offset = 0.0 if offset is None else offset
-            found.add((type(slope), slope, type(offset), offset))
-        if len(found) > 1:
+            pairs.append(
+                (
+                    1.0 if slope is _ABSENT else slope,
+                    0.0 if offset is _ABSENT else offset,
+                )
+            )
+    first = pairs[0]
+    for pair in pairs[1:]:
+        if first is None or pair is None:
+            if pair is not first:
+                return False
+        elif not all(type(a) is type(b) and a == b for a, b in zip(pair, first)):
             return False
-    (common,) = found
-    return None if common is None else (common[1], common[3])
+    return first
 
 
 def _stacked(
