@@ -15,6 +15,8 @@ use super::parallel::map_queued_with;
 const PART_ROWS: usize = 8;
 /// Row samples gathered at a time: whole rows of common images, read sequentially.
 const TILE_WIDTH: usize = 1024;
+/// Slices gathered together: the ways of a common L1 cache set.
+const SLICE_BLOCK: usize = 8;
 
 /// The shape of the slices and of the volume made of them.
 #[derive(Clone, Copy, Debug)]
@@ -180,10 +182,17 @@ fn fill_band<T: Copy, O: Copy>(
             let width = TILE_WIDTH.min(row_len - start);
             tile.clear();
             tile.resize(width * count, src[0]);
-            for slice in 0..count {
-                let at = slice * plane + row * row_len + start;
-                for (e, &value) in src[at..at + width].iter().enumerate() {
-                    tile[e * count + slice] = value;
+            // A few slices at a time, so each sample's values are written together:
+            // their source lines are a plane apart, often in one cache set, which
+            // holds `SLICE_BLOCK` of them.
+            for slice0 in (0..count).step_by(SLICE_BLOCK) {
+                let slice1 = (slice0 + SLICE_BLOCK).min(count);
+                for e in 0..width {
+                    let at = row * row_len + start + e;
+                    let values = &mut tile[e * count + slice0..e * count + slice1];
+                    for (k, value) in values.iter_mut().enumerate() {
+                        *value = src[(slice0 + k) * plane + at];
+                    }
                 }
             }
             for e in 0..width {
