@@ -171,6 +171,25 @@ def test_series_rescale(tmp_path, spy, slope, intercept):
     assert array.dtype == (np.float64 if rescaled else np.int16)
 
 
+@pytest.mark.parametrize("name", ["SC_rgb.dcm", "SC_rgb_16bit.dcm", "MR_small.dcm"])
+def test_series_of_other_images(tmp_path, spy, name):
+    """Colour (a samples axis before the slices), 8 and 16-bit, no rescale and no
+    position (PydicomReader's identity affine and its warning)."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for k in range(4):
+        ds = pydicom.dcmread(get_testdata_file(name))
+        ds.InstanceNumber = 4 - k
+        ds.PixelData = np.roll(ds.pixel_array, 5 * k).tobytes()
+        ds.save_as(folder / f"{k}.dcm")
+    for swap_ij in (True, False):
+        spy.clear()
+        array, _, messages = assert_same_reading(str(folder), spy, swap_ij=swap_ij)
+        assert array.shape[-1] == 4
+        assert array.dtype == pydicom.dcmread(folder / "0.dcm").pixel_array.dtype
+        assert any("defaults to the identity" in m for m in messages)
+
+
 def test_series_rescale_numpy_arithmetic():
     """Rescales numpy computes in float32 (a Python float slope and intercept) are left
     to numpy, with PydicomReader's expression, in either layout."""
