@@ -91,10 +91,10 @@ class ScanResult:
         return {"path": list(self.paths), **self.columns}
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame with a ``path`` column and one column per tag."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dict())
+        """A pandas DataFrame with a ``path`` column and one column per tag, each of
+        dtype ``object`` holding the values exactly as the scan returns them (see
+        :func:`pandas_frame`)."""
+        return pandas_frame(self.to_dict())
 
     def to_arrow(self) -> Any:
         """A pyarrow Table with a ``path`` column and one column per tag."""
@@ -115,6 +115,21 @@ class ScanResult:
             for name, values in part.columns.items():
                 columns[name].extend(values)
         return cls(paths, columns, errors, first._specs)
+
+
+def pandas_frame(columns: dict[str, list[Any]]) -> Any:
+    """`columns` as a pandas DataFrame whose every column is of dtype ``object``.
+
+    The dtype is declared, not inferred from the values: an inferred one depends on
+    the data (an int column with a None becomes float64 and loses large ints; an
+    empty one is float64; pandas 3 infers its string dtype), so two parts of one
+    scan could disagree, and no dtype declared ahead of reading (Dask's meta) could
+    match. ``object`` holds every plain value exactly, None where absent."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {name: pd.Series(values, dtype=object) for name, values in columns.items()}
+    )
 
 
 def scan(
@@ -232,19 +247,30 @@ def walk_entries(directory: str) -> Iterator[os.DirEntry]:
     unreadable directories are skipped, and so are named pipes, sockets and devices
     (a read of one may block or never end). A symbolic link is followed, and left for
     the scan to report when it names no regular file."""
+    for entry, is_directory in listing(directory):
+        if is_directory:
+            yield from walk_entries(entry.path)
+        else:
+            yield entry
+
+
+def listing(directory: str) -> Iterator[tuple[os.DirEntry, bool]]:
+    """The entries of `directory` (not below it) that :func:`walk_entries` walks, in
+    its sorted order, each with whether it is a directory (to descend into) or a
+    file; nothing if `directory` cannot be read."""
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
         return
     for entry in entries:
         try:
-            is_dir = entry.is_dir(follow_symlinks=True)
+            is_directory = entry.is_dir(follow_symlinks=True)
         except OSError:
             continue
-        if is_dir:
-            yield from walk_entries(entry.path)
+        if is_directory:
+            yield entry, True
         elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
-            yield entry
+            yield entry, False
 
 
 def _walk(directory: str) -> Iterator[str]:
