@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
 import sys
+from typing import Any
 
 from dcmfast import __version__
 from dcmfast._index import export, index, print_summary
@@ -54,8 +57,31 @@ def main(argv: list[str] | None = None) -> int:
         help="the format of --export (default: csv; parquet needs pyarrow)",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="index on a Dask cluster: a scheduler address (tcp://host:8786) or"
+        " 'local' for a local cluster; with --parquet (needs dcmfast[dask])",
+    )
+    build.add_argument(
+        "--parquet",
+        metavar="OUT_DIR",
+        help="with --dask: write the index as Parquet tables in OUT_DIR"
+        " (OUT_DIR/<table>/part-NNNNN.parquet), instead of --db; a single PATH may"
+        " be a manifest (.txt, .lst, .parquet or .csv)",
+    )
     args = parser.parse_args(argv)
     if args.command == "index":
+        if (args.dask is None) != (args.parquet is None):
+            build.error("--dask and --parquet go together")
+        if args.dask is not None:
+            if not args.paths:
+                build.error("give PATHs to index")
+            if args.export:
+                build.error(
+                    "--export is for the SQLite index (--parquet writes Parquet)"
+                )
+            return _index_on_dask(args)
         if not args.paths and not args.export:
             build.error("give PATHs to index, or --export DIR to export the database")
         return _index(args)
@@ -103,6 +129,75 @@ def _index(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
     return 0
+
+
+# How long to wait for a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = "5s"
+
+
+def _index_on_dask(args: argparse.Namespace) -> int:
+    try:
+        import distributed
+
+        dcmfast_dask = importlib.import_module("dcmfast.dask")
+    except ImportError as exc:
+        print(f"dcmfast index: --dask needs Dask: {exc}", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:  # said before a cluster is started
+        print(
+            f"dcmfast index: {missing[0]}: No such file or directory", file=sys.stderr
+        )
+        return 2
+    # One PATH may be a manifest; several are roots.
+    source = args.paths[0] if len(args.paths) == 1 else args.paths
+    with contextlib.ExitStack() as stack:
+        try:
+            _connect(stack, distributed, args.dask)
+        except (OSError, TimeoutError, ValueError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(
+                f"dcmfast index: cannot reach the Dask scheduler at {args.dask}:"
+                f" {message}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            summary = dcmfast_dask.index(
+                source,
+                args.parquet,
+                force=args.force,
+                threads_per_partition=args.workers or 1,
+            )
+        except (FileNotFoundError, ValueError, TypeError) as exc:
+            text = f"{exc.filename}: {exc.strerror}" if _is_missing(exc) else exc
+            print(f"dcmfast index: {text}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(
+                f"interrupted: the previous index in {args.parquet} is unchanged",
+                file=sys.stderr,
+            )
+            return 130
+    print_summary(summary, args.parquet)
+    if not args.force and any("force=True" in e for _, e in summary.errors):
+        print("files without a preamble are read with --force")
+    return 0
+
+
+def _connect(stack: contextlib.ExitStack, distributed: Any, address: str) -> Any:
+    """A client of the scheduler at `address`, or of a new local cluster for
+    'local', closed with `stack`."""
+    if address == "local":
+        cluster = stack.enter_context(
+            distributed.LocalCluster(processes=True, dashboard_address=None)
+        )
+        return stack.enter_context(distributed.Client(cluster))
+    return stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT))
+
+
+def _is_missing(exc: Exception) -> bool:
+    return isinstance(exc, FileNotFoundError) and exc.filename is not None
 
 
 def _dump(args: argparse.Namespace) -> int:
