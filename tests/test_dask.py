@@ -387,6 +387,18 @@ def test_an_interrupted_index_run_leaves_the_previous_index(
     assert _parquet_tables(out) == _sqlite_tables(db)
 
 
+def test_the_index_inside_its_archive_is_not_indexed(client, tmp_path):
+    root = tmp_path / "archive"
+    _make_tree(root)
+    out = root / "index"
+    first = dcmfast_dask.index(root, out, files_per_partition=5)
+    again = dcmfast_dask.index(root, out, files_per_partition=5)
+    assert first.new == len(_files(root)) - len(_files(out))
+    assert (again.read, again.removed) == (0, 0)
+    paths = pq.read_table(out / "files").column("path").to_pylist()
+    assert paths and not any(p.startswith(str(out)) for p in paths)
+
+
 def test_an_unrelated_parquet_folder_is_refused(client, tree, tmp_path):
     out = tmp_path / "out"
     (out / "files").mkdir(parents=True)

@@ -40,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         "--db", default="index.sqlite", help="the database (default: index.sqlite)"
     )
     build.add_argument(
-        "--workers", type=int, default=None, help="threads (default: all cores)"
+        "--workers",
+        type=int,
+        default=None,
+        help="threads (default: all cores; with --dask, per partition, default 1)",
     )
     build.add_argument(
         "--force",

@@ -182,7 +182,8 @@ def index(
     swaps them in: an interrupted run leaves the previous complete index.
 
     A missing root raises FileNotFoundError (a missing file named in a manifest is
-    a file gone). Returns a summary, as :func:`dcmfast.index` does.
+    a file gone). Files under `out_dir` are not indexed. Returns a summary, as
+    :func:`dcmfast.index` does.
     """
     started = time.perf_counter()
     _check_sizes(files_per_partition, threads_per_partition)
@@ -202,7 +203,16 @@ def index(
         changes = _index.Changes(conn, roots, force)
         groups = _groups(units, files_per_partition)
         listed = dask.compute(*[dask.delayed(_list_group)(g) for g in groups])
-        changes.sort(chain.from_iterable(listed), summary)
+        # The index's own files are not part of the archive, even when under it.
+        inside = out_dir + os.sep
+        changes.sort(
+            (
+                row
+                for row in chain.from_iterable(listed)
+                if not row[0].startswith(inside)
+            ),
+            summary,
+        )
         changes.remove_gone(conn, summary)
         todo, stats = changes.todo, changes.stats
         reading = time.perf_counter()
