@@ -46,8 +46,11 @@ impl ParseError {
     }
 }
 
+/// A tag as pydicom prints it, `(GGGG,EEEE)`, by the renderer's one rule.
 fn fmt_tag(tag: u32) -> String {
-    format!("({:04X},{:04X})", tag >> 16, tag & 0xFFFF)
+    let mut text = String::with_capacity(11);
+    crate::render::write_tag(&mut text, tag);
+    text
 }
 
 impl fmt::Display for ParseError {

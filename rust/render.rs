@@ -111,10 +111,7 @@ pub fn private_name_fallback(tag: u32, has_creator: bool) -> &'static str {
     }
 }
 
-/// Whether pydicom counts the tag as private (an odd group).
-pub fn is_private(tag: u32) -> bool {
-    (tag >> 16) % 2 == 1
-}
+pub use crate::dictionary::is_private;
 
 /// A string as `json.dumps` writes it by default (`ensure_ascii`): quoted, with `"` and `\`
 /// escaped, the short escapes for control characters that have one, and `\uXXXX` (lower-case

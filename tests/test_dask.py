@@ -76,6 +76,11 @@ def _make_tree(root) -> None:
     data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
     (root / "patient1" / "broken.dcm").write_bytes(data[:700])  # cut in an element
     (root / "empty").mkdir()
+    # Links back up the tree: a walk does not follow them (nor may its parts).
+    (root / "patient1" / "up").symlink_to(root, target_is_directory=True)
+    (root / "patient2" / "study0" / "here").symlink_to(
+        root / "patient2", target_is_directory=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +137,7 @@ def _manifest(tmp_path, kind: str, paths: list[str], column: str = "path"):
 # --------------------------------------------------------------------------
 # scan
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("files_per_partition", [10_000, 4])
+@pytest.mark.parametrize("files_per_partition", [10_000, 4, 20])
 def test_scan_of_a_directory_equals_the_single_process_scan(
     client, tree, files_per_partition
 ):
@@ -144,12 +149,13 @@ def test_scan_of_a_directory_equals_the_single_process_scan(
         assert ddf.npartitions >= 6
 
 
-def test_a_directory_is_listed_by_the_tasks_in_groups(tree):
+@pytest.mark.parametrize("files_per_partition", [6, 8, 20])
+def test_a_directory_is_listed_by_the_tasks_in_groups(tree, files_per_partition):
     """The driver lists the top levels only; the groups' walks, in order, are the
-    single-process walk."""
-    units = dcmfast_dask.plan_directory(str(tree), 6)
-    assert any(kind == dcmfast_dask.TREE for _, kind in units)
-    groups = dcmfast_dask._groups(units, 6)
+    single-process walk (links back up the tree not followed in either)."""
+    units = dcmfast_dask.plan_directory(str(tree), files_per_partition)
+    assert any(kind == dcmfast_dask.TREE for _, kind, _ in units)
+    groups = dcmfast_dask._groups(units, files_per_partition)
     assert len(groups) > 1
     walked = [list(dcmfast_dask._scan_paths(group)) for group in groups]
     assert [p for paths in walked for p in paths] == _files(tree)
@@ -157,7 +163,7 @@ def test_a_directory_is_listed_by_the_tasks_in_groups(tree):
     # lists nothing itself.
     assert all(
         kind != dcmfast_dask.TREE
-        for _, kind in dcmfast_dask.plan_directory(str(tree), 1)
+        for _, kind, _ in dcmfast_dask.plan_directory(str(tree), 1)
     )
 
 
@@ -305,7 +311,7 @@ def test_index_equals_the_sqlite_index_and_reruns_incrementally(client, tmp_path
     out, db = tmp_path / "parquet", tmp_path / "index.sqlite"
 
     def both(**options):
-        got = dcmfast_dask.index(root, out, files_per_partition=4, **options)
+        got = dcmfast_dask.index(root, out, files_per_partition=8, **options)
         want = _index.index([root], db, **options)
         _assert_same_index(out, db, got, want)
         return got

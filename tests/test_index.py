@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import dcmfast
 import pydicom
@@ -362,3 +363,19 @@ def test_cli_dump_into_a_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_cli_dump_errors_name_pydicoms_exception_and_the_option(tmp_path, capsys):
+    """A file that is not DICOM is named with pydicom's InvalidDicomError (what a
+    pydicom user catches), and the hint names --force, not force=True."""
+    text = tmp_path / "notes.txt"
+    text.write_text("not DICOM")
+    no_preamble = tmp_path / "no_preamble.dcm"
+    no_preamble.write_bytes(Path(get_testdata_file("CT_small.dcm")).read_bytes()[132:])
+    assert cli_main(["dump", str(text), str(no_preamble)]) == 1
+    err = capsys.readouterr().err
+    assert f"{text}: InvalidDicomError: File is missing" in err
+    assert "files without a preamble are read with --force" in err
+    assert cli_main(["dump", "--force", str(no_preamble)]) == 0
+    out, err = capsys.readouterr()
+    assert "CompressedSamples^CT1" in out and not err

@@ -869,24 +869,6 @@ def test_dataloader_contract(series):
         assert tags == {"PatientID": [ds.tags(i)["PatientID"] for i in indices]}
 
 
-def test_readme_dataloader_example(series, tmp_path):
-    """The README's DataLoader example, run as written on a small series."""
-    pytest.importorskip("torch")
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
-    code = next(b for b in blocks if "DataLoader" in b)
-    root = tmp_path / "ct"
-    root.mkdir()
-    for path in series[:12]:
-        shutil.copy(path, root)
-    code = code.replace('"/data/ct"', repr(str(root)))
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our README
-    images, tags = namespace["images"], namespace["tags"]
-    assert tuple(images.shape[1:]) == SHAPE
-    assert len(tags["PatientID"]) == images.shape[0]
-
-
 @pytest.mark.parametrize("function", ["LINEAR", "LINEAR_EXACT", "SIGMOID"])
 def test_every_16_bit_value(tmp_path, function):
     """All 65536 stored values through rescale and each window function, to the bit."""

@@ -13,6 +13,7 @@ import dcmfast
 import pydicom
 import pytest
 from conftest import all_test_files, file_id
+from dcmfast._scan import walk_entries
 from helpers import CT, pydicom_values, typed
 from pydicom.data import get_testdata_file
 from pydicom.errors import InvalidDicomError
@@ -161,6 +162,37 @@ def test_directories_are_searched_in_place(tmp_path):
     ]
     assert result["Modality"] == ["MR", "CT", "MR", "CT", "CT"]
     assert dcmfast.scan(tmp_path, ["Modality"]).paths == result.paths[1:4]
+
+
+def test_symlink_loops_end_and_other_links_are_followed(tmp_path):
+    """Links back to a folder the walk is inside are not followed (two of them would
+    make the walk exponential); a link to a folder elsewhere is listed under its name,
+    as `find -L` lists it; a part of the tree is listed, `within` it, as in the whole."""
+    root = tmp_path / "archive"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    shutil.copy(CT, root / "a" / "ct.dcm")
+    shutil.copy(CT, root / "b" / "ct.dcm")
+    for name in ("loop1", "loop2"):
+        (root / "a" / name).symlink_to(root / "a")
+    (root / "a" / "up").symlink_to(root)
+    (root / "to_b").symlink_to(root / "b")
+    want = [
+        str(root / "a" / "ct.dcm"),
+        str(root / "b" / "ct.dcm"),
+        str(root / "to_b" / "ct.dcm"),
+    ]
+    result = dcmfast.scan(root, ["Modality"], workers=1)
+    assert result.paths == want and result["Modality"] == ["CT"] * 3
+    # On its own, "a" contains its link up to the archive, which is followed.
+    alone = [str(root / "a" / "ct.dcm"), str(root / "a" / "up" / "b" / "ct.dcm")]
+    alone.append(str(root / "a" / "up" / "to_b" / "ct.dcm"))
+    assert dcmfast.scan(root / "a", ["Modality"]).paths == alone
+    parts = [str(root / "a"), str(root / "b"), str(root / "to_b")]
+    listed = [e.path for part in parts for e in walk_entries(part, within=str(root))]
+    assert listed == want
+    frames = dcmfast.FrameDataset(root)
+    assert frames.paths == want
 
 
 def test_batches_workers_and_concatenation_agree(corpus_scan):

@@ -340,8 +340,10 @@ def _walk_files(roots: list[str]) -> Iterator[tuple[str, int, int]]:
             yield root, st.st_size, st.st_mtime_ns
 
 
-def _walk_directory(directory: str) -> Iterator[tuple[str, int, int]]:
-    for entry in walk_entries(directory):
+def _walk_directory(
+    directory: str, within: str | None = None
+) -> Iterator[tuple[str, int, int]]:
+    for entry in walk_entries(directory, within):
         found = listed_file(entry)
         if found is not None:
             yield found

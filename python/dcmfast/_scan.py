@@ -241,36 +241,89 @@ def _scan_all(
             start = row + 1
 
 
-def walk_entries(directory: str) -> Iterator[os.DirEntry]:
+def walk_entries(directory: str, within: str | None = None) -> Iterator[os.DirEntry]:
     """The files under `directory`, searched recursively in sorted order, as
     ``os.DirEntry`` objects (their type and, on first ask, their stat come cheaply);
     unreadable directories are skipped, and so are named pipes, sockets and devices
     (a read of one may block or never end). A symbolic link is followed, and left for
-    the scan to report when it names no regular file."""
-    for entry, is_directory in listing(directory):
-        if is_directory:
-            yield from walk_entries(entry.path)
+    the scan to report when it names no regular file; a link (or bind mount) to a
+    directory that contains it, a loop, is not followed, as ``find -L`` does, so two
+    such links cannot make the walk endless.
+
+    `within`, a folder above `directory`: list `directory` exactly as a walk of
+    `within` lists that part of it (the folders between them count as containing
+    it), so that parts of one tree can be listed separately, in parallel."""
+    yield from _walk_entries(directory, _ancestors(directory, within))
+
+
+def listing(
+    directory: str, within: str | None = None
+) -> list[tuple[os.DirEntry, bool]]:
+    """The entries of `directory` itself (not below it) that
+    ``walk_entries(directory, within)`` walks, in its order, each with whether it is
+    a folder to descend into (True) or a file; empty if `directory` cannot be read."""
+    level = _level(directory, _ancestors(directory, within))
+    return level[1] if level is not None else []
+
+
+def _ancestors(directory: str, within: str | None) -> frozenset[tuple[int, int]]:
+    """(device, inode) of the folders from `directory`'s parent up to `within`."""
+    ancestors: set[tuple[int, int]] = set()
+    if within is not None:
+        top = os.path.normpath(within)
+        folder = os.path.dirname(os.path.normpath(directory))
+        while True:
+            try:
+                st = os.stat(folder)
+                ancestors.add((st.st_dev, st.st_ino))
+            except OSError:
+                pass
+            if folder == top or os.path.dirname(folder) == folder:
+                break
+            folder = os.path.dirname(folder)
+    return frozenset(ancestors)
+
+
+def _walk_entries(
+    directory: str, ancestors: frozenset[tuple[int, int]]
+) -> Iterator[os.DirEntry]:
+    level = _level(directory, ancestors)
+    if level is None:
+        return
+    inside, entries = level
+    for entry, is_dir in entries:
+        if is_dir:
+            yield from _walk_entries(entry.path, inside)
         else:
             yield entry
 
 
-def listing(directory: str) -> Iterator[tuple[os.DirEntry, bool]]:
-    """The entries of `directory` (not below it) that :func:`walk_entries` walks, in
-    its sorted order, each with whether it is a directory (to descend into) or a
-    file; nothing if `directory` cannot be read."""
+def _level(
+    directory: str, ancestors: frozenset[tuple[int, int]]
+) -> tuple[frozenset[tuple[int, int]], list[tuple[os.DirEntry, bool]]] | None:
+    """The folders containing `directory`'s entries (`ancestors` and itself), and its
+    entries the walk takes, sorted by name; None if it cannot be read."""
     try:
+        st = os.stat(directory)
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
-        return
+        return None
+    inside = ancestors | {(st.st_dev, st.st_ino)}
+    found = []
     for entry in entries:
         try:
-            is_directory = entry.is_dir(follow_symlinks=True)
+            is_dir = entry.is_dir(follow_symlinks=True)
+            if is_dir:
+                target = entry.stat(follow_symlinks=True)
+                if (target.st_dev, target.st_ino) in inside:
+                    continue  # a loop back to a folder this walk is inside
         except OSError:
             continue
-        if is_directory:
-            yield entry, True
+        if is_dir:
+            found.append((entry, True))
         elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
-            yield entry, False
+            found.append((entry, False))
+    return inside, found
 
 
 def _walk(directory: str) -> Iterator[str]:

@@ -9,6 +9,8 @@ import os
 import sys
 from typing import Any
 
+from pydicom.errors import InvalidDicomError
+
 from dcmfast import __version__
 from dcmfast._index import export, index, print_summary
 from dcmfast._reader import dcmread
@@ -205,6 +207,7 @@ def _is_missing(exc: Exception) -> bool:
 
 def _dump(args: argparse.Namespace) -> int:
     status = 0
+    hint = False
     try:
         for path in args.files:
             try:
@@ -212,13 +215,23 @@ def _dump(args: argparse.Namespace) -> int:
                     path, force=args.force, stop_before_pixels=args.stop_before_pixels
                 )
             except Exception as exc:  # noqa: BLE001 - one bad file must not stop the rest
-                print(f"{path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                # dcmfast's NotDicomError is pydicom's InvalidDicomError: named so.
+                name = (
+                    "InvalidDicomError"
+                    if isinstance(exc, InvalidDicomError)
+                    else type(exc).__name__
+                )
+                print(f"{path}: {name}: {exc}", file=sys.stderr)
+                hint = hint or (not args.force and "force=True" in str(exc))
                 status = 1
                 continue
             if len(args.files) > 1:
                 print(f"# {path}")
             print(ds)
         sys.stdout.flush()
+        if hint:
+            # pydicom's message names its keyword argument; here it is an option.
+            print("files without a preamble are read with --force", file=sys.stderr)
     except BrokenPipeError:
         # The reader went away (`dcmfast dump FILE | head`): stop quietly, and keep
         # Python's exit-time flush from failing again.

@@ -54,11 +54,12 @@ PathArg = Union[str, "os.PathLike[str]"]
 
 MANIFEST_SUFFIXES = (".txt", ".lst", ".parquet", ".csv")
 
-# A unit of work is a (path, kind) pair: a folder found by listing, walked by the
-# task (TREE); a file found by listing (ENTRY); a path given by the caller, a file
-# or a directory walked as the single-process scan and index walk it (GIVEN).
+# A unit of work is (path, kind, within): a folder found by listing, walked by the
+# task (TREE) as the walk of the root `within` walks it (None for the root itself);
+# a file found by listing (ENTRY); a path given by the caller, a file or a directory
+# walked as the single-process scan and index walk it (GIVEN).
 TREE, ENTRY, GIVEN = "tree", "entry", "given"
-Unit = tuple[str, str]
+Unit = tuple[str, str, Union[str, None]]
 
 # How deep the driver lists a directory root at most, whatever the estimate says
 # (a link back up the tree would otherwise be listed for ever).
@@ -151,9 +152,9 @@ class ScanPartition:
 def _scan_paths(group: list[Unit]) -> Iterator[str]:
     """The paths to scan for a group: folders walked, the rest as they are (the
     scan walks a directory given by the caller in place)."""
-    for path, kind in group:
+    for path, kind, within in group:
         if kind == TREE:
-            yield from (entry.path for entry in _scan.walk_entries(path))
+            yield from (entry.path for entry in _scan.walk_entries(path, within))
         else:
             yield path
 
@@ -249,9 +250,9 @@ def _list_group(group: list[Unit]) -> list[tuple[str, int, int]]:
     """(path, size, mtime_ns) of the files of a group, walked as the SQLite index
     walks its roots."""
     found = []
-    for path, kind in group:
+    for path, kind, within in group:
         if kind == TREE:
-            found.extend(_index._walk_directory(path))
+            found.extend(_index._walk_directory(path, within))
         elif kind == ENTRY:
             row = _index.listed_file(path)
             if row is not None:
@@ -401,14 +402,14 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
     if isinstance(source, (str, os.PathLike)):
         path = os.fsdecode(os.fspath(source))
         if _is_manifest(path):
-            return [(p, GIVEN) for p in read_manifest(path, path_column)]
+            return [(p, GIVEN, None) for p in read_manifest(path, path_column)]
         if os.path.isdir(path):
             return plan_directory(path, files_per_partition)
         if not os.path.exists(path):
             raise _missing(path)
-        return [(path, GIVEN)]
+        return [(path, GIVEN, None)]
     if isinstance(source, pd.Series):
-        return [(p, GIVEN) for p in _series_paths(source)]
+        return [(p, GIVEN, None) for p in _series_paths(source)]
     if isinstance(source, (list, tuple)):
         units: list[Unit] = []
         for item in source:
@@ -418,7 +419,9 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
             if os.path.isdir(path):
                 units.extend(plan_directory(path, files_per_partition))
             else:
-                units.append((path, GIVEN))  # a missing file is the scan's error row
+                units.append(
+                    (path, GIVEN, None)
+                )  # a missing file is the scan's error row
         return units
     raise TypeError(
         "paths_or_manifest is a directory, a manifest file (.txt, .lst, .parquet,"
@@ -434,10 +437,10 @@ def _index_units(
     files a manifest names are roots that may be gone."""
     if isinstance(source, (str, os.PathLike)) and _is_manifest(source):
         roots = [os.path.abspath(p) for p in read_manifest(source, path_column)]
-        return roots, [(root, GIVEN) for root in roots]
+        return roots, [(root, GIVEN, None) for root in roots]
     if isinstance(source, pd.Series):
         roots = [os.path.abspath(p) for p in _series_paths(source)]
-        return roots, [(root, GIVEN) for root in roots]
+        return roots, [(root, GIVEN, None) for root in roots]
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     if not isinstance(source, (list, tuple)):
@@ -451,7 +454,7 @@ def _index_units(
         if os.path.isdir(root):
             units.extend(plan_directory(root, files_per_partition))
         else:
-            units.append((root, GIVEN))
+            units.append((root, GIVEN, None))
     return roots, units
 
 
@@ -527,34 +530,36 @@ def plan_directory(root: str, files_per_partition: int) -> list[Unit]:
     The estimate of a folder's files is the mean count of ESTIMATE_SAMPLES folders
     of the level (first, middle, last), each walked up to `files_per_partition`
     files: enough to tell small folders from big ones at a bounded cost."""
-    units: list[Unit] = [(root, TREE)]
+    units: list[Unit] = [(root, TREE, None)]
     for _ in range(MAX_PLAN_DEPTH):
         if _folder_estimate(units, files_per_partition) * 4 <= files_per_partition:
             break
-        units = list(
-            chain.from_iterable(
-                _listed_units(path) if kind == TREE else [(path, kind)]
-                for path, kind in units
-            )
-        )
+        expanded: list[Unit] = []
+        for path, kind, within in units:
+            if kind == TREE:
+                expanded.extend(_listed_units(path, within, root))
+            else:
+                expanded.append((path, kind, within))
+        units = expanded
     return units
 
 
-def _listed_units(directory: str) -> list[Unit]:
+def _listed_units(directory: str, within: str | None, root: str) -> list[Unit]:
+    """The units of `directory`'s entries, a folder of `root`'s tree."""
     return [
-        (entry.path, TREE if is_dir else ENTRY)
-        for entry, is_dir in _scan.listing(directory)
+        (entry.path, TREE, root) if is_dir else (entry.path, ENTRY, None)
+        for entry, is_dir in _scan.listing(directory, within)
     ]
 
 
 def _folder_estimate(units: list[Unit], cap: int) -> float:
     """The estimated number of files under a folder of `units` (0 when none)."""
-    folders = [path for path, kind in units if kind == TREE]
+    folders = [(path, within) for path, kind, within in units if kind == TREE]
     if not folders:
         return 0.0
     picks = {0, len(folders) // 2, len(folders) - 1}
     counts = [
-        sum(1 for _ in islice(_scan.walk_entries(folders[i]), cap))
+        sum(1 for _ in islice(_scan.walk_entries(*folders[i]), cap))
         for i in sorted(picks)[:ESTIMATE_SAMPLES]
     ]
     return sum(counts) / len(counts)

@@ -725,7 +725,7 @@ impl ElementDict {
 /// `Dataset.__setitem__` finds it; None for public tags and for a creator itself.
 fn private_creator_tag(tag: u32) -> Option<u32> {
     let creator = tag & 0xFFFF_0000 | (tag & 0xFFFF) >> 8;
-    (tag >> 16 & 1 == 1 && creator != tag).then_some(creator)
+    (crate::dictionary::is_private(tag) && creator != tag).then_some(creator)
 }
 
 /// A key as a tag; anything that is not a 32-bit tag is simply absent.
