@@ -447,6 +447,18 @@ def test_cli_errors(client, tree, tmp_path, capsys, monkeypatch):
         == 2
     )
     assert "gone: No such file or directory" in capsys.readouterr().err
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    status = cli_main(
+        ["index", str(tree), "--dask", address, "--parquet", str(blocked)]
+    )
+    assert status == 2
+    assert capsys.readouterr().err == f"dcmfast index: {blocked}: File exists\n"
+    manifest = tmp_path / "table.csv"
+    manifest.write_text("file\na.dcm\n")
+    status = cli_main(["index", str(manifest), "--dask", address, "--parquet", out])
+    assert status == 2
+    assert "has no column 'path' (its columns: file)" in capsys.readouterr().err
     monkeypatch.setattr("dcmfast.cli.CONNECT_TIMEOUT", "0.5s")
     status = cli_main(
         ["index", str(tree), "--dask", "tcp://127.0.0.1:9", "--parquet", out]

@@ -174,8 +174,9 @@ def _index_on_dask(args: argparse.Namespace) -> int:
                 force=args.force,
                 threads_per_partition=args.workers or 1,
             )
-        except (FileNotFoundError, ValueError, TypeError) as exc:
-            text = f"{exc.filename}: {exc.strerror}" if _is_missing(exc) else exc
+        except (OSError, ValueError, TypeError) as exc:
+            # A missing root, an unwritable OUT_DIR, a bad manifest: one line.
+            text = f"{exc.filename}: {exc.strerror}" if _names_a_file(exc) else exc
             print(f"dcmfast index: {text}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
@@ -201,8 +202,8 @@ def _connect(stack: contextlib.ExitStack, distributed: Any, address: str) -> Any
     return stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT))
 
 
-def _is_missing(exc: Exception) -> bool:
-    return isinstance(exc, FileNotFoundError) and exc.filename is not None
+def _names_a_file(exc: Exception) -> bool:
+    return isinstance(exc, OSError) and exc.filename is not None and bool(exc.strerror)
 
 
 def _dump(args: argparse.Namespace) -> int:
