@@ -9,7 +9,8 @@ its group and reads its files, so no one process lists or reads everything.
 Inputs (``paths_or_manifest``, ``root_or_manifest``):
 
 * a directory (str or PathLike): listed in parallel as above;
-* a list or tuple of paths: each a file, or a directory listed as above;
+* a list or tuple of paths, taken as they are (no file is looked at on the
+  driver): a directory among them is walked by the task of its partition;
 * a manifest: a text file ending ``.txt`` or ``.lst`` (one path per line, blank
   lines skipped), or a table ending ``.parquet`` or ``.csv`` (the paths in its
   `path_column`); a relative path in a manifest is taken relative to the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import hashlib
 import json
 import math
 import os
@@ -98,7 +100,7 @@ def scan(
     _check_sizes(files_per_partition, threads_per_partition)
     specs = _scan.column_specs(tags)  # checks the tags now, not in a task
     units = _units(paths_or_manifest, path_column, files_per_partition)
-    groups = _groups(units, files_per_partition) or [[]]
+    groups = _groups(units, files_per_partition) or [Part([])]
     read = ScanPartition(list(specs), force, threads_per_partition)
     # Dask would convert object columns holding strings to its pyarrow string
     # dtype; the columns hold ints, bytes and lists too, exactly as the scan's.
@@ -129,7 +131,7 @@ class ScanPartition:
             return list(self.names)
         return [name for name in self.names if name in columns]
 
-    def __call__(self, group: list[Unit], columns: Any = None) -> pd.DataFrame:
+    def __call__(self, group: Part, columns: Any = None) -> pd.DataFrame:
         if isinstance(columns, str):
             columns = [columns]
         tags = self.tags_for(columns)
@@ -149,7 +151,7 @@ class ScanPartition:
         return (type(self).__name__, self.names, self.force, self.threads)
 
 
-def _scan_paths(group: list[Unit]) -> Iterator[str]:
+def _scan_paths(group: Part) -> Iterator[str]:
     """The paths to scan for a group: folders walked, the rest as they are (the
     scan walks a directory given by the caller in place)."""
     for path, kind, within in group:
@@ -223,7 +225,7 @@ def index(
         ]
         read = dask.compute(
             *[
-                dask.delayed(_read_files)(chunk, force, threads_per_partition)
+                dask.delayed(_read_files)(Part(chunk), force, threads_per_partition)
                 for chunk in chunks
             ]
         )
@@ -246,7 +248,7 @@ def index(
     return summary
 
 
-def _list_group(group: list[Unit]) -> list[tuple[str, int, int]]:
+def _list_group(group: Part) -> list[tuple[str, int, int]]:
     """(path, size, mtime_ns) of the files of a group, walked as the SQLite index
     walks its roots."""
     found = []
@@ -262,9 +264,7 @@ def _list_group(group: list[Unit]) -> list[tuple[str, int, int]]:
     return found
 
 
-def _read_files(
-    chunk: list[tuple[str, int, int]], force: bool, threads: int
-) -> _index.Rows:
+def _read_files(chunk: Part, force: bool, threads: int) -> _index.Rows:
     """The index's rows of the files of `chunk` (path, size, mtime_ns)."""
     stats = {path: (size, mtime_ns) for path, size, mtime_ns in chunk}
     batch = _scan.scan(
@@ -411,18 +411,9 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
     if isinstance(source, pd.Series):
         return [(p, GIVEN, None) for p in _series_paths(source)]
     if isinstance(source, (list, tuple)):
-        units: list[Unit] = []
-        for item in source:
-            if not isinstance(item, (str, os.PathLike)):
-                raise TypeError(f"paths are str or os.PathLike, not {item!r}")
-            path = os.fsdecode(os.fspath(item))
-            if os.path.isdir(path):
-                units.extend(plan_directory(path, files_per_partition))
-            else:
-                units.append(
-                    (path, GIVEN, None)
-                )  # a missing file is the scan's error row
-        return units
+        # Not looked at here (a stat each would cost a good part of reading them): a
+        # missing file is the scan's error row, a directory walked in its task.
+        return [(_path_text(item), GIVEN, None) for item in source]
     raise TypeError(
         "paths_or_manifest is a directory, a manifest file (.txt, .lst, .parquet,"
         f" .csv), a list of paths or a pandas Series of paths, not {source!r}"
@@ -565,7 +556,7 @@ def _folder_estimate(units: list[Unit], cap: int) -> float:
     return sum(counts) / len(counts)
 
 
-def _groups(units: list[Unit], files_per_partition: int) -> list[list[Unit]]:
+def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
     """Contiguous groups of units of about `files_per_partition` files each: a file
     counts one, a folder its estimate."""
     estimate = max(_folder_estimate(units, files_per_partition), 1.0)
@@ -581,7 +572,34 @@ def _groups(units: list[Unit], files_per_partition: int) -> list[list[Unit]]:
         weight += cost
     if group:
         groups.append(group)
-    return groups
+    return [Part(group) for group in groups]
+
+
+class Part:
+    """The items (units, or files) of one task, in order. Its Dask token is a digest
+    of their text: Dask's own tokenizing of many small tuples costs about as much
+    as reading a good part of the files."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __dask_tokenize__(self) -> str:
+        text = repr(self.items).encode("utf-8", "surrogatepass")
+        return hashlib.sha1(text).hexdigest()
+
+
+def _path_text(item: Any) -> str:
+    if not isinstance(item, (str, os.PathLike)):
+        raise TypeError(f"paths are str or os.PathLike, not {item!r}")
+    return item if type(item) is str else os.fsdecode(os.fspath(item))
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
