@@ -177,7 +177,7 @@ def test_scan_of_each_input_kind_equals_the_single_process_scan(
         source = [*files[:3], str(tree / "patient2"), *files[-4:]]
         want = _expected(source)
     elif kind == "series":
-        source = pd.Series(files)
+        source = pd.Series([*files[:2], None, *files[2:], float("nan")])  # gaps skipped
         want = _expected(files)
     else:
         column = "file" if kind == "csv" else "path"

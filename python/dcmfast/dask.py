@@ -9,8 +9,9 @@ its group and reads its files, so no one process lists or reads everything.
 Inputs (``paths_or_manifest``, ``root_or_manifest``):
 
 * a directory (str or PathLike): listed in parallel as above;
-* a list or tuple of paths, taken as they are (no file is looked at on the
-  driver): a directory among them is walked by the task of its partition;
+* a list or tuple of paths: for ``scan``, taken as they are (no file is looked at
+  on the driver; a directory among them is walked by the task of its partition);
+  for ``index``, roots that must exist, a directory among them listed in parallel;
 * a manifest: a text file ending ``.txt`` or ``.lst`` (one path per line, blank
   lines skipped), or a table ending ``.parquet`` or ``.csv`` (the paths in its
   `path_column`); a relative path in a manifest is taken relative to the
@@ -28,7 +29,6 @@ import csv
 import errno
 import hashlib
 import json
-import math
 import os
 import shutil
 import sqlite3
@@ -455,13 +455,16 @@ def _is_manifest(source: PathArg) -> bool:
 
 
 def _series_paths(series: pd.Series) -> list[str]:
-    return [os.fsdecode(os.fspath(p)) for p in series if not _blank(p)]
+    return [_path_text(p) for p in series if not _blank(p)]
 
 
 def _blank(value: Any) -> bool:
-    return (
-        value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
-    )
+    """Whether a manifest's cell is empty: blank text, None, NaN, pandas' NA."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, os.PathLike):
+        return False
+    return value is None or bool(pd.isna(value))
 
 
 def read_manifest(manifest: PathArg, path_column: str = "path") -> list[str]:
@@ -500,7 +503,6 @@ def read_manifest(manifest: PathArg, path_column: str = "path") -> list[str]:
     return [
         name if os.path.isabs(name) else os.path.normpath(os.path.join(folder, name))
         for name in (str(n) for n in names if not _blank(n))
-        if name.strip()
     ]
 
 
