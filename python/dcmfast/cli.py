@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         help="index DICOM files into an SQLite database (patients, studies, series,"
         " instances, files); re-runs read only new and changed files",
         description="Index DICOM files into an SQLite database; re-runs read only new"
-        " and changed files. With --export and no PATH, export an existing database.",
+        " and changed files. With --export and no PATH, export an existing database."
+        " With --dask ADDRESS --parquet OUT_DIR, list and read the files on a Dask"
+        " cluster and write the tables as Parquet.",
     )
     build.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or directories to index"

@@ -201,6 +201,9 @@ def index(
     conn = sqlite3.connect(os.path.join(staging, "index.sqlite"))
     try:
         conn.execute("PRAGMA foreign_keys = ON")
+        # Scratch: an interrupted run starts again from the Parquet tables.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
         conn.executescript(_index.SCHEMA)
         _load_parquet(conn, out_dir)
         changes = _index.Changes(conn, roots, force)
