@@ -123,6 +123,7 @@ class ScanPartition:
         return _scan.pandas_frame({name: [] for name in self.columns()})
 
     def columns(self) -> list[str]:
+        """The frame's columns, in order."""
         return ["path", *self.names, "error"]
 
     def tags_for(self, columns: Sequence[str] | None) -> list[str]:
@@ -182,7 +183,8 @@ def index(
     reading run in the cluster's tasks, which send back the rows; the driver
     merges them into the previous index with the SQLite index's own rules (in a
     scratch SQLite database) and writes the new tables beside the old ones, then
-    swaps them in: an interrupted run leaves the previous complete index.
+    swaps them in: an interrupted run leaves the previous complete index. One run
+    at a time per `out_dir`.
 
     A missing root raises FileNotFoundError (a missing file named in a manifest is
     a file gone). Files under `out_dir` are not indexed. Returns a summary, as
@@ -296,6 +298,7 @@ def arrow_schema(table: _index.Table) -> pa.Schema:
 
 
 def _table_files(out_dir: str, table: str) -> list[str]:
+    """The Parquet parts of `table` in the index in `out_dir`, in order."""
     folder = os.path.join(out_dir, table)
     try:
         names = sorted(os.listdir(folder))
@@ -364,10 +367,12 @@ def _finish_swap(out_dir: str) -> None:
     """Complete a swap whose journal is written: move each staged table in (the old
     one aside), then remove the journal and what was set aside."""
     journal = os.path.join(out_dir, ".swap")
-    if not os.path.exists(journal):
-        return
     staging = os.path.join(out_dir, ".staging")
     previous = os.path.join(out_dir, ".previous")
+    if not os.path.exists(journal):
+        # Swapped, and interrupted while cleaning up (or never swapped).
+        shutil.rmtree(previous, ignore_errors=True)
+        return
     os.makedirs(previous, exist_ok=True)
     for table in _index.TABLES:
         staged = os.path.join(staging, table)
@@ -453,6 +458,7 @@ def _index_units(
 
 
 def _is_manifest(source: PathArg) -> bool:
+    """Whether `source` names a manifest (by its suffix) rather than a root."""
     path = os.fsdecode(os.fspath(source))
     return path.lower().endswith(MANIFEST_SUFFIXES) and not os.path.isdir(path)
 
