@@ -94,9 +94,9 @@ def _files(root) -> list[str]:
     return [entry.path for entry in _scan.walk_entries(str(root))]
 
 
-def _expected(paths) -> pd.DataFrame:
+def _expected(paths, force=False) -> pd.DataFrame:
     """The single-process scan's frame, with the error column the Dask one adds."""
-    result = dcmfast.scan(paths, TAGS)
+    result = dcmfast.scan(paths, TAGS, force=force)
     frame = result.to_pandas()
     errors = dict(result.errors)
     frame["error"] = pd.Series([errors.get(p) for p in result.paths], dtype=object)
@@ -147,6 +147,15 @@ def test_scan_of_a_directory_equals_the_single_process_scan(
     _assert_same_frame(ddf.compute(), want)
     if files_per_partition == 4:
         assert ddf.npartitions >= 6
+
+
+def test_force_and_threads_are_the_single_process_scans(client, tree):
+    ddf = dcmfast_dask.scan(
+        tree, TAGS, files_per_partition=9, force=True, threads_per_partition=2
+    )
+    want = _expected(tree, force=True)
+    assert want["error"].notna().sum() < _expected(tree)["error"].notna().sum()
+    _assert_same_frame(ddf.compute(), want)
 
 
 @pytest.mark.parametrize("files_per_partition", [6, 8, 20])
