@@ -35,18 +35,25 @@ class Table:
 
     @property
     def key(self) -> str:
+        """The key column."""
         return self.columns[0][0]
 
     @property
     def names(self) -> list[str]:
+        """The column names, in order."""
         return [name for name, _, _ in self.columns]
 
     def create_sql(self) -> str:
+        """The table's CREATE statement."""
         columns = ",\n    ".join(
             f"{name} {kind} {constraint}".rstrip()
             for name, kind, constraint in self.columns
         )
         return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {columns}\n);"
+
+    def insert_sql(self) -> str:
+        """Insert a row (all columns, in order)."""
+        return f"INSERT INTO {self.name} VALUES ({', '.join('?' * len(self.columns))})"
 
     def upsert_sql(self) -> str:
         """Insert a row, or replace the values of the row with its key."""
@@ -475,14 +482,10 @@ def write_rows(conn: sqlite3.Connection, rows: Rows) -> None:
     instances, ON DELETE CASCADE), hierarchy rows upserted in order, instances
     added."""
     conn.executemany("DELETE FROM files WHERE path = ?", ((r[0],) for r in rows.files))
-    conn.executemany(_insert_sql(FILES), rows.files)
+    conn.executemany(FILES.insert_sql(), rows.files)
     for table in HIERARCHY:
         conn.executemany(table.upsert_sql(), getattr(rows, table.name))
-    conn.executemany(_insert_sql(INSTANCES), rows.instances)
-
-
-def _insert_sql(table: Table) -> str:
-    return f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(table.columns))})"
+    conn.executemany(INSTANCES.insert_sql(), rows.instances)
 
 
 def _write_batch(

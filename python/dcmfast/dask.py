@@ -311,9 +311,7 @@ def _load_parquet(conn: sqlite3.Connection, out_dir: str) -> None:
     """The tables of the Parquet index in `out_dir` (if any) into `conn`."""
     # Files before instances: an instance refers to its file.
     for table in (_index.FILES, *_index.HIERARCHY, _index.INSTANCES):
-        insert = (
-            f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(table.columns))})"
-        )
+        insert = table.insert_sql()
         for part in _table_files(out_dir, table.name):
             reader = pq.ParquetFile(part)
             if reader.schema_arrow.names != table.names:
