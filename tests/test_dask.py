@@ -257,6 +257,8 @@ def test_bad_inputs_are_refused_at_call_time(tmp_path):
         dcmfast_dask.scan(tmp_path, TAGS, files_per_partition=0)
     with pytest.raises(TypeError, match="manifest"):
         dcmfast_dask.scan(42, TAGS)
+    with pytest.raises(TypeError, match="paths are str or os.PathLike, not 3"):
+        dcmfast_dask.scan([str(tmp_path), 3], TAGS)
     with pytest.raises(ValueError, match="not a DICOM keyword"):
         dcmfast_dask.scan(tmp_path, ["NoSuchKeyword"])
     not_parquet = tmp_path / "fake.parquet"

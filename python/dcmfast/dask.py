@@ -419,7 +419,9 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
     if isinstance(source, (list, tuple)):
         # Not looked at here (a stat each would cost a good part of reading them): a
         # missing file is the scan's error row, a directory walked in its task.
-        return [(_path_text(item), GIVEN, None) for item in source]
+        if not all(type(item) is str for item in source):
+            source = [_path_text(item) for item in source]
+        return [(path, GIVEN, None) for path in source]
     raise TypeError(
         "paths_or_manifest is a directory, a manifest file (.txt, .lst, .parquet,"
         f" .csv), a list of paths or a pandas Series of paths, not {source!r}"
