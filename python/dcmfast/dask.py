@@ -63,8 +63,8 @@ MANIFEST_SUFFIXES = (".txt", ".lst", ".parquet", ".csv")
 TREE, ENTRY, GIVEN = "tree", "entry", "given"
 Unit = tuple[str, str, Union[str, None]]
 
-# How deep the driver lists a directory root at most, whatever the estimate says
-# (a link back up the tree would otherwise be listed for ever).
+# How deep the driver lists a directory root at most, whatever the estimate says:
+# a bound on the driver's own listing (the folders below are left to the tasks).
 MAX_PLAN_DEPTH = 8
 # Folders walked to estimate the files under a folder.
 ESTIMATE_SAMPLES = 3
@@ -531,7 +531,9 @@ def plan_directory(root: str, files_per_partition: int) -> list[Unit]:
     partition is made of a few folders) and for at most MAX_PLAN_DEPTH levels.
     The estimate of a folder's files is the mean count of ESTIMATE_SAMPLES folders
     of the level (first, middle, last), each walked up to `files_per_partition`
-    files: enough to tell small folders from big ones at a bounded cost."""
+    files: enough to tell small folders from big ones at a bounded cost. The units
+    are then cut into partitions of contiguous units adding up to at most
+    `files_per_partition` files, a file counting one and a folder the estimate."""
     units: list[Unit] = [(root, TREE, None)]
     for _ in range(MAX_PLAN_DEPTH):
         if _folder_estimate(units, files_per_partition) * 4 <= files_per_partition:
