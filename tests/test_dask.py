@@ -56,7 +56,7 @@ SOURCES = [
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -442,6 +442,14 @@ def test_cli_indexes_on_the_cluster(client, tree, tmp_path, capsys):
     )
     assert f"{len(sqlite_summary.errors)} errors" in printed
     assert "files without a preamble are read with --force" in printed
+    assert _parquet_tables(out) == _sqlite_tables(db)
+    # Again on a local cluster of its own: nothing to read.
+    status = cli_main(["index", str(tree), "--dask", "local", "--parquet", str(out)])
+    assert status == 0
+    files = sqlite_summary.counts["files"]
+    assert f"this run: 0 new, 0 changed, 0 removed, {files} unchanged" in (
+        capsys.readouterr().out
+    )
     assert _parquet_tables(out) == _sqlite_tables(db)
 
 

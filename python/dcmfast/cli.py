@@ -197,8 +197,9 @@ def _connect(stack: contextlib.ExitStack, distributed: Any, address: str) -> Any
     """A client of the scheduler at `address`, or of a new local cluster for
     'local', closed with `stack`."""
     if address == "local":
+        # Its dashboard on a free port: another cluster may hold Dask's 8787.
         cluster = stack.enter_context(
-            distributed.LocalCluster(processes=True, dashboard_address=None)
+            distributed.LocalCluster(processes=True, dashboard_address=":0")
         )
         return stack.enter_context(distributed.Client(cluster))
     return stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT))
