@@ -231,6 +231,7 @@ def test_table_exports():
         frame = result.to_pandas()
         assert list(frame.columns) == ["path", "PatientID", "Rows"]
         assert frame["Rows"].tolist() == result["Rows"]
+        assert frame.dtypes.tolist() == [object] * 3
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -239,6 +240,35 @@ def test_table_exports():
         table = result.to_arrow()
         assert table.column_names == ["path", "PatientID", "Rows"]
         assert table.column("Rows").to_pylist() == result["Rows"]
+
+
+def test_pandas_columns_are_declared_object_not_inferred(tmp_path):
+    """Whatever the values (ints with a None, none at all, strings under pandas'
+    string dtype), each column is object and holds the scan's values exactly."""
+    pd = pytest.importorskip("pandas")
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.add_new(0x00540081, "UV", 2**64 - 1)  # no float holds it exactly
+    ds.PatientID = "P"
+    ds.save_as(tmp_path / "big.dcm", enforce_file_format=True)
+    (tmp_path / "notes.txt").write_text("not DICOM")
+    tags = ["NumberOfSlices", "PatientID"]
+    result = dcmfast.scan(tmp_path, tags)
+    assert result["NumberOfSlices"] == [2**64 - 1, None]
+    frame = result.to_pandas()
+    assert frame.dtypes.tolist() == [object] * 3
+    assert frame["NumberOfSlices"].tolist() == [2**64 - 1, None]
+    assert frame["PatientID"].tolist() == ["P", None]
+    empty = dcmfast.scan([], tags).to_pandas()
+    assert list(empty.columns) == ["path", *tags] and len(empty) == 0
+    assert empty.dtypes.tolist() == [object] * 3
+    assert isinstance(frame, pd.DataFrame)
 
 
 def _archive(tmp_path, count=40):

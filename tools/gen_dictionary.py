@@ -98,13 +98,18 @@ pub struct DictEntry {{
     }}
 }}
 
+/// Whether pydicom counts the tag as private (an odd group).
+pub fn is_private(tag: u32) -> bool {{
+    (tag >> 16) % 2 == 1
+}}
+
 /// Look up `tag` the way `pydicom.datadict._dictionary_vr_fast` does: an exact entry
 /// first, then (only for even groups) the first repeater mask that matches.
 pub fn lookup(tag: u32) -> Option<&'static DictEntry> {{
     if let Ok(i) = ENTRIES.binary_search_by_key(&tag, |entry| entry.tag) {{
         return Some(&ENTRIES[i]);
     }}
-    if (tag >> 16) % 2 == 1 {{
+    if is_private(tag) {{
         return None;
     }}
     REPEATERS

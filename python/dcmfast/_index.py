@@ -14,6 +14,7 @@ import csv
 import errno
 import os
 import sqlite3
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -22,54 +23,120 @@ from typing import Any, TextIO
 
 from dcmfast._scan import ScanResult, iter_scan, walk_entries
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    transfer_syntax TEXT,
-    sop_class_uid TEXT,
-    frames INTEGER,
-    rows INTEGER,
-    columns INTEGER,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS patients (
-    patient_id TEXT PRIMARY KEY,
-    patient_name TEXT,
-    birth_date TEXT,
-    sex TEXT
-);
-CREATE TABLE IF NOT EXISTS studies (
-    study_uid TEXT PRIMARY KEY,
-    patient_id TEXT NOT NULL,
-    study_date TEXT,
-    study_time TEXT,
-    accession_number TEXT,
-    study_id TEXT,
-    description TEXT
-);
-CREATE TABLE IF NOT EXISTS series (
-    series_uid TEXT PRIMARY KEY,
-    study_uid TEXT NOT NULL,
-    modality TEXT,
-    series_number INTEGER,
-    description TEXT,
-    body_part TEXT
-);
-CREATE TABLE IF NOT EXISTS instances (
-    path TEXT PRIMARY KEY REFERENCES files(path) ON DELETE CASCADE,
-    sop_instance_uid TEXT,
-    sop_class_uid TEXT,
-    series_uid TEXT NOT NULL,
-    instance_number INTEGER
-);
-CREATE INDEX IF NOT EXISTS instances_series ON instances(series_uid);
-CREATE INDEX IF NOT EXISTS series_study ON series(study_uid);
-CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_id);
-"""
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the index: its name and its columns as (name, SQL type,
+    constraint); the first column is the key. The SQLite schema and the Parquet
+    index's column types are both made from these."""
+
+    name: str
+    columns: tuple[tuple[str, str, str], ...]
+
+    @property
+    def key(self) -> str:
+        """The key column."""
+        return self.columns[0][0]
+
+    @property
+    def names(self) -> list[str]:
+        """The column names, in order."""
+        return [name for name, _, _ in self.columns]
+
+    def create_sql(self) -> str:
+        """The table's CREATE statement."""
+        columns = ",\n    ".join(
+            f"{name} {kind} {constraint}".rstrip()
+            for name, kind, constraint in self.columns
+        )
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n    {columns}\n);"
+
+    def insert_sql(self) -> str:
+        """Insert a row (all columns, in order)."""
+        return f"INSERT INTO {self.name} VALUES ({', '.join('?' * len(self.columns))})"
+
+    def upsert_sql(self) -> str:
+        """Insert a row, or replace the values of the row with its key."""
+        names = self.names
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        return (
+            f"INSERT INTO {self.name} ({', '.join(names)})"
+            f" VALUES ({', '.join('?' * len(names))})"
+            f" ON CONFLICT({self.key}) DO UPDATE SET {updates}"
+        )
+
+
+FILES = Table(
+    "files",
+    (
+        ("path", "TEXT", "PRIMARY KEY"),
+        ("size", "INTEGER", "NOT NULL"),
+        ("mtime_ns", "INTEGER", "NOT NULL"),
+        ("transfer_syntax", "TEXT", ""),
+        ("sop_class_uid", "TEXT", ""),
+        ("frames", "INTEGER", ""),
+        ("rows", "INTEGER", ""),
+        ("columns", "INTEGER", ""),
+        ("error", "TEXT", ""),
+    ),
+)
+PATIENTS = Table(
+    "patients",
+    (
+        ("patient_id", "TEXT", "PRIMARY KEY"),
+        ("patient_name", "TEXT", ""),
+        ("birth_date", "TEXT", ""),
+        ("sex", "TEXT", ""),
+    ),
+)
+STUDIES = Table(
+    "studies",
+    (
+        ("study_uid", "TEXT", "PRIMARY KEY"),
+        ("patient_id", "TEXT", "NOT NULL"),
+        ("study_date", "TEXT", ""),
+        ("study_time", "TEXT", ""),
+        ("accession_number", "TEXT", ""),
+        ("study_id", "TEXT", ""),
+        ("description", "TEXT", ""),
+    ),
+)
+SERIES = Table(
+    "series",
+    (
+        ("series_uid", "TEXT", "PRIMARY KEY"),
+        ("study_uid", "TEXT", "NOT NULL"),
+        ("modality", "TEXT", ""),
+        ("series_number", "INTEGER", ""),
+        ("description", "TEXT", ""),
+        ("body_part", "TEXT", ""),
+    ),
+)
+INSTANCES = Table(
+    "instances",
+    (
+        ("path", "TEXT", "PRIMARY KEY REFERENCES files(path) ON DELETE CASCADE"),
+        ("sop_instance_uid", "TEXT", ""),
+        ("sop_class_uid", "TEXT", ""),
+        ("series_uid", "TEXT", "NOT NULL"),
+        ("instance_number", "INTEGER", ""),
+    ),
+)
+
+# The hierarchy's tables: a row per key, the last file read with that key wins.
+HIERARCHY = (PATIENTS, STUDIES, SERIES)
+
+SCHEMA = "\n".join(
+    [
+        *(table.create_sql() for table in (FILES, *HIERARCHY, INSTANCES)),
+        "CREATE INDEX IF NOT EXISTS instances_series ON instances(series_uid);",
+        "CREATE INDEX IF NOT EXISTS series_study ON series(study_uid);",
+        "CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_id);",
+    ]
+)
 
 TABLES = ("patients", "studies", "series", "instances", "files")
+TABLE = {table.name: table for table in (FILES, *HIERARCHY, INSTANCES)}
 
 # Column -> tag read for it.
 TAGS = {
@@ -139,39 +206,22 @@ def index(
     what it wrote and says so in the summary."""
     started = time.perf_counter()
     summary = IndexSummary()
-    roots = [os.path.abspath(os.fspath(p)) for p in paths]
-    for root in roots:
-        if not os.path.exists(root):
-            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), root)
+    roots = existing_roots(paths)
     conn = sqlite3.connect(os.fspath(db))
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.executescript(SCHEMA)
-        known = _known_files(conn, roots)
-        failed = _failed_files(conn, roots) if force else set()
-        # Files to read, each marked new (True) or changed (False).
-        todo: dict[str, bool] = {}
-        stats: dict[str, tuple[int, int]] = {}
+        changes = Changes(conn, roots, force)
         try:
-            for path, size, mtime_ns in _walk_files(roots):
-                stats[path] = (size, mtime_ns)
-                before = known.pop(path, None)
-                if before is None:
-                    todo[path] = True
-                elif before != (size, mtime_ns) or path in failed:
-                    todo[path] = False
-                else:
-                    summary.unchanged += 1
+            changes.sort(_walk_files(roots), summary)
         except KeyboardInterrupt:
             # The walk did not finish: nothing is known to be gone, nothing is read.
             summary.interrupted = True
-            summary.not_read = len(todo)
-            known.clear()
-            todo.clear()
-        with conn:
-            # What is left of `known` is gone from disk.
-            conn.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in known))
-            summary.removed = len(known)
+            summary.not_read = len(changes.todo)
+            changes.known.clear()
+            changes.todo.clear()
+        changes.remove_gone(conn, summary)
+        todo, stats = changes.todo, changes.stats
         bar = _Progress(progress, len(todo))
         try:
             for batch in iter_scan(
@@ -196,15 +246,65 @@ def index(
             bar.close()
             summary.read_seconds = bar.seconds()
         with conn:
-            _drop_orphans(conn)
-        summary.counts = {
-            table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in TABLES
-        }
+            drop_orphans(conn)
+        summary.counts = table_counts(conn)
     finally:
         conn.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def existing_roots(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """`paths` as absolute paths; FileNotFoundError for one that does not exist."""
+    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    for root in roots:
+        if not os.path.exists(root):
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), root)
+    return roots
+
+
+class Changes:
+    """What a run must do, found by comparing the files on disk with the index:
+    the files to read (`todo`: path -> True when new, False when changed or, with
+    `force`, failed before) and the indexed files under the roots not seen on disk
+    (what is left of `known` once the listing is sorted: gone)."""
+
+    def __init__(self, conn: sqlite3.Connection, roots: list[str], force: bool):
+        self.known = _known_files(conn, roots)
+        self.failed = _failed_files(conn, roots) if force else set()
+        self.todo: dict[str, bool] = {}
+        self.stats: dict[str, tuple[int, int]] = {}
+
+    def sort(
+        self, listed: Iterable[tuple[str, int, int]], summary: IndexSummary
+    ) -> None:
+        """Sort the listed (path, size, mtime_ns) into new, changed and unchanged."""
+        known, todo, stats = self.known, self.todo, self.stats
+        for path, size, mtime_ns in listed:
+            stats[path] = (size, mtime_ns)
+            before = known.pop(path, None)
+            if before is None:
+                todo[path] = True
+            elif before != (size, mtime_ns) or path in self.failed:
+                todo[path] = False
+            else:
+                summary.unchanged += 1
+
+    def remove_gone(self, conn: sqlite3.Connection, summary: IndexSummary) -> None:
+        """Delete the indexed files that are gone from disk."""
+        with conn:
+            conn.executemany(
+                "DELETE FROM files WHERE path = ?", ((p,) for p in self.known)
+            )
+        summary.removed = len(self.known)
+
+
+def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """The number of rows of each table."""
+    return {
+        table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in TABLES
+    }
 
 
 def _under(
@@ -247,14 +347,30 @@ def _walk_files(roots: list[str]) -> Iterator[tuple[str, int, int]]:
             yield root, st.st_size, st.st_mtime_ns
 
 
-def _walk_directory(directory: str) -> Iterator[tuple[str, int, int]]:
-    for entry in walk_entries(directory):
-        try:
-            if entry.is_file():
-                st = entry.stat()
-                yield entry.path, st.st_size, st.st_mtime_ns
-        except OSError:
-            continue
+def _walk_directory(
+    directory: str, within: str | None = None
+) -> Iterator[tuple[str, int, int]]:
+    for entry in walk_entries(directory, within):
+        found = listed_file(entry)
+        if found is not None:
+            yield found
+
+
+def listed_file(entry: os.DirEntry | str) -> tuple[str, int, int] | None:
+    """(path, size, mtime_ns) of a file found in a directory (a directory entry or
+    its path); None when it is not a regular file (a link is followed) or is gone."""
+    try:
+        if isinstance(entry, os.DirEntry):
+            if not entry.is_file():
+                return None
+            st, path = entry.stat(), entry.path
+        else:
+            st, path = os.stat(entry), entry
+            if not stat.S_ISREG(st.st_mode):
+                return None
+    except OSError:
+        return None
+    return path, st.st_size, st.st_mtime_ns
 
 
 def _text(value: Any) -> str | None:
@@ -275,23 +391,34 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and value in _INT_RANGE else None
 
 
-def _write_batch(
-    conn: sqlite3.Connection,
-    batch: ScanResult,
-    stats: dict[str, tuple[int, int]],
-    summary: IndexSummary,
-) -> None:
+@dataclass
+class Rows:
+    """A scanned batch of files as rows of each table, in the order of its paths.
+
+    ``files`` has a row per file; ``instances`` one per instance of a series. The
+    hierarchy's tables (``patients``, ``studies``, ``series``) have a row per
+    instance, applied in order over the index's rows with the same key, so the last
+    file read wins."""
+
+    files: list[tuple] = field(default_factory=list)
+    instances: list[tuple] = field(default_factory=list)
+    patients: list[tuple] = field(default_factory=list)
+    studies: list[tuple] = field(default_factory=list)
+    series: list[tuple] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def batch_rows(batch: ScanResult, stats: dict[str, tuple[int, int]]) -> Rows:
+    """The rows of `batch` (a scan of :data:`TAGS`), the files' (size, mtime_ns)
+    taken from `stats`: the one mapping from DICOM values to the index's rows."""
     columns = {name: batch[tag] for name, tag in TAGS.items()}
     errors = dict(batch.errors)
-    summary.errors.extend(batch.errors)
+    rows = Rows(errors=list(batch.errors))
     for row, path in enumerate(batch.paths):
         value = {name: values[row] for name, values in columns.items()}
         size, mtime_ns = stats[path]
         error = errors.get(path)
-        # Replacing the file row drops its old instance (ON DELETE CASCADE).
-        conn.execute("DELETE FROM files WHERE path = ?", (path,))
-        conn.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.files.append(
             (
                 path,
                 size,
@@ -302,70 +429,77 @@ def _write_batch(
                 _number(value["rows"]),
                 _number(value["columns"]),
                 error,
-            ),
+            )
         )
         if error is not None or value["series_uid"] is None:
             continue  # not DICOM, or no instance of a series (a DICOMDIR, say)
         patient_id = _text(value["patient_id"]) or ""
         study_uid = _text(value["study_uid"]) or ""
-        _upsert(
-            conn,
-            "patients",
-            "patient_id",
-            patient_id,
-            patient_name=_text(value["patient_name"]),
-            birth_date=_text(value["birth_date"]),
-            sex=_text(value["sex"]),
+        series_uid = _text(value["series_uid"])
+        rows.patients.append(
+            (
+                patient_id,
+                _text(value["patient_name"]),
+                _text(value["birth_date"]),
+                _text(value["sex"]),
+            )
         )
-        _upsert(
-            conn,
-            "studies",
-            "study_uid",
-            study_uid,
-            patient_id=patient_id,
-            study_date=_text(value["study_date"]),
-            study_time=_text(value["study_time"]),
-            accession_number=_text(value["accession_number"]),
-            study_id=_text(value["study_id"]),
-            description=_text(value["study_description"]),
+        rows.studies.append(
+            (
+                study_uid,
+                patient_id,
+                _text(value["study_date"]),
+                _text(value["study_time"]),
+                _text(value["accession_number"]),
+                _text(value["study_id"]),
+                _text(value["study_description"]),
+            )
         )
-        _upsert(
-            conn,
-            "series",
-            "series_uid",
-            _text(value["series_uid"]),
-            study_uid=study_uid,
-            modality=_text(value["modality"]),
-            series_number=_number(value["series_number"]),
-            description=_text(value["series_description"]),
-            body_part=_text(value["body_part"]),
+        rows.series.append(
+            (
+                series_uid,
+                study_uid,
+                _text(value["modality"]),
+                _number(value["series_number"]),
+                _text(value["series_description"]),
+                _text(value["body_part"]),
+            )
         )
-        conn.execute(
-            "INSERT INTO instances VALUES (?, ?, ?, ?, ?)",
+        rows.instances.append(
             (
                 path,
                 _text(value["sop_instance_uid"]),
                 _text(value["sop_class_uid"]),
-                _text(value["series_uid"]),
+                series_uid,
                 _number(value["instance_number"]),
-            ),
+            )
         )
+    return rows
 
 
-def _upsert(
-    conn: sqlite3.Connection, table: str, key: str, key_value: Any, **values: Any
-):
-    names = ", ".join([key, *values])
-    marks = ", ".join("?" * (len(values) + 1))
-    updates = ", ".join(f"{name} = excluded.{name}" for name in values)
-    conn.execute(
-        f"INSERT INTO {table} ({names}) VALUES ({marks})"
-        f" ON CONFLICT({key}) DO UPDATE SET {updates}",
-        (key_value, *values.values()),
-    )
+def write_rows(conn: sqlite3.Connection, rows: Rows) -> None:
+    """Write `rows` into the database: files replaced (which drops their old
+    instances, ON DELETE CASCADE), hierarchy rows upserted in order, instances
+    added."""
+    conn.executemany("DELETE FROM files WHERE path = ?", ((r[0],) for r in rows.files))
+    conn.executemany(FILES.insert_sql(), rows.files)
+    for table in HIERARCHY:
+        conn.executemany(table.upsert_sql(), getattr(rows, table.name))
+    conn.executemany(INSTANCES.insert_sql(), rows.instances)
 
 
-def _drop_orphans(conn: sqlite3.Connection) -> None:
+def _write_batch(
+    conn: sqlite3.Connection,
+    batch: ScanResult,
+    stats: dict[str, tuple[int, int]],
+    summary: IndexSummary,
+) -> None:
+    rows = batch_rows(batch, stats)
+    write_rows(conn, rows)
+    summary.errors.extend(rows.errors)
+
+
+def drop_orphans(conn: sqlite3.Connection) -> None:
     """Series, studies and patients no instance refers to any more."""
     conn.execute(
         "DELETE FROM series WHERE series_uid NOT IN (SELECT series_uid FROM instances)"

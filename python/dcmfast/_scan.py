@@ -91,10 +91,10 @@ class ScanResult:
         return {"path": list(self.paths), **self.columns}
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame with a ``path`` column and one column per tag."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dict())
+        """A pandas DataFrame with a ``path`` column and one column per tag, each of
+        dtype ``object`` holding the values exactly as the scan returns them (see
+        :func:`pandas_frame`)."""
+        return pandas_frame(self.to_dict())
 
     def to_arrow(self) -> Any:
         """A pyarrow Table with a ``path`` column and one column per tag."""
@@ -115,6 +115,21 @@ class ScanResult:
             for name, values in part.columns.items():
                 columns[name].extend(values)
         return cls(paths, columns, errors, first._specs)
+
+
+def pandas_frame(columns: dict[str, list[Any]]) -> Any:
+    """`columns` as a pandas DataFrame whose every column is of dtype ``object``.
+
+    The dtype is declared, not inferred from the values: an inferred one depends on
+    the data (an int column with a None becomes float64 and loses large ints; an
+    empty one is float64; pandas 3 infers its string dtype), so two parts of one
+    scan could disagree, and no dtype declared ahead of reading (Dask's meta) could
+    match. ``object`` holds every plain value exactly, None where absent."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {name: pd.Series(values, dtype=object) for name, values in columns.items()}
+    )
 
 
 def scan(
@@ -238,6 +253,21 @@ def walk_entries(directory: str, within: str | None = None) -> Iterator[os.DirEn
     `within`, a folder above `directory`: list `directory` exactly as a walk of
     `within` lists that part of it (the folders between them count as containing
     it), so that parts of one tree can be listed separately, in parallel."""
+    yield from _walk_entries(directory, _ancestors(directory, within))
+
+
+def listing(
+    directory: str, within: str | None = None
+) -> list[tuple[os.DirEntry, bool]]:
+    """The entries of `directory` itself (not below it) that
+    ``walk_entries(directory, within)`` walks, in its order, each with whether it is
+    a folder to descend into (True) or a file; empty if `directory` cannot be read."""
+    level = _level(directory, _ancestors(directory, within))
+    return level[1] if level is not None else []
+
+
+def _ancestors(directory: str, within: str | None) -> frozenset[tuple[int, int]]:
+    """(device, inode) of the folders from `directory`'s parent up to `within`."""
     ancestors: set[tuple[int, int]] = set()
     if within is not None:
         top = os.path.normpath(within)
@@ -251,31 +281,49 @@ def walk_entries(directory: str, within: str | None = None) -> Iterator[os.DirEn
             if folder == top or os.path.dirname(folder) == folder:
                 break
             folder = os.path.dirname(folder)
-    yield from _walk_entries(directory, frozenset(ancestors))
+    return frozenset(ancestors)
 
 
 def _walk_entries(
     directory: str, ancestors: frozenset[tuple[int, int]]
 ) -> Iterator[os.DirEntry]:
+    level = _level(directory, ancestors)
+    if level is None:
+        return
+    inside, entries = level
+    for entry, is_dir in entries:
+        if is_dir:
+            yield from _walk_entries(entry.path, inside)
+        else:
+            yield entry
+
+
+def _level(
+    directory: str, ancestors: frozenset[tuple[int, int]]
+) -> tuple[frozenset[tuple[int, int]], list[tuple[os.DirEntry, bool]]] | None:
+    """The folders containing `directory`'s entries (`ancestors` and itself), and its
+    entries the walk takes, sorted by name; None if it cannot be read."""
     try:
         st = os.stat(directory)
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
-        return
-    ancestors = ancestors | {(st.st_dev, st.st_ino)}
+        return None
+    inside = ancestors | {(st.st_dev, st.st_ino)}
+    found = []
     for entry in entries:
         try:
             is_dir = entry.is_dir(follow_symlinks=True)
             if is_dir:
                 target = entry.stat(follow_symlinks=True)
-                if (target.st_dev, target.st_ino) in ancestors:
+                if (target.st_dev, target.st_ino) in inside:
                     continue  # a loop back to a folder this walk is inside
         except OSError:
             continue
         if is_dir:
-            yield from _walk_entries(entry.path, ancestors)
+            found.append((entry, True))
         elif entry.is_symlink() or entry.is_file(follow_symlinks=False):
-            yield entry
+            found.append((entry, False))
+    return inside, found
 
 
 def _walk(directory: str) -> Iterator[str]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
 import sys
+from typing import Any
 
 from pydicom.errors import InvalidDicomError
 
@@ -30,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         help="index DICOM files into an SQLite database (patients, studies, series,"
         " instances, files); re-runs read only new and changed files",
         description="Index DICOM files into an SQLite database; re-runs read only new"
-        " and changed files. With --export and no PATH, export an existing database.",
+        " and changed files. With --export and no PATH, export an existing database."
+        " With --dask ADDRESS --parquet OUT_DIR, list and read the files on a Dask"
+        " cluster and write the tables as Parquet.",
     )
     build.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or directories to index"
@@ -39,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         "--db", default="index.sqlite", help="the database (default: index.sqlite)"
     )
     build.add_argument(
-        "--workers", type=int, default=None, help="threads (default: all cores)"
+        "--workers",
+        type=int,
+        default=None,
+        help="threads (default: all cores; with --dask, per partition, default 1)",
     )
     build.add_argument(
         "--force",
@@ -56,8 +64,31 @@ def main(argv: list[str] | None = None) -> int:
         help="the format of --export (default: csv; parquet needs pyarrow)",
     )
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="index on a Dask cluster: a scheduler address (tcp://host:8786) or"
+        " 'local' for a local cluster; with --parquet (needs dcmfast[dask])",
+    )
+    build.add_argument(
+        "--parquet",
+        metavar="OUT_DIR",
+        help="with --dask: write the index as Parquet tables in OUT_DIR"
+        " (OUT_DIR/<table>/part-NNNNN.parquet), instead of --db; a single PATH may"
+        " be a manifest (.txt, .lst, .parquet or .csv)",
+    )
     args = parser.parse_args(argv)
     if args.command == "index":
+        if (args.dask is None) != (args.parquet is None):
+            build.error("--dask and --parquet go together")
+        if args.dask is not None:
+            if not args.paths:
+                build.error("give PATHs to index")
+            if args.export:
+                build.error(
+                    "--export is for the SQLite index (--parquet writes Parquet)"
+                )
+            return _index_on_dask(args)
         if not args.paths and not args.export:
             build.error("give PATHs to index, or --export DIR to export the database")
         return _index(args)
@@ -105,6 +136,77 @@ def _index(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
     return 0
+
+
+# How long to wait for a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = "5s"
+
+
+def _index_on_dask(args: argparse.Namespace) -> int:
+    try:
+        import distributed
+
+        dcmfast_dask = importlib.import_module("dcmfast.dask")
+    except ImportError as exc:
+        print(f"dcmfast index: --dask needs Dask: {exc}", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:  # said before a cluster is started
+        print(
+            f"dcmfast index: {missing[0]}: No such file or directory", file=sys.stderr
+        )
+        return 2
+    # One PATH may be a manifest; several are roots.
+    source = args.paths[0] if len(args.paths) == 1 else args.paths
+    with contextlib.ExitStack() as stack:
+        try:
+            _connect(stack, distributed, args.dask)
+        except (OSError, TimeoutError, ValueError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(
+                f"dcmfast index: cannot reach the Dask scheduler at {args.dask}:"
+                f" {message}",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            summary = dcmfast_dask.index(
+                source,
+                args.parquet,
+                force=args.force,
+                threads_per_partition=args.workers or 1,
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            # A missing root, an unwritable OUT_DIR, a bad manifest: one line.
+            text = f"{exc.filename}: {exc.strerror}" if _names_a_file(exc) else exc
+            print(f"dcmfast index: {text}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(
+                f"interrupted: the previous index in {args.parquet} is unchanged",
+                file=sys.stderr,
+            )
+            return 130
+    print_summary(summary, args.parquet)
+    if not args.force and any("force=True" in e for _, e in summary.errors):
+        print("files without a preamble are read with --force")
+    return 0
+
+
+def _connect(stack: contextlib.ExitStack, distributed: Any, address: str) -> Any:
+    """A client of the scheduler at `address`, or of a new local cluster for
+    'local', closed with `stack`."""
+    if address == "local":
+        # Its dashboard on a free port: another cluster may hold Dask's 8787.
+        cluster = stack.enter_context(
+            distributed.LocalCluster(processes=True, dashboard_address=":0")
+        )
+        return stack.enter_context(distributed.Client(cluster))
+    return stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT))
+
+
+def _names_a_file(exc: Exception) -> bool:
+    return isinstance(exc, OSError) and exc.filename is not None and bool(exc.strerror)
 
 
 def _dump(args: argparse.Namespace) -> int:
