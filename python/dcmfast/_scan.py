@@ -127,9 +127,7 @@ def pandas_frame(columns: dict[str, list[Any]]) -> Any:
     match. ``object`` holds every plain value exactly, None where absent."""
     import pandas as pd
 
-    return pd.DataFrame(
-        {name: pd.Series(values, dtype=object) for name, values in columns.items()}
-    )
+    return pd.DataFrame(columns, dtype=object)
 
 
 def scan(

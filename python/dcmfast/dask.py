@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import csv
 import errno
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, Union
@@ -140,13 +140,14 @@ class ScanPartition:
             list(_scan_paths(group)), tags, workers=self.threads, force=self.force
         )
         errors = dict(result.errors)
-        frame = _scan.pandas_frame(
-            {
-                **result.to_dict(),
-                "error": [errors.get(path) for path in result.paths],
-            }
-        )
-        return frame[self.columns() if columns is None else list(columns)]
+        values = {
+            **result.to_dict(),
+            "error": [errors.get(path) for path in result.paths]
+            if errors
+            else [None] * len(result.paths),
+        }
+        wanted = self.columns() if columns is None else list(columns)
+        return _scan.pandas_frame({name: values[name] for name in wanted})
 
     def __dask_tokenize__(self) -> tuple:
         return (type(self).__name__, self.names, self.force, self.threads)
@@ -572,6 +573,10 @@ def _folder_estimate(units: list[Unit], cap: int) -> float:
 def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
     """Contiguous groups of units of about `files_per_partition` files each: a file
     counts one, a folder its estimate."""
+    if all(kind != TREE for _, kind, _ in units):
+        # Files only (a list or manifest): cut, with no step per unit.
+        step = files_per_partition
+        return [Part(units[i : i + step]) for i in range(0, len(units), step)]
     estimate = max(_folder_estimate(units, files_per_partition), 1.0)
     groups: list[list[Unit]] = []
     group: list[Unit] = []
@@ -589,14 +594,18 @@ def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
 
 
 class Part:
-    """The items (units, or files) of one task, in order. Its Dask token is a digest
-    of their text: Dask's own tokenizing of many small tuples costs about as much
-    as reading a good part of the files."""
+    """The items (units, or files) of one task, in order.
 
-    __slots__ = ("items",)
+    Its Dask token is unique to the object: a scan or index reads the file system as
+    it is when it runs, so two calls on the same paths must not be taken for one
+    (files may have changed in between), and hashing the items would cost about as
+    much as reading a good part of the files."""
+
+    __slots__ = ("items", "token")
 
     def __init__(self, items: list[Any]) -> None:
         self.items = items
+        self.token = uuid.uuid4().hex
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.items)
@@ -605,8 +614,7 @@ class Part:
         return len(self.items)
 
     def __dask_tokenize__(self) -> str:
-        text = repr(self.items).encode("utf-8", "surrogatepass")
-        return hashlib.sha1(text).hexdigest()
+        return self.token
 
 
 def _path_text(item: Any) -> str:
