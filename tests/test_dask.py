@@ -330,7 +330,10 @@ def test_index_equals_the_sqlite_index_and_reruns_incrementally(client, tmp_path
     first = both()
     assert first.new == len(_files(root)) and first.errors
     assert first.counts["instances"] > 0 and first.counts["patients"] > 1
-    assert both().read == 0  # nothing changed: nothing read
+    parts = sorted(str(p) for p in out.rglob("*.parquet"))
+    written = {p: os.stat(p).st_mtime_ns for p in parts}
+    assert both().read == 0  # nothing changed: nothing read,
+    assert {p: os.stat(p).st_mtime_ns for p in parts} == written  # nor written
 
     # Changed, added and removed files, and a folder gone.
     changed = next(p for p in _files(root) if p.endswith("CT_small.dcm"))

@@ -245,11 +245,17 @@ def index(
         with conn:
             _index.drop_orphans(conn)
         summary.counts = _index.table_counts(conn)
-        _write_parquet(conn, staging, files_per_partition)
+        # Nothing read or gone: the tables on disk are already the index.
+        unchanged = not todo and not summary.removed and _has_tables(out_dir)
+        if not unchanged:
+            _write_parquet(conn, staging, files_per_partition)
     finally:
         conn.close()
     os.remove(os.path.join(staging, "index.sqlite"))
-    _swap(out_dir)
+    if unchanged:
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        _swap(out_dir)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -296,6 +302,11 @@ def arrow_schema(table: _index.Table) -> pa.Schema:
             for name, kind, constraint in table.columns
         ]
     )
+
+
+def _has_tables(out_dir: str) -> bool:
+    """Whether `out_dir` holds every table of an index."""
+    return all(os.path.isdir(os.path.join(out_dir, t)) for t in _index.TABLES)
 
 
 def _table_files(out_dir: str, table: str) -> list[str]:
