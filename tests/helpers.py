@@ -348,3 +348,19 @@ def query(db, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+# pydicom test files an archive of tests is made of: every kind of image, an error
+# row, and a DICOM file that is no instance (test_index, test_dask).
+ARCHIVE_SOURCES = [
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "MR_small_bigendian.dcm",
+    "rtdose.dcm",
+    "JPEG2000.dcm",
+    "SC_rgb_rle.dcm",
+    "image_dfl.dcm",
+    "emri_small.dcm",
+    "no_meta.dcm",  # not read without force: an error row
+    "DICOMDIR",  # DICOM, but no instance of a series
+]

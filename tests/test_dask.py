@@ -24,6 +24,7 @@ import dcmfast
 import dcmfast.dask as dcmfast_dask
 from dcmfast import _index, _scan
 from dcmfast.cli import main as cli_main
+from helpers import ARCHIVE_SOURCES
 from pydicom.data import get_testdata_file
 
 TAGS = [
@@ -37,16 +38,7 @@ TAGS = [
     "ReferencedImageSequence[0].ReferencedSOPInstanceUID",
 ]
 SOURCES = [
-    "CT_small.dcm",
-    "MR_small.dcm",
-    "MR_small_bigendian.dcm",
-    "rtdose.dcm",
-    "JPEG2000.dcm",
-    "SC_rgb_rle.dcm",
-    "image_dfl.dcm",
-    "emri_small.dcm",
-    "no_meta.dcm",  # not read without force: an error row
-    "DICOMDIR",  # DICOM, but no instance of a series
+    *ARCHIVE_SOURCES,
     "rtplan.dcm",
     "ExplVR_BigEndNoMeta.dcm",
 ]

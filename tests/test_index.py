@@ -16,21 +16,10 @@ import pydicom
 import pytest
 from dcmfast import _index
 from dcmfast.cli import main as cli_main
-from helpers import query
+from helpers import ARCHIVE_SOURCES, query
 from pydicom.data import get_testdata_file
 
-SOURCES = [
-    "CT_small.dcm",
-    "MR_small.dcm",
-    "MR_small_bigendian.dcm",
-    "rtdose.dcm",
-    "JPEG2000.dcm",
-    "SC_rgb_rle.dcm",
-    "image_dfl.dcm",
-    "emri_small.dcm",
-    "no_meta.dcm",  # not read without force: an error row
-    "DICOMDIR",  # DICOM, but no instance of a series
-]
+SOURCES = ARCHIVE_SOURCES
 
 
 @pytest.fixture
