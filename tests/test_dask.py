@@ -141,6 +141,32 @@ def test_scan_of_a_directory_equals_the_single_process_scan(
         assert ddf.npartitions >= 6
 
 
+def test_written_from_the_workers_as_parquet_with_a_schema(client, tree, tmp_path):
+    """docs/scaling.md's recipe: object columns need their Arrow types declared (Dask
+    cannot infer them from its meta), then the workers write the rows as they are."""
+    tags = ["PatientID", "ImagePositionPatient", "Rows"]
+    ddf = dcmfast_dask.scan(tree, tags, files_per_partition=5)
+    schema = pa.schema(
+        {
+            "path": pa.string(),
+            "PatientID": pa.string(),
+            "ImagePositionPatient": pa.list_(pa.float64()),
+            "Rows": pa.int64(),
+            "error": pa.string(),
+        }
+    )
+    ddf.to_parquet(tmp_path / "scan", schema=schema, write_index=False)
+    got = pq.read_table(tmp_path / "scan").to_pydict()
+    want = dcmfast.scan(tree, tags).to_pandas()
+    for name in ("path", *tags):
+        assert got[name] == want[name].tolist()
+    errors = dict(dcmfast.scan(tree, tags).errors)
+    assert got["error"] == [errors.get(p) for p in want["path"]]
+    assert any(got["error"]) and isinstance(
+        pd.read_parquet(tmp_path / "scan"), pd.DataFrame
+    )
+
+
 def test_force_and_threads_are_the_single_process_scans(client, tree):
     ddf = dcmfast_dask.scan(
         tree, TAGS, files_per_partition=9, force=True, threads_per_partition=2
