@@ -56,12 +56,13 @@ PathArg = Union[str, "os.PathLike[str]"]
 
 MANIFEST_SUFFIXES = (".txt", ".lst", ".parquet", ".csv")
 
-# A unit of work is (path, kind, within): a folder found by listing, walked by the
-# task (TREE) as the walk of the root `within` walks it (None for the root itself);
-# a file found by listing (ENTRY); a path given by the caller, a file or a directory
-# walked as the single-process scan and index walk it (GIVEN).
-TREE, ENTRY, GIVEN = "tree", "entry", "given"
-Unit = tuple[str, str, Union[str, None]]
+# A unit of work is a path given by the caller, a file or a directory walked as the
+# single-process scan and index walk it (a plain str: lists of them are most of what
+# is sent to the tasks); or, found by listing a root, (path, kind, within): a folder
+# walked by the task (TREE) as the walk of the root `within` walks it (None for the
+# root itself), or a file (ENTRY).
+TREE, ENTRY = "tree", "entry"
+Unit = Union[str, tuple[str, str, Union[str, None]]]
 
 # How deep the driver lists a directory root at most, whatever the estimate says:
 # a bound on the driver's own listing (the folders below are left to the tasks).
@@ -156,7 +157,11 @@ class ScanPartition:
 def _scan_paths(group: Part) -> Iterator[str]:
     """The paths to scan for a group: folders walked, the rest as they are (the
     scan walks a directory given by the caller in place)."""
-    for path, kind, within in group:
+    for unit in group:
+        if type(unit) is str:
+            yield unit
+            continue
+        path, kind, within = unit
         if kind == TREE:
             yield from (entry.path for entry in _scan.walk_entries(path, within))
         else:
@@ -264,15 +269,17 @@ def _list_group(group: Part) -> list[tuple[str, int, int]]:
     """(path, size, mtime_ns) of the files of a group, walked as the SQLite index
     walks its roots."""
     found = []
-    for path, kind, within in group:
+    for unit in group:
+        if type(unit) is str:
+            found.extend(_index._walk_files([unit]))
+            continue
+        path, kind, within = unit
         if kind == TREE:
             found.extend(_index._walk_directory(path, within))
         elif kind == ENTRY:
             row = _index.listed_file(path)
             if row is not None:
                 found.append(row)
-        else:
-            found.extend(_index._walk_files([path]))
     return found
 
 
@@ -420,20 +427,20 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
     if isinstance(source, (str, os.PathLike)):
         path = os.fsdecode(os.fspath(source))
         if _is_manifest(path):
-            return [(p, GIVEN, None) for p in read_manifest(path, path_column)]
+            return read_manifest(path, path_column)
         if os.path.isdir(path):
             return plan_directory(path, files_per_partition)
         if not os.path.exists(path):
             raise _missing(path)
-        return [(path, GIVEN, None)]
+        return [path]
     if isinstance(source, pd.Series):
-        return [(p, GIVEN, None) for p in _series_paths(source)]
+        return _series_paths(source)
     if isinstance(source, (list, tuple)):
         # Not looked at here (a stat each would cost a good part of reading them): a
         # missing file is the scan's error row, a directory walked in its task.
-        if not all(type(item) is str for item in source):
-            source = [_path_text(item) for item in source]
-        return [(path, GIVEN, None) for path in source]
+        if type(source) is list and all(type(item) is str for item in source):
+            return source
+        return [_path_text(item) for item in source]
     raise TypeError(
         "paths_or_manifest is a directory, a manifest file (.txt, .lst, .parquet,"
         f" .csv), a list of paths or a pandas Series of paths, not {source!r}"
@@ -448,10 +455,10 @@ def _index_units(
     files a manifest names are roots that may be gone."""
     if isinstance(source, (str, os.PathLike)) and _is_manifest(source):
         roots = [os.path.abspath(p) for p in read_manifest(source, path_column)]
-        return roots, [(root, GIVEN, None) for root in roots]
+        return roots, list(roots)
     if isinstance(source, pd.Series):
         roots = [os.path.abspath(p) for p in _series_paths(source)]
-        return roots, [(root, GIVEN, None) for root in roots]
+        return roots, list(roots)
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     if not isinstance(source, (list, tuple)):
@@ -465,7 +472,7 @@ def _index_units(
         if os.path.isdir(root):
             units.extend(plan_directory(root, files_per_partition))
         else:
-            units.append((root, GIVEN, None))
+            units.append(root)
     return roots, units
 
 
@@ -570,7 +577,7 @@ def _listed_units(directory: str, within: str | None, root: str) -> list[Unit]:
 
 def _folder_estimate(units: list[Unit], cap: int) -> float:
     """The estimated number of files under a folder of `units` (0 when none)."""
-    folders = [(path, within) for path, kind, within in units if kind == TREE]
+    folders = [(u[0], u[2]) for u in units if type(u) is tuple and u[1] == TREE]
     if not folders:
         return 0.0
     picks = {0, len(folders) // 2, len(folders) - 1}
@@ -584,8 +591,8 @@ def _folder_estimate(units: list[Unit], cap: int) -> float:
 def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
     """Contiguous groups of units of about `files_per_partition` files each: a file
     counts one, a folder its estimate."""
-    if all(kind != TREE for _, kind, _ in units):
-        # Files only (a list or manifest): cut, with no step per unit.
+    if all(type(unit) is str for unit in units):
+        # Paths given (a list or manifest): cut, with no step per unit.
         step = files_per_partition
         return [Part(units[i : i + step]) for i in range(0, len(units), step)]
     estimate = max(_folder_estimate(units, files_per_partition), 1.0)
@@ -593,7 +600,7 @@ def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
     group: list[Unit] = []
     weight = 0.0
     for unit in units:
-        cost = estimate if unit[1] == TREE else 1.0
+        cost = estimate if type(unit) is tuple and unit[1] == TREE else 1.0
         if group and weight + cost > files_per_partition:
             groups.append(group)
             group, weight = [], 0.0
