@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--partition", type=int, default=2_500)
+    parser.add_argument("--partition", type=int, default=10_000)
     parser.add_argument(
         "--times",
         type=int,

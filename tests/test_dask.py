@@ -180,9 +180,10 @@ def test_force_and_threads_are_the_single_process_scans(client, tree):
 def test_a_directory_is_listed_by_the_tasks_in_groups(tree, files_per_partition):
     """The driver lists the top levels only; the groups' walks, in order, are the
     single-process walk (links back up the tree not followed in either)."""
-    units = dcmfast_dask.plan_directory(str(tree), files_per_partition)
+    units, estimate = dcmfast_dask.plan_directory(str(tree), files_per_partition)
     assert any(kind == dcmfast_dask.TREE for _, kind, _ in units)
-    groups = dcmfast_dask._groups(units, files_per_partition)
+    assert 0 < estimate <= files_per_partition // 4
+    groups = dcmfast_dask._groups(units, files_per_partition, estimate)
     assert len(groups) > 1
     walked = [list(dcmfast_dask._scan_paths(group)) for group in groups]
     assert [p for paths in walked for p in paths] == _files(tree)
@@ -190,7 +191,7 @@ def test_a_directory_is_listed_by_the_tasks_in_groups(tree, files_per_partition)
     # lists nothing itself.
     assert all(
         kind != dcmfast_dask.TREE
-        for _, kind, _ in dcmfast_dask.plan_directory(str(tree), 1)
+        for _, kind, _ in dcmfast_dask.plan_directory(str(tree), 1)[0]
     )
 
 

@@ -100,8 +100,8 @@ def scan(
     """
     _check_sizes(files_per_partition, threads_per_partition)
     specs = _scan.column_specs(tags)  # checks the tags now, not in a task
-    units = _units(paths_or_manifest, path_column, files_per_partition)
-    groups = _groups(units, files_per_partition) or [Part([])]
+    units, estimate = _units(paths_or_manifest, path_column, files_per_partition)
+    groups = _groups(units, files_per_partition, estimate) or [Part([])]
     read = ScanPartition(list(specs), force, threads_per_partition)
     # Dask would convert object columns holding strings to its pyarrow string
     # dtype; the columns hold ints, bytes and lists too, exactly as the scan's.
@@ -198,7 +198,9 @@ def index(
     """
     started = time.perf_counter()
     _check_sizes(files_per_partition, threads_per_partition)
-    roots, units = _index_units(root_or_manifest, path_column, files_per_partition)
+    roots, units, estimate = _index_units(
+        root_or_manifest, path_column, files_per_partition
+    )
     out_dir = os.path.abspath(os.fspath(out_dir))
     os.makedirs(out_dir, exist_ok=True)
     _finish_swap(out_dir)  # a run interrupted while swapping, completed
@@ -215,7 +217,7 @@ def index(
         conn.executescript(_index.SCHEMA)
         _load_parquet(conn, out_dir)
         changes = _index.Changes(conn, roots, force)
-        groups = _groups(units, files_per_partition)
+        groups = _groups(units, files_per_partition, estimate)
         listed = dask.compute(*[dask.delayed(_list_group)(g) for g in groups])
         # The index's own files are not part of the archive, even when under it.
         inside = out_dir + os.sep
@@ -421,26 +423,28 @@ def _missing(path: str) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
 
 
-def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit]:
+def _units(
+    source: Any, path_column: str, files_per_partition: int
+) -> tuple[list[Unit], float | None]:
     """The units of work of an input, in the order the single-process scan reads
-    them."""
+    them, and the estimated files of a folder among them (None when none is)."""
     if isinstance(source, (str, os.PathLike)):
         path = os.fsdecode(os.fspath(source))
         if _is_manifest(path):
-            return read_manifest(path, path_column)
+            return read_manifest(path, path_column), None
         if os.path.isdir(path):
             return plan_directory(path, files_per_partition)
         if not os.path.exists(path):
             raise _missing(path)
-        return [path]
+        return [path], None
     if isinstance(source, pd.Series):
-        return _series_paths(source)
+        return _series_paths(source), None
     if isinstance(source, (list, tuple)):
         # Not looked at here (a stat each would cost a good part of reading them): a
         # missing file is the scan's error row, a directory walked in its task.
         if type(source) is list and all(type(item) is str for item in source):
-            return source
-        return [_path_text(item) for item in source]
+            return source, None
+        return [_path_text(item) for item in source], None
     raise TypeError(
         "paths_or_manifest is a directory, a manifest file (.txt, .lst, .parquet,"
         f" .csv), a list of paths or a pandas Series of paths, not {source!r}"
@@ -449,16 +453,17 @@ def _units(source: Any, path_column: str, files_per_partition: int) -> list[Unit
 
 def _index_units(
     source: Any, path_column: str, files_per_partition: int
-) -> tuple[list[str], list[Unit]]:
-    """The roots of an index run (absolute: the files table holds absolute paths)
-    and its units. Roots given directly must exist, as for the SQLite index; the
-    files a manifest names are roots that may be gone."""
+) -> tuple[list[str], list[Unit], float | None]:
+    """The roots of an index run (absolute: the files table holds absolute paths),
+    its units, and the estimated files of a folder among them (the largest of the
+    roots'; None when there is no folder). Roots given directly must exist, as for
+    the SQLite index; the files a manifest names are roots that may be gone."""
     if isinstance(source, (str, os.PathLike)) and _is_manifest(source):
         roots = [os.path.abspath(p) for p in read_manifest(source, path_column)]
-        return roots, list(roots)
+        return roots, list(roots), None
     if isinstance(source, pd.Series):
         roots = [os.path.abspath(p) for p in _series_paths(source)]
-        return roots, list(roots)
+        return roots, list(roots), None
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     if not isinstance(source, (list, tuple)):
@@ -468,12 +473,15 @@ def _index_units(
         )
     roots = _index.existing_roots(source)
     units: list[Unit] = []
+    estimates = []
     for root in roots:
         if os.path.isdir(root):
-            units.extend(plan_directory(root, files_per_partition))
+            planned, estimate = plan_directory(root, files_per_partition)
+            units.extend(planned)
+            estimates.append(estimate)
         else:
             units.append(root)
-    return roots, units
+    return roots, units, max(estimates, default=None)
 
 
 def _is_manifest(source: PathArg) -> bool:
@@ -541,21 +549,26 @@ def _no_column(path: str, column: str, columns: list[str]) -> ValueError:
     )
 
 
-def plan_directory(root: str, files_per_partition: int) -> list[Unit]:
+def plan_directory(root: str, files_per_partition: int) -> tuple[list[Unit], float]:
     """A directory as units whose concatenated walks are the walk of `root` (the
-    single-process scan's sorted order), listing only its top levels.
+    single-process scan's sorted order), listing only its top levels; and the
+    estimated files of a folder among the units.
 
     The driver lists `root`, then the folders found, level by level, while a folder
     is estimated to hold more than a quarter of a partition's files (so that a
     partition is made of a few folders) and for at most MAX_PLAN_DEPTH levels.
     The estimate of a folder's files is the mean count of ESTIMATE_SAMPLES folders
-    of the level (first, middle, last), each walked up to `files_per_partition`
-    files: enough to tell small folders from big ones at a bounded cost. The units
-    are then cut into partitions of contiguous units adding up to at most
-    `files_per_partition` files, a file counting one and a folder the estimate."""
+    of the level (first, middle, last), each walked up to a quarter of
+    `files_per_partition` files (past that the folder is listed in turn, so the
+    estimate of the units kept is exact to that bound): enough to tell small folders
+    from big ones at a bounded cost. The units are then cut into partitions of
+    contiguous units adding up to at most `files_per_partition` files, a file
+    counting one and a folder the estimate."""
     units: list[Unit] = [(root, TREE, None)]
+    quarter = files_per_partition // 4
     for _ in range(MAX_PLAN_DEPTH):
-        if _folder_estimate(units, files_per_partition) * 4 <= files_per_partition:
+        estimate = _folder_estimate(units, quarter + 1)
+        if estimate <= quarter:
             break
         expanded: list[Unit] = []
         for path, kind, within in units:
@@ -564,7 +577,9 @@ def plan_directory(root: str, files_per_partition: int) -> list[Unit]:
             else:
                 expanded.append((path, kind, within))
         units = expanded
-    return units
+    else:
+        estimate = _folder_estimate(units, quarter + 1)
+    return units, estimate
 
 
 def _listed_units(directory: str, within: str | None, root: str) -> list[Unit]:
@@ -588,14 +603,16 @@ def _folder_estimate(units: list[Unit], cap: int) -> float:
     return sum(counts) / len(counts)
 
 
-def _groups(units: list[Unit], files_per_partition: int) -> list[Part]:
+def _groups(
+    units: list[Unit], files_per_partition: int, estimate: float | None
+) -> list[Part]:
     """Contiguous groups of units of about `files_per_partition` files each: a file
-    counts one, a folder its estimate."""
+    counts one, a folder `estimate` (its planning's)."""
     if all(type(unit) is str for unit in units):
         # Paths given (a list or manifest): cut, with no step per unit.
         step = files_per_partition
         return [Part(units[i : i + step]) for i in range(0, len(units), step)]
-    estimate = max(_folder_estimate(units, files_per_partition), 1.0)
+    estimate = max(estimate or 0.0, 1.0)
     groups: list[list[Unit]] = []
     group: list[Unit] = []
     weight = 0.0
