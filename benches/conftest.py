@@ -50,6 +50,8 @@ def pytest_terminal_summary(terminalreporter):
         ("header", "pydicom", "dcmfast"),
         ("scan, 1 worker", "scan-pydicom", "scan-1"),
         ("scan, 2 workers over 1", "scan-1", "scan-2"),
+        ("MONAI reader", "monai-pydicom", "monai-dcmfast"),
+        ("Dask cluster over one process (<1: the cluster's cost)", "scan-2", "dask-2"),
     ]
     for what, slow, fast in ratios:
         if slow in _MEDIANS and fast in _MEDIANS:
