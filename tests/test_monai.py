@@ -515,3 +515,28 @@ def test_import_error_without_monai(monkeypatch):
     monkeypatch.delitem(sys.modules, "dcmfast.monai")
     with pytest.raises(ImportError, match=r"pip install dcmfast\[monai\]"):
         import dcmfast.monai  # noqa: F401
+
+
+def test_one_read_result_stacked_by_several_threads(series):
+    """Stacking appends the slice spacing to the first slice's PixelSpacing (as
+    PydicomReader does, so the metadata shows it) and restores it: threads given the
+    same `read` result take turns, so each sees one appended value."""
+    reader = DcmfastReader()
+    image = reader.read(str(series))
+    expected = reader.get_data(image)
+    results: list = [None] * 8
+    barrier = threading.Barrier(len(results))
+
+    def work(i):
+        barrier.wait()
+        results[i] = reader.get_data(image)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(results))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for array, meta in results:
+        assert_same_value(expected[0], array)
+        assert_same_metadata(expected[1], meta)
+    assert len(image[0].PixelSpacing) == 2  # restored

@@ -26,6 +26,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,11 +77,21 @@ class DicomSeries(list):
     last axis; a plain list stands for several images, as with PydicomReader.
     """
 
-    __slots__ = ("read_kwargs",)
+    __slots__ = ("read_kwargs", "stacking")
 
     def __init__(self, slices: Sequence[Any] = (), read_kwargs: dict | None = None):
         super().__init__(slices)
         self.read_kwargs = dict(read_kwargs or {})
+        # Held while stacking changes the first slice's PixelSpacing and restores it,
+        # so threads given the same series take turns.
+        self.stacking = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        return {"read_kwargs": self.read_kwargs}
+
+    def __setstate__(self, state: dict) -> None:
+        self.read_kwargs = state["read_kwargs"]
+        self.stacking = threading.Lock()
 
     @property
     def filenames(self) -> list[str]:
@@ -213,7 +224,7 @@ class DcmfastReader(PydicomReader):
 
     def _array_and_metadata(self, image: Any) -> tuple[np.ndarray, dict]:
         if isinstance(image, DicomSeries):
-            with _pixel_spacing_kept(image):
+            with image.stacking, _pixel_spacing_kept(image):
                 stacked = self._stack_series(image)
                 if stacked is None:
                     stacked = self._combine_dicom_series(image, image.filenames)
