@@ -108,8 +108,9 @@ pub enum ScanError {
     NotDicom,
     /// The path is a directory (the caller lists it).
     Directory,
-    /// The file could not be read.
-    Io(String),
+    /// The file could not be read: the OS error number, when there is one, and the
+    /// message (the OS's text for the number, as Python's `strerror`).
+    Io { errno: Option<i32>, message: String },
     /// Not a regular file (a named pipe, a socket, a device): not read.
     NotRegular(&'static str),
     /// The walk met bytes pydicom reads with a warning, or refuses: pydicom decides.
@@ -121,7 +122,7 @@ impl std::fmt::Display for ScanError {
         match self {
             ScanError::NotDicom => f.write_str(NOT_DICOM),
             ScanError::Directory => f.write_str("is a directory"),
-            ScanError::Io(message) | ScanError::Irregular(message) => f.write_str(message),
+            ScanError::Io { message, .. } | ScanError::Irregular(message) => f.write_str(message),
             ScanError::NotRegular(what) => f.write_str(what),
         }
     }
@@ -133,7 +134,19 @@ impl From<io::Error> for ScanError {
     fn from(err: io::Error) -> Self {
         match err.kind() {
             io::ErrorKind::IsADirectory => ScanError::Directory,
-            _ => ScanError::Io(err.to_string()),
+            _ => {
+                let errno = err.raw_os_error();
+                let text = err.to_string();
+                // io::Error shows an OS error as "<strerror> (os error N)".
+                let message = match errno {
+                    Some(n) => text
+                        .strip_suffix(&format!(" (os error {n})"))
+                        .unwrap_or(&text)
+                        .to_string(),
+                    None => text,
+                };
+                ScanError::Io { errno, message }
+            }
         }
     }
 }
@@ -726,7 +739,7 @@ mod tests {
                     vec![Some(Value::Plain(Plain::UInt(i as u64)))]
                 );
             }
-            assert!(matches!(seen[150], Some(Err(ScanError::Io(_)))));
+            assert!(matches!(seen[150], Some(Err(ScanError::Io { .. }))));
         }
         // A consumer error stops the scan.
         let here = |range| scan_range(&paths, &plan, range);

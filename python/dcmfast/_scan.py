@@ -386,11 +386,19 @@ def _scan_batch(
                     column[row] = value
                 continue
         else:
-            message = str(failure)
+            message = _failure_text(failure, path)
         errors.append((row, path, message))
         for column in columns:
             column[row] = None  # a file with an error has no values
     return columns, errors, directories
+
+
+def _failure_text(failure: BaseException, path: str) -> str:
+    """The scan's failure for `path` as its error message: an OS error as Python words
+    it (``[Errno 2] No such file or directory: 'path'``), others as they are."""
+    if isinstance(failure, OSError) and failure.errno is not None:
+        return str(type(failure)(failure.errno, failure.strerror, path))
+    return str(failure)
 
 
 def _describe(exc: BaseException) -> str:

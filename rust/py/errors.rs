@@ -58,7 +58,13 @@ impl From<&ScanError> for PyErr {
         match err {
             ScanError::NotDicom => NotDicomError::new_err(message),
             ScanError::Directory => PyIsADirectoryError::new_err(message),
-            ScanError::Io(_) | ScanError::NotRegular(_) => PyOSError::new_err(message),
+            // OSError(errno, strerror) is made the subclass Python makes of it
+            // (FileNotFoundError, PermissionError, ...).
+            ScanError::Io {
+                errno: Some(errno),
+                message,
+            } => PyOSError::new_err((*errno, message.clone())),
+            ScanError::Io { .. } | ScanError::NotRegular(_) => PyOSError::new_err(message),
             ScanError::Irregular(_) => ParseError::new_err(message),
         }
     }
