@@ -116,9 +116,7 @@ def _index(args: argparse.Namespace) -> int:
             print(f"dcmfast index: {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
         print_summary(summary, args.db)
-        if not args.force and any("force=True" in e for _, e in summary.errors):
-            # pydicom's message names its keyword argument; here it is an option.
-            print("files without a preamble are read with --force")
+        _hint_force(args.force, [e for _, e in summary.errors])
         if summary.interrupted:
             return 130
     elif not os.path.isfile(args.db):
@@ -188,8 +186,7 @@ def _index_on_dask(args: argparse.Namespace) -> int:
             )
             return 130
     print_summary(summary, args.parquet)
-    if not args.force and any("force=True" in e for _, e in summary.errors):
-        print("files without a preamble are read with --force")
+    _hint_force(args.force, [e for _, e in summary.errors])
     return 0
 
 
@@ -205,13 +202,20 @@ def _connect(stack: contextlib.ExitStack, distributed: Any, address: str) -> Any
     return stack.enter_context(distributed.Client(address, timeout=CONNECT_TIMEOUT))
 
 
+def _hint_force(force: bool, messages: list[str], file: Any = None) -> None:
+    """Name the --force option when a message names pydicom's ``force=True`` (its
+    keyword argument; here it is an option)."""
+    if not force and any("force=True" in m for m in messages):
+        print("files without a preamble are read with --force", file=file)
+
+
 def _names_a_file(exc: Exception) -> bool:
     return isinstance(exc, OSError) and exc.filename is not None and bool(exc.strerror)
 
 
 def _dump(args: argparse.Namespace) -> int:
     status = 0
-    hint = False
+    failures: list[str] = []
     try:
         for path in args.files:
             try:
@@ -226,16 +230,14 @@ def _dump(args: argparse.Namespace) -> int:
                     else type(exc).__name__
                 )
                 print(f"{path}: {name}: {exc}", file=sys.stderr)
-                hint = hint or (not args.force and "force=True" in str(exc))
+                failures.append(str(exc))
                 status = 1
                 continue
             if len(args.files) > 1:
                 print(f"# {path}")
             print(ds)
         sys.stdout.flush()
-        if hint:
-            # pydicom's message names its keyword argument; here it is an option.
-            print("files without a preamble are read with --force", file=sys.stderr)
+        _hint_force(args.force, failures, sys.stderr)
     except BrokenPipeError:
         # The reader went away (`dcmfast dump FILE | head`): stop quietly, and keep
         # Python's exit-time flush from failing again.

@@ -645,9 +645,6 @@ class Part:
     def __iter__(self) -> Iterator[Any]:
         return iter(self.items)
 
-    def __len__(self) -> int:
-        return len(self.items)
-
     def __dask_tokenize__(self) -> str:
         return self.token
 
